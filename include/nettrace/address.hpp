@@ -1,0 +1,48 @@
+// nettrace/address.hpp — Go-style network and address strings.
+//
+// dial() accepts the forms Go's net.Dial does: "host:port", "[v6]:port",
+// "[v6%zone]:port", with numeric ports or service names ("http"). Parsing is
+// exposed so tools and users can validate input up front.
+#pragma once
+
+#include <nettrace/error.hpp>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nettrace {
+
+/// Which address families a network admits.
+enum class network { tcp, tcp4, tcp6 };
+
+/// "tcp", "tcp4" or "tcp6"; anything else is error::unknown_network.
+std::optional<network> parse_network(std::string_view text, boost::system::error_code& ec) noexcept;
+
+/// The Go spelling of a network ("tcp", "tcp4", "tcp6").
+std::string_view to_string(network n) noexcept;
+
+/// A parsed "host:port". When the host is an IP literal, `ip` holds it
+/// (with the zone applied as the IPv6 scope id) and no DNS is needed.
+struct host_port {
+    std::string host;  ///< without brackets or zone; empty only for errors
+    std::uint16_t port = 0;
+    std::optional<boost::asio::ip::address> ip;  ///< set when host is an IP literal
+    std::string zone;  ///< IPv6 zone as written ("eth0", "2"), empty when none
+};
+
+/// Splits and validates "host:port" as dial() does. On failure returns
+/// nullopt and sets `ec` to the nettrace::error that names what is wrong.
+/// Service names are looked up in a built-in table of well-known services,
+/// then in the system's services database.
+std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec);
+
+/// True when `host` is a name DNS can carry: at most 253 bytes (a trailing
+/// dot aside), labels of 1 to 63 bytes of letters, digits, '-' and '_'.
+bool is_valid_host_name(std::string_view host) noexcept;
+
+}  // namespace nettrace

@@ -1,0 +1,186 @@
+// nettrace/dial.hpp — resolve a name and connect, racing addresses with
+// RFC 8305 Happy Eyeballs, traced through the context's client_trace.
+#pragma once
+
+#include <nettrace/address.hpp>
+#include <nettrace/context.hpp>
+#include <nettrace/options.hpp>
+#include <nettrace/resolver.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/execution/executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/is_executor.hpp>
+#include <boost/asio/system_executor.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace nettrace {
+
+namespace detail {
+
+struct dialer_state;
+
+using dial_handler = boost::asio::any_completion_handler<
+    void(boost::system::error_code, boost::asio::ip::tcp::socket)>;
+using resolve_handler = boost::asio::any_completion_handler<
+    void(boost::system::error_code, std::vector<boost::asio::ip::address>)>;
+
+// Compiled in src/: the type-erased operations behind every token.
+void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
+                std::string address, boost::asio::any_io_executor ex, dial_handler handler);
+void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
+                   boost::asio::any_io_executor ex, resolve_handler handler);
+
+std::shared_ptr<const dialer_state> make_dialer_state(dial_options options);
+const std::shared_ptr<const dialer_state>& default_dialer_state();
+const dial_options& options_of(const dialer_state& state) noexcept;
+
+template <class Executor>
+concept executor = boost::asio::execution::executor<Executor> || boost::asio::is_executor<Executor>::value;
+
+// The executor the operation runs on: the handler's associated executor,
+// else the one given. A bare callback with neither would run on the
+// system_executor, which has no I/O: refuse it at compile time.
+template <class Handler, class Fallback>
+boost::asio::any_io_executor operation_executor(const Handler& handler, const Fallback& fallback) {
+    auto ex = boost::asio::get_associated_executor(handler, fallback);
+    static_assert(!std::is_same_v<decltype(ex), boost::asio::system_executor>,
+                  "nettrace: this completion handler has no associated executor; "
+                  "pass an executor as the first argument of dial()/resolve()");
+    return ex;
+}
+
+struct initiate_dial {
+    template <class Handler, class Fallback>
+    void operator()(Handler&& handler, const Fallback& fallback, std::shared_ptr<const dialer_state> state,
+                    context ctx, std::string network, std::string address) const {
+        auto ex = operation_executor(handler, fallback);
+        start_dial(std::move(state), std::move(ctx), std::move(network), std::move(address), std::move(ex),
+                   dial_handler(std::forward<Handler>(handler)));
+    }
+};
+
+struct initiate_resolve {
+    template <class Handler, class Fallback>
+    void operator()(Handler&& handler, const Fallback& fallback, std::shared_ptr<const dialer_state> state,
+                    context ctx, std::string host) const {
+        auto ex = operation_executor(handler, fallback);
+        start_resolve(std::move(state), std::move(ctx), std::move(host), std::move(ex),
+                      resolve_handler(std::forward<Handler>(handler)));
+    }
+};
+
+}  // namespace detail
+
+using dial_signature = void(boost::system::error_code, boost::asio::ip::tcp::socket);
+using resolve_signature = void(boost::system::error_code, std::vector<boost::asio::ip::address>);
+
+/// Dials with a fixed set of options. Cheap to copy (copies share the
+/// immutable options); may be destroyed while its dials are in flight.
+class dialer {
+public:
+    dialer() : state_(detail::default_dialer_state()) {}
+    explicit dialer(dial_options options) : state_(detail::make_dialer_state(std::move(options))) {}
+
+    /// The options in force, after clamping (attempt_delay >= 10 ms,
+    /// first_family_count >= 1, resolver filled in).
+    const dial_options& options() const noexcept { return detail::options_of(*state_); }
+
+    /// Resolves `address` ("host:port", "[v6]:port", "[v6%zone]:port") and
+    /// connects to it over `network` ("tcp", "tcp4", "tcp6"), racing the
+    /// addresses with RFC 8305 Happy Eyeballs.
+    ///
+    /// Completion signature: void(error_code, tcp::socket). On success the
+    /// socket is connected and uses the operation's executor.
+    ///
+    /// Executor: the completion handler's associated executor (in a
+    /// coroutine, the coroutine's executor); internal work and trace hooks
+    /// run on a strand of it, so an io_context run by several threads is fine.
+    ///
+    /// Cancellation: terminal, partial and total per-operation cancellation
+    /// all abandon the dial: every attempt is closed, pending lookups are
+    /// abandoned, and the operation completes promptly with
+    /// boost::asio::error::operation_aborted. options().timeout bounds the
+    /// whole dial (error::timeout).
+    ///
+    /// Errors: bad input fails before any DNS query or connect with the
+    /// nettrace::error naming the problem; DNS failures with nettrace's DNS
+    /// errors; when every attempt failed, with the most telling attempt's
+    /// error (one the peer reported, such as connection_refused, over a
+    /// local one such as network_unreachable). The trace's dial_done gets
+    /// every (endpoint, error) pair and a Go-style description.
+    ///
+    /// Thread safety: distinct dials may start from any thread concurrently.
+    template <class Token = boost::asio::deferred_t>
+    auto dial(const context& ctx, std::string_view network, std::string_view address, Token&& token = {}) const {
+        return boost::asio::async_initiate<Token, dial_signature>(
+            detail::initiate_dial{}, token, boost::asio::system_executor(), state_, ctx, std::string(network),
+            std::string(address));
+    }
+
+    /// As above, on `ex` (for completion handlers without an associated executor).
+    template <detail::executor Executor, class Token = boost::asio::deferred_t>
+    auto dial(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
+              Token&& token = {}) const {
+        return boost::asio::async_initiate<Token, dial_signature>(
+            detail::initiate_dial{}, token, boost::asio::any_io_executor(ex), state_, ctx, std::string(network),
+            std::string(address));
+    }
+
+    /// Looks up the addresses of `host` (both families, or the one the
+    /// family preference allows), firing dns_start, dns_answer and dns_done.
+    /// An IP literal is returned as is, without DNS hooks.
+    ///
+    /// Completion signature: void(error_code, std::vector<ip::address>),
+    /// IPv6 addresses first (or IPv4 first with prefer_ipv4). Executor,
+    /// cancellation and thread safety as for dial().
+    template <class Token = boost::asio::deferred_t>
+    auto resolve(const context& ctx, std::string_view host, Token&& token = {}) const {
+        return boost::asio::async_initiate<Token, resolve_signature>(
+            detail::initiate_resolve{}, token, boost::asio::system_executor(), state_, ctx, std::string(host));
+    }
+
+    template <detail::executor Executor, class Token = boost::asio::deferred_t>
+    auto resolve(const Executor& ex, const context& ctx, std::string_view host, Token&& token = {}) const {
+        return boost::asio::async_initiate<Token, resolve_signature>(
+            detail::initiate_resolve{}, token, boost::asio::any_io_executor(ex), state_, ctx, std::string(host));
+    }
+
+private:
+    std::shared_ptr<const detail::dialer_state> state_;
+};
+
+/// dialer{}.dial(...): default options, the system resolver.
+template <class Token = boost::asio::deferred_t>
+auto dial(const context& ctx, std::string_view network, std::string_view address, Token&& token = {}) {
+    return dialer().dial(ctx, network, address, std::forward<Token>(token));
+}
+
+template <detail::executor Executor, class Token = boost::asio::deferred_t>
+auto dial(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
+          Token&& token = {}) {
+    return dialer().dial(ex, ctx, network, address, std::forward<Token>(token));
+}
+
+/// dialer{}.resolve(...).
+template <class Token = boost::asio::deferred_t>
+auto resolve(const context& ctx, std::string_view host, Token&& token = {}) {
+    return dialer().resolve(ctx, host, std::forward<Token>(token));
+}
+
+template <detail::executor Executor, class Token = boost::asio::deferred_t>
+auto resolve(const Executor& ex, const context& ctx, std::string_view host, Token&& token = {}) {
+    return dialer().resolve(ex, ctx, host, std::forward<Token>(token));
+}
+
+}  // namespace nettrace

@@ -1,0 +1,148 @@
+// nettrace/trace.hpp — client_trace: hooks that observe DNS lookups and
+// connect attempts, like Go's net/http/httptrace.ClientTrace.
+//
+// Every hook takes one info struct, so fields can be added without breaking
+// callers. Views (std::string_view, std::span) in an info struct are valid
+// only during the call; copy what you keep.
+//
+// Guarantees, for every dial and every resolve:
+// - hooks of one operation never run concurrently, even on an io_context run
+//   by several threads; they run on the operation's strand, in causal order;
+// - every dns_start is followed by exactly one dns_done, every connect_start
+//   by exactly one connect_done, dial_start by exactly one dial_done, on every
+//   path (success, failure, cancellation, timeout);
+// - every hook has run before the operation's completion handler is invoked;
+// - a hook that throws does not disturb the operation: the exception is
+//   caught, the operation and the remaining hooks carry on, and the first
+//   such exception is handed to dial_done (dial_done_info::hook_exception).
+//
+// IP literals skip DNS: a dial of "127.0.0.1:80" fires no DNS hooks, as in Go.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace nettrace {
+
+enum class address_family : std::uint8_t { ipv6, ipv4 };
+
+std::string_view to_string(address_family f) noexcept;
+
+/// Where a DNS answer came from.
+enum class dns_source : std::uint8_t {
+    none,    ///< no answer (the lookup failed or was abandoned)
+    hosts,   ///< the hosts file
+    cache,   ///< a cached answer
+    dns,     ///< a DNS server
+    static_table,  ///< a static_resolver table (like curl's --resolve)
+    system,  ///< the system resolver (getaddrinfo)
+};
+
+std::string_view to_string(dns_source s) noexcept;
+
+/// How one connect attempt ended.
+enum class connect_outcome : std::uint8_t {
+    won,        ///< connected first; this is the dial's socket
+    lost,       ///< connected, but another attempt had already won; closed
+    failed,     ///< the connect failed (see error)
+    superseded, ///< cancelled because another attempt won
+    cancelled,  ///< cancelled by the caller or by the dial's timeout
+};
+
+std::string_view to_string(connect_outcome o) noexcept;
+
+struct dns_start_info {
+    std::string_view host;
+};
+
+/// One address family's answer, delivered as soon as it arrives (beyond Go):
+/// Happy Eyeballs may start connecting before the other family has answered.
+struct dns_answer_info {
+    std::string_view host;
+    address_family family;
+    std::span<const boost::asio::ip::address> addrs;
+    boost::system::error_code error;
+    dns_source source = dns_source::none;
+    bool coalesced = false;
+    std::chrono::steady_clock::duration elapsed{};  ///< since dns_start
+};
+
+/// The lookup is over: every family answered, or the dial no longer needed
+/// the rest (it connected or was cancelled; those families report
+/// operation_aborted in dns_answer). Connecting may already have started.
+struct dns_done_info {
+    std::string_view host;
+    std::span<const boost::asio::ip::address> addrs;  ///< all families, IPv6 first
+    bool coalesced = false;  ///< some family's answer was shared with another caller's query
+    boost::system::error_code error;  ///< set only when no address was found
+    dns_source source = dns_source::none;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+struct connect_start_info {
+    std::string_view network;  ///< "tcp", "tcp4" or "tcp6"
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::size_t attempt = 0;   ///< 0, 1, 2... in start order
+};
+
+struct connect_done_info {
+    std::string_view network;
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::size_t attempt = 0;
+    boost::system::error_code error;  ///< empty for won and lost
+    connect_outcome outcome = connect_outcome::failed;
+    std::chrono::steady_clock::duration elapsed{};  ///< since this attempt's connect_start
+};
+
+struct dial_start_info {
+    std::string_view network;
+    std::string_view address;  ///< as given to dial()
+};
+
+/// One attempt of a dial, for dial_done and error reports.
+struct attempt_record {
+    boost::asio::ip::tcp::endpoint endpoint;
+    boost::system::error_code error;
+    connect_outcome outcome = connect_outcome::failed;
+    std::chrono::steady_clock::duration started{};   ///< since the dial started
+    std::chrono::steady_clock::duration elapsed{};   ///< how long the attempt ran
+};
+
+struct dial_done_info {
+    std::string_view network;
+    std::string_view address;
+    boost::system::error_code error;
+    boost::asio::ip::tcp::endpoint remote;  ///< the winner's, when connected
+    boost::asio::ip::tcp::endpoint local;
+    std::span<const attempt_record> attempts;  ///< every attempt, in start order
+    std::chrono::steady_clock::duration elapsed{};
+    std::exception_ptr hook_exception;  ///< the first exception a hook of this dial threw
+
+    /// A Go-style one-line description, e.g.
+    /// "dial tcp 127.0.0.1:1: connect: connection refused", naming every
+    /// attempt when there were several.
+    std::string describe() const;
+};
+
+/// Optional hooks; an empty std::function is skipped.
+struct client_trace {
+    std::function<void(const dial_start_info&)> dial_start;
+    std::function<void(const dns_start_info&)> dns_start;
+    std::function<void(const dns_answer_info&)> dns_answer;
+    std::function<void(const dns_done_info&)> dns_done;
+    std::function<void(const connect_start_info&)> connect_start;
+    std::function<void(const connect_done_info&)> connect_done;
+    std::function<void(const dial_done_info&)> dial_done;
+};
+
+}  // namespace nettrace

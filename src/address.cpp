@@ -1,0 +1,274 @@
+// address.cpp — Go-style network names and "host:port" strings.
+//
+// The splitting rules follow Go's net.SplitHostPort; validation is stricter
+// than Go's Dial so that bad input is reported before any DNS query.
+
+#include <nettrace/address.hpp>
+
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/address_v6.hpp>
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
+namespace nettrace {
+namespace {
+
+constexpr std::size_t max_name_length = 253;
+constexpr std::size_t max_label_length = 63;
+
+constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
+
+bool is_number(std::string_view s) noexcept
+{
+    return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
+}
+
+// Accumulates digit by digit so that "99999999999999999999" fails instead of
+// wrapping around to a plausible value.
+bool parse_decimal(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept
+{
+    if (!is_number(s))
+        return false;
+    std::uint64_t value = 0;
+    for (char c : s) {
+        value = value * 10 + std::uint64_t(c - '0');
+        if (value > max)
+            return false;
+    }
+    out = std::uint32_t(value);
+    return true;
+}
+
+struct service {
+    std::string_view name;
+    std::uint16_t port;
+};
+
+// Answers the common cases without the services database, which minimal
+// containers often lack.
+constexpr service well_known_services[] = {
+    {"http", 80},     {"https", 443},     {"ftp", 21},         {"ssh", 22},
+    {"telnet", 23},   {"smtp", 25},       {"domain", 53},      {"pop3", 110},
+    {"imap", 143},    {"ldap", 389},      {"imaps", 993},      {"pop3s", 995},
+    {"submission", 587}, {"socks", 1080}, {"mysql", 3306},     {"postgresql", 5432},
+    {"redis", 6379},  {"http-alt", 8080},
+};
+
+std::optional<std::uint16_t> lookup_service(std::string_view name)
+{
+    // Screening here keeps arbitrary bytes (and embedded NULs) away from NSS.
+    bool plausible = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return is_alpha(c) || is_digit(c) || c == '-';
+    });
+    if (!plausible)
+        return std::nullopt;
+
+    // Go lower-cases service names before every lookup; the services
+    // database itself compares case-sensitively.
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(), to_lower);
+
+    for (const auto& s : well_known_services)
+        if (s.name == lower)
+            return s.port;
+
+    servent entry{};
+    servent* found = nullptr;
+    std::array<char, 4096> buffer;
+    if (::getservbyname_r(lower.c_str(), "tcp", &entry, buffer.data(), buffer.size(), &found) != 0
+        || found == nullptr)
+        return std::nullopt;
+    return ntohs(static_cast<std::uint16_t>(found->s_port));
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text)
+{
+    if (is_number(text)) {
+        std::uint32_t port = 0;
+        if (!parse_decimal(text, std::numeric_limits<std::uint16_t>::max(), port))
+            return std::nullopt;
+        return std::uint16_t(port);
+    }
+    return lookup_service(text);
+}
+
+std::optional<unsigned long> zone_index(std::string_view zone)
+{
+    if (zone.empty())
+        return std::nullopt;
+    std::uint32_t index = 0;
+    if (parse_decimal(zone, std::numeric_limits<std::uint32_t>::max(), index))
+        return index;
+    if (zone.size() >= IF_NAMESIZE || zone.find('\0') != std::string_view::npos)
+        return std::nullopt;
+    unsigned int found = ::if_nametoindex(std::string(zone).c_str());
+    if (found == 0)
+        return std::nullopt;
+    return found;
+}
+
+bool is_valid_label(std::string_view label) noexcept
+{
+    if (label.empty() || label.size() > max_label_length)
+        return false;
+    if (label.front() == '-' || label.back() == '-')
+        return false;
+    return std::all_of(label.begin(), label.end(), [](char c) {
+        return is_alpha(c) || is_digit(c) || c == '-' || c == '_';
+    });
+}
+
+std::string_view without_trailing_dot(std::string_view host) noexcept
+{
+    if (!host.empty() && host.back() == '.')
+        host.remove_suffix(1);
+    return host;
+}
+
+std::optional<boost::asio::ip::address_v4> parse_ipv4(std::string_view text)
+{
+    // make_address_v4 uses inet_pton: strict dotted quad, no "1.2.3" or "0x7f.1".
+    boost::system::error_code ec;
+    auto v4 = boost::asio::ip::make_address_v4(std::string(text), ec);
+    if (ec)
+        return std::nullopt;
+    return v4;
+}
+
+std::nullopt_t fail(boost::system::error_code& ec, error e)
+{
+    ec = e;
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<network> parse_network(std::string_view text, boost::system::error_code& ec) noexcept
+{
+    for (network n : {network::tcp, network::tcp4, network::tcp6}) {
+        if (text == to_string(n)) {
+            ec.clear();
+            return n;
+        }
+    }
+    ec = error::unknown_network;
+    return std::nullopt;
+}
+
+std::string_view to_string(network n) noexcept
+{
+    switch (n) {
+    case network::tcp4: return "tcp4";
+    case network::tcp6: return "tcp6";
+    case network::tcp: break;
+    }
+    return "tcp";
+}
+
+bool is_valid_host_name(std::string_view host) noexcept
+{
+    host = without_trailing_dot(host);
+    if (host.empty() || host.size() > max_name_length)
+        return false;
+    for (std::size_t start = 0;;) {
+        auto dot = host.find('.', start);
+        if (!is_valid_label(host.substr(start, dot - start)))
+            return false;
+        if (dot == std::string_view::npos)
+            return true;
+        start = dot + 1;
+    }
+}
+
+std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec)
+{
+    constexpr auto npos = std::string_view::npos;
+    std::string_view host, port;
+
+    const bool bracketed = !address.empty() && address.front() == '[';
+    if (bracketed) {
+        auto close = address.find(']');
+        if (close == npos)
+            return fail(ec, error::unclosed_bracket);
+        if (address.find('[', 1) != npos || address.find(']', close + 1) != npos)
+            return fail(ec, error::unexpected_bracket);
+        host = address.substr(1, close - 1);
+        auto rest = address.substr(close + 1);
+        if (rest.empty())
+            return fail(ec, error::missing_port);
+        if (rest.front() != ':')
+            return fail(ec, error::junk_after_bracket);
+        port = rest.substr(1);
+    } else {
+        if (address.find_first_of("[]") != npos)
+            return fail(ec, error::unexpected_bracket);
+        auto colon = address.rfind(':');
+        if (colon == npos)
+            return fail(ec, error::missing_port);
+        host = address.substr(0, colon);
+        port = address.substr(colon + 1);
+        if (host.find(':') != npos)
+            return fail(ec, error::too_many_colons);
+    }
+
+    if (host.empty())
+        return fail(ec, error::missing_host);
+    // The C parsers below stop at a NUL, so "127.0.0.1\0junk" would pass.
+    if (host.find('\0') != npos)
+        return fail(ec, error::invalid_host);
+
+    host_port result;
+    if (bracketed) {
+        auto percent = host.find('%');
+        auto literal = host.substr(0, percent);
+        boost::system::error_code parse_ec;
+        auto v6 = boost::asio::ip::make_address_v6(std::string(literal), parse_ec);
+        if (parse_ec)
+            return fail(ec, error::invalid_host);
+        if (percent != npos) {
+            auto zone = host.substr(percent + 1);
+            auto scope = zone_index(zone);
+            if (!scope)
+                return fail(ec, error::invalid_zone);
+            v6.scope_id(*scope);
+            result.zone = zone;
+        }
+        // Unlike Go, "[::ffff:1.2.3.4]" stays IPv6: the brackets say the
+        // user asked for an IPv6 address, and we keep what was written.
+        result.ip = v6;
+        result.host = literal;
+    } else {
+        if (auto percent = host.find('%'); percent != npos)
+            return fail(ec, parse_ipv4(host.substr(0, percent)) ? error::zone_on_ipv4
+                                                                 : error::invalid_host);
+        if (auto v4 = parse_ipv4(host)) {
+            result.ip = *v4;
+        } else {
+            // Names such as "256.1.1.1" that are not IPv4 literals are names,
+            // as in Go; DNS will reject them.
+            if (without_trailing_dot(host).size() > max_name_length)
+                return fail(ec, error::host_too_long);
+            if (!is_valid_host_name(host))
+                return fail(ec, error::invalid_host);
+        }
+        result.host = host;
+    }
+
+    auto number = parse_port(port);
+    if (!number)
+        return fail(ec, error::invalid_port);
+    result.port = *number;
+
+    ec.clear();
+    return result;
+}
+
+}  // namespace nettrace

@@ -1,0 +1,45 @@
+#include <nettrace/context.hpp>
+
+#include "detail/context_node.hpp"
+
+namespace nettrace {
+namespace {
+
+// Newer hooks run first, then older ones, as Go's httptrace composes them:
+// the layer closest to the operation sees each event first.
+template <class Info>
+std::function<void(const Info&)> compose(const std::function<void(const Info&)>& newer,
+                                         const std::function<void(const Info&)>& older) {
+    if (!newer) return older;
+    if (!older) return newer;
+    return [newer, older](const Info& info) {
+        newer(info);
+        older(info);
+    };
+}
+
+}  // namespace
+
+context with_client_trace(const context& parent, const client_trace& trace) {
+    auto node = std::make_shared<detail::context_node>();
+    if (const client_trace* old = context_client_trace(parent)) {
+        node->trace.dial_start = compose(trace.dial_start, old->dial_start);
+        node->trace.dns_start = compose(trace.dns_start, old->dns_start);
+        node->trace.dns_answer = compose(trace.dns_answer, old->dns_answer);
+        node->trace.dns_done = compose(trace.dns_done, old->dns_done);
+        node->trace.connect_start = compose(trace.connect_start, old->connect_start);
+        node->trace.connect_done = compose(trace.connect_done, old->connect_done);
+        node->trace.dial_done = compose(trace.dial_done, old->dial_done);
+    } else {
+        node->trace = trace;
+    }
+    node->has_trace = true;
+    node->parent = parent.node_;
+    return context(std::move(node));
+}
+
+const client_trace* context_client_trace(const context& ctx) noexcept {
+    return ctx.node_ && ctx.node_->has_trace ? &ctx.node_->trace : nullptr;
+}
+
+}  // namespace nettrace

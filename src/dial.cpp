@@ -1,0 +1,426 @@
+// The I/O half of nettrace: drives the happy_eyeballs state machine with Asio
+// sockets, a timer and a resolver, and fires the trace hooks. Everything of
+// one operation runs on its own strand, which is what serialises the hooks.
+#include <nettrace/dial.hpp>
+#include <nettrace/error.hpp>
+
+#include "happy_eyeballs.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <optional>
+
+namespace nettrace::detail {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+struct dialer_state {
+    dial_options options;
+    racer_config racer;
+};
+
+std::shared_ptr<const dialer_state> make_dialer_state(dial_options o) {
+    using std::chrono::milliseconds;
+    o.timeout = std::max(o.timeout, milliseconds(0));
+    // RFC 8305 section 5: a delay below 10 ms floods the network with SYNs.
+    o.attempt_delay = std::max(o.attempt_delay, milliseconds(10));
+    o.resolution_delay = std::max(o.resolution_delay, milliseconds(0));
+    o.first_family_count = std::max(o.first_family_count, 1u);
+    if (!o.resolver) {
+        static const std::shared_ptr<resolver> system = make_system_resolver();
+        o.resolver = system;
+    }
+    auto state = std::make_shared<dialer_state>();
+    state->racer = {o.attempt_delay, o.race,         o.resolution_delay, o.first_family_count,
+                    o.preference,    o.max_concurrent_attempts, o.timeout};
+    state->options = std::move(o);
+    return state;
+}
+
+const std::shared_ptr<const dialer_state>& default_dialer_state() {
+    static const std::shared_ptr<const dialer_state> state = make_dialer_state({});
+    return state;
+}
+
+const dial_options& options_of(const dialer_state& state) noexcept { return state.options; }
+
+namespace {
+
+std::size_t index(address_family f) { return f == address_family::ipv6 ? 0 : 1; }
+
+// What dial and resolve share: the strand, the trace, and the lookups of one
+// host, with their DNS hooks.
+class traced_op : public std::enable_shared_from_this<traced_op> {
+public:
+    virtual ~traced_op() = default;
+
+protected:
+    traced_op(asio::any_io_executor ex, context ctx)
+        : ex_(std::move(ex)),
+          strand_(asio::make_strand(ex_)),
+          work_(asio::prefer(ex_, asio::execution::outstanding_work.tracked)),
+          ctx_(std::move(ctx)),
+          trace_(context_client_trace(ctx_)) {}
+
+    // A throwing hook must not break the operation or skip later hooks.
+    template <class Hook, class Info>
+    void fire(const Hook& hook, const Info& info) noexcept {
+        if (!hook) return;
+        try {
+            hook(info);
+        } catch (...) {
+            if (!hook_exception_) hook_exception_ = std::current_exception();
+        }
+    }
+
+    // Runs `fn` on the strand when the operation is cancelled. The slot is
+    // assigned on the initiating thread, so a cancellation emitted right
+    // after initiation is not lost.
+    template <class Handler>
+    void install_cancellation(Handler& handler) {
+        slot_ = asio::get_associated_cancellation_slot(handler);
+        if (!slot_.is_connected()) return;
+        slot_.assign([weak = weak_from_this()](asio::cancellation_type type) {
+            if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
+                         asio::cancellation_type::total)) == asio::cancellation_type::none)
+                return;
+            if (auto self = weak.lock()) asio::dispatch(self->strand_, [self] { self->on_cancel(); });
+        });
+    }
+
+    void release_cancellation() {
+        if (slot_.is_connected()) slot_.clear();
+    }
+
+    void start_lookups(resolver& r, bool ipv6, bool ipv4, clock::time_point now) {
+        dns_started_ = now;
+        if (trace_) fire(trace_->dns_start, dns_start_info{host_});
+        for (auto f : {address_family::ipv6, address_family::ipv4}) {
+            if (f == address_family::ipv6 ? !ipv6 : !ipv4) continue;
+            auto& l = lookups_[index(f)];
+            l.pending = true;
+            l.handle = r.lookup(strand_, host_, f, [self = shared_from_this(), f](lookup_result result) {
+                self->on_lookup(f, std::move(result));
+            });
+        }
+    }
+
+    void stop_lookups() {
+        for (auto& l : lookups_)
+            if (l.pending && l.handle) l.handle->cancel();
+    }
+
+    bool lookups_pending() const { return lookups_[0].pending || lookups_[1].pending; }
+    const lookup_result& lookup(address_family f) const { return lookups_[index(f)].result; }
+
+    // Invoked on the strand with the answer stored in lookup(f).
+    virtual void on_answer(address_family f, clock::time_point now) = 0;
+    virtual void on_cancel() = 0;
+
+    asio::any_io_executor ex_;
+    asio::strand<asio::any_io_executor> strand_;
+    asio::any_io_executor work_;  // keeps the caller's executor busy while we wait on DNS threads
+    context ctx_;
+    const client_trace* trace_;
+    std::exception_ptr hook_exception_;
+    std::string host_;
+    asio::cancellation_slot slot_;
+
+private:
+    struct family_lookup {
+        std::shared_ptr<pending_lookup> handle;
+        bool pending = false;
+        lookup_result result;
+    };
+
+    void on_lookup(address_family f, lookup_result result) {
+        auto& l = lookups_[index(f)];
+        if (!l.pending) return;
+        l.pending = false;
+        l.handle.reset();
+        l.result = std::move(result);
+        const auto now = clock::now();
+        if (trace_) report_answer(f, now);
+        on_answer(f, now);
+    }
+
+    void report_answer(address_family f, clock::time_point now) {
+        const auto& r = lookups_[index(f)].result;
+        fire(trace_->dns_answer, dns_answer_info{host_, f, r.addrs, r.error, r.source, r.coalesced, now - dns_started_});
+        if (lookups_pending()) return;
+        dns_done_info done{host_, {}, false, {}, dns_source::none, now - dns_started_};
+        std::vector<asio::ip::address> all;
+        for (const auto& l : lookups_) {
+            all.insert(all.end(), l.result.addrs.begin(), l.result.addrs.end());
+            done.coalesced = done.coalesced || l.result.coalesced;
+            if (done.source == dns_source::none || (!l.result.addrs.empty() && all.size() == l.result.addrs.size()))
+                done.source = l.result.source;
+        }
+        done.addrs = all;
+        if (all.empty()) done.error = combine_lookup_errors(lookups_[0].result.error, lookups_[1].result.error);
+        fire(trace_->dns_done, done);
+    }
+
+    std::array<family_lookup, 2> lookups_;
+    clock::time_point dns_started_{};
+};
+
+// ---------------------------------------------------------------------------
+
+class dial_op final : public traced_op {
+public:
+    dial_op(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
+            asio::any_io_executor ex, dial_handler handler)
+        : traced_op(std::move(ex), std::move(ctx)),
+          state_(std::move(state)),
+          network_(std::move(network)),
+          address_(std::move(address)),
+          timer_(strand_),
+          handler_(std::move(handler)) {}
+
+    void initiate() {
+        install_cancellation(handler_);
+        asio::dispatch(strand_, [self = std::static_pointer_cast<dial_op>(shared_from_this())] { self->run(); });
+    }
+
+private:
+    void run() {
+        started_ = clock::now();
+        if (trace_) fire(trace_->dial_start, dial_start_info{network_, address_});
+
+        error_code ec;
+        const auto net = parse_network(network_, ec);
+        if (!net) return complete(ec);
+        auto hp = parse_host_port(address_, ec);
+        if (!hp) return complete(ec);
+        host_ = std::move(hp->host);
+
+        const auto pref = state_->options.preference;
+        const bool ipv6 = *net != network::tcp4 && pref != family_preference::ipv4_only;
+        const bool ipv4 = *net != network::tcp6 && pref != family_preference::ipv6_only;
+
+        racer_.emplace(state_->racer, hp->port);
+        if (hp->ip) {
+            // IP literals skip DNS, and its hooks, as in Go.
+            const auto family = hp->ip->is_v6() ? address_family::ipv6 : address_family::ipv4;
+            if (family == address_family::ipv6 ? !ipv6 : !ipv4)
+                return complete(make_error_code(error::no_suitable_address));
+            racer_->start(started_, family == address_family::ipv6, family == address_family::ipv4);
+            racer_->on_answer(family, std::span(&*hp->ip, 1), {}, started_);
+        } else {
+            if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
+            racer_->start(started_, ipv6, ipv4);
+            start_lookups(*state_->options.resolver, ipv6, ipv4, started_);
+        }
+        drain();
+    }
+
+    void on_answer(address_family f, clock::time_point now) override {
+        racer_->on_answer(f, lookup(f).addrs, lookup(f).error, now);
+        drain();
+    }
+
+    void on_cancel() override {
+        if (!racer_ || racer_->finished()) return;
+        racer_->cancel(asio::error::operation_aborted, clock::now());
+        drain();
+    }
+
+    // Performs the racer's actions until it has none left.
+    void drain() {
+        bool complete_now = false;
+        happy_eyeballs::action a;
+        while (racer_->next(a)) {
+            switch (a.type) {
+            case happy_eyeballs::action_type::start_attempt: start_attempt(a.attempt); break;
+            case happy_eyeballs::action_type::cancel_attempt: {
+                error_code ignored;
+                sockets_[a.attempt].cancel(ignored);
+                break;
+            }
+            case happy_eyeballs::action_type::set_timer:
+                timer_.expires_at(a.deadline);
+                timer_.async_wait([self = shared_from_this(), this](const error_code& ec) {
+                    if (ec == asio::error::operation_aborted) return;
+                    racer_->on_timer(clock::now());
+                    drain();
+                });
+                break;
+            case happy_eyeballs::action_type::cancel_timer: timer_.cancel(); break;
+            case happy_eyeballs::action_type::stop_resolving: stop_lookups(); break;
+            case happy_eyeballs::action_type::complete: complete_now = true; break;
+            }
+        }
+        if (complete_now) complete(racer_->error());
+    }
+
+    void start_attempt(std::size_t i) {
+        const tcp::endpoint endpoint = racer_->attempts()[i].endpoint;
+        tcp::socket& socket = sockets_.emplace_back(ex_);
+        if (trace_) fire(trace_->connect_start, connect_start_info{network_, endpoint, i});
+        if (error_code ec = open(socket, endpoint)) {
+            // Failing to create the socket (no IPv6 stack, no local address)
+            // ends the attempt at once and frees its delay slot.
+            return finish_attempt(i, ec);
+        }
+        socket.async_connect(endpoint, asio::bind_executor(strand_, [self = shared_from_this(), this, i](
+                                                                        const error_code& ec) {
+                                 finish_attempt(i, ec);
+                                 drain();
+                             }));
+    }
+
+    error_code open(tcp::socket& socket, const tcp::endpoint& endpoint) const {
+        const auto& o = state_->options;
+        error_code ec;
+        if (endpoint.address().is_v6() ? (!o.local_ipv6 && o.local_ipv4) : (!o.local_ipv4 && o.local_ipv6))
+            return make_error_code(error::no_local_address);
+        socket.open(endpoint.protocol(), ec);
+        if (!ec && endpoint.address().is_v6() && o.local_ipv6) socket.bind({*o.local_ipv6, 0}, ec);
+        if (!ec && endpoint.address().is_v4() && o.local_ipv4) socket.bind({*o.local_ipv4, 0}, ec);
+        return ec;
+    }
+
+    void finish_attempt(std::size_t i, const error_code& ec) {
+        racer_->on_attempt_done(i, ec, clock::now());
+        const auto& a = racer_->attempts()[i];
+        if (a.outcome != connect_outcome::won) {
+            error_code ignored;
+            sockets_[i].close(ignored);
+        }
+        if (trace_)
+            fire(trace_->connect_done,
+                 connect_done_info{network_, a.endpoint, i, a.error, a.outcome, a.finished - a.started});
+    }
+
+    void complete(const error_code& ec) {
+        release_cancellation();
+        tcp::socket result(ex_);
+        if (racer_ && racer_->winner()) result = std::move(sockets_[*racer_->winner()]);
+        sockets_.clear();
+        if (trace_) report_done(ec, result);
+        auto handler = std::move(handler_);
+        auto handler_ex = asio::get_associated_executor(handler, ex_);
+        asio::dispatch(handler_ex, [handler = std::move(handler), ec, result = std::move(result)]() mutable {
+            std::move(handler)(ec, std::move(result));
+        });
+        work_ = {};
+    }
+
+    void report_done(const error_code& ec, const tcp::socket& result) {
+        std::vector<attempt_record> records;
+        if (racer_) {
+            records.reserve(racer_->attempts().size());
+            for (const auto& a : racer_->attempts())
+                records.push_back({a.endpoint, a.error, a.outcome, a.started - started_, a.finished - a.started});
+        }
+        dial_done_info info{network_, address_, ec, {}, {}, records, clock::now() - started_, hook_exception_};
+        error_code ignored;
+        if (!ec) {
+            info.remote = result.remote_endpoint(ignored);
+            info.local = result.local_endpoint(ignored);
+        }
+        fire(trace_->dial_done, info);
+    }
+
+    std::shared_ptr<const dialer_state> state_;
+    std::string network_;
+    std::string address_;
+    asio::steady_timer timer_;
+    dial_handler handler_;
+    clock::time_point started_{};
+    std::optional<happy_eyeballs> racer_;
+    std::deque<tcp::socket> sockets_;  // one per attempt, by index; a deque never moves them
+};
+
+// ---------------------------------------------------------------------------
+
+class resolve_op final : public traced_op {
+public:
+    resolve_op(std::shared_ptr<const dialer_state> state, context ctx, std::string host, asio::any_io_executor ex,
+               resolve_handler handler)
+        : traced_op(std::move(ex), std::move(ctx)), state_(std::move(state)), handler_(std::move(handler)) {
+        host_ = std::move(host);
+    }
+
+    void initiate() {
+        install_cancellation(handler_);
+        asio::dispatch(strand_, [self = std::static_pointer_cast<resolve_op>(shared_from_this())] { self->run(); });
+    }
+
+private:
+    void run() {
+        error_code ec;
+        const auto literal = asio::ip::make_address(host_, ec);
+        if (!ec) return complete({}, {literal});
+        if (host_.empty()) return complete(make_error_code(error::missing_host), {});
+        if (host_.size() > 253 + (host_.back() == '.' ? 1 : 0))
+            return complete(make_error_code(error::host_too_long), {});
+        if (!is_valid_host_name(host_)) return complete(make_error_code(error::invalid_host), {});
+        const auto pref = state_->options.preference;
+        start_lookups(*state_->options.resolver, pref != family_preference::ipv4_only,
+                      pref != family_preference::ipv6_only, clock::now());
+    }
+
+    void on_answer(address_family, clock::time_point) override {
+        if (lookups_pending()) return;
+        if (cancelled_) return complete(asio::error::operation_aborted, {});
+        const bool v4_first = state_->options.preference == family_preference::prefer_ipv4;
+        const auto& first = lookup(v4_first ? address_family::ipv4 : address_family::ipv6);
+        const auto& second = lookup(v4_first ? address_family::ipv6 : address_family::ipv4);
+        std::vector<asio::ip::address> addrs = first.addrs;
+        addrs.insert(addrs.end(), second.addrs.begin(), second.addrs.end());
+        const error_code ec = addrs.empty() ? combine_lookup_errors(first.error, second.error) : error_code();
+        complete(ec, std::move(addrs));
+    }
+
+    void on_cancel() override {
+        if (!handler_ || cancelled_) return;
+        cancelled_ = true;
+        stop_lookups();
+    }
+
+    void complete(const error_code& ec, std::vector<asio::ip::address> addrs) {
+        release_cancellation();
+        auto handler = std::move(handler_);
+        auto handler_ex = asio::get_associated_executor(handler, ex_);
+        asio::dispatch(handler_ex, [handler = std::move(handler), ec, addrs = std::move(addrs)]() mutable {
+            std::move(handler)(ec, std::move(addrs));
+        });
+        work_ = {};
+    }
+
+    std::shared_ptr<const dialer_state> state_;
+    resolve_handler handler_;
+    bool cancelled_ = false;
+};
+
+}  // namespace
+
+void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
+                asio::any_io_executor ex, dial_handler handler) {
+    std::make_shared<dial_op>(std::move(state), std::move(ctx), std::move(network), std::move(address),
+                              std::move(ex), std::move(handler))
+        ->initiate();
+}
+
+void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
+                   asio::any_io_executor ex, resolve_handler handler) {
+    std::make_shared<resolve_op>(std::move(state), std::move(ctx), std::move(host), std::move(ex),
+                                 std::move(handler))
+        ->initiate();
+}
+
+}  // namespace nettrace::detail
