@@ -2,6 +2,8 @@
 
 #include "detail/context_node.hpp"
 
+#include <exception>
+
 namespace nettrace {
 namespace {
 
@@ -12,9 +14,17 @@ std::function<void(const Info&)> compose(const std::function<void(const Info&)>&
                                          const std::function<void(const Info&)>& older) {
     if (!newer) return older;
     if (!older) return newer;
+    // One layer's throwing hook must not hide the event from the others:
+    // the older hook still runs, then the exception goes on to the dial.
     return [newer, older](const Info& info) {
-        newer(info);
+        std::exception_ptr thrown;
+        try {
+            newer(info);
+        } catch (...) {
+            thrown = std::current_exception();
+        }
         older(info);
+        if (thrown) std::rethrow_exception(thrown);
     };
 }
 

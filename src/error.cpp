@@ -1,5 +1,6 @@
 #include <nettrace/error.hpp>
 
+#include <ostream>
 #include <string>
 
 namespace nettrace {
@@ -44,5 +45,7 @@ const boost::system::error_category& category() noexcept {
     static const category_impl instance;
     return instance;
 }
+
+std::ostream& operator<<(std::ostream& os, error e) { return os << make_error_code(e).message(); }
 
 }  // namespace nettrace

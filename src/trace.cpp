@@ -30,6 +30,10 @@ std::string_view to_string(connect_outcome o) noexcept {
     return "unknown";
 }
 
+std::ostream& operator<<(std::ostream& os, address_family f) { return os << to_string(f); }
+std::ostream& operator<<(std::ostream& os, dns_source s) { return os << to_string(s); }
+std::ostream& operator<<(std::ostream& os, connect_outcome o) { return os << to_string(o); }
+
 namespace {
 
 void write_endpoint(std::ostream& os, const boost::asio::ip::tcp::endpoint& ep) {

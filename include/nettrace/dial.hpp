@@ -48,33 +48,38 @@ const dial_options& options_of(const dialer_state& state) noexcept;
 template <class Executor>
 concept executor = boost::asio::execution::executor<Executor> || boost::asio::is_executor<Executor>::value;
 
-// The executor the operation runs on: the handler's associated executor,
-// else the one given. A bare callback with neither would run on the
-// system_executor, which has no I/O: refuse it at compile time.
-template <class Handler, class Fallback>
-boost::asio::any_io_executor operation_executor(const Handler& handler, const Fallback& fallback) {
-    auto ex = boost::asio::get_associated_executor(handler, fallback);
-    static_assert(!std::is_same_v<decltype(ex), boost::asio::system_executor>,
-                  "nettrace: this completion handler has no associated executor; "
-                  "pass an executor as the first argument of dial()/resolve()");
-    return ex;
+// The executor the operation's sockets and timers use: the one given, else
+// the handler's associated executor (in a coroutine, the coroutine's). A bare
+// callback has neither and would land on the system_executor, which has no
+// I/O: refuse it at compile time.
+template <class Handler, class Given>
+boost::asio::any_io_executor io_executor(const Handler& handler, const Given& given) {
+    if constexpr (std::is_same_v<Given, boost::asio::system_executor>) {
+        auto ex = boost::asio::get_associated_executor(handler);
+        static_assert(!std::is_same_v<decltype(ex), boost::asio::system_executor>,
+                      "nettrace: this completion handler has no associated executor; "
+                      "pass an executor as the first argument of dial()/resolve()");
+        return ex;
+    } else {
+        return given;
+    }
 }
 
 struct initiate_dial {
-    template <class Handler, class Fallback>
-    void operator()(Handler&& handler, const Fallback& fallback, std::shared_ptr<const dialer_state> state,
+    template <class Handler, class Given>
+    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state,
                     context ctx, std::string network, std::string address) const {
-        auto ex = operation_executor(handler, fallback);
+        auto ex = io_executor(handler, given);
         start_dial(std::move(state), std::move(ctx), std::move(network), std::move(address), std::move(ex),
                    dial_handler(std::forward<Handler>(handler)));
     }
 };
 
 struct initiate_resolve {
-    template <class Handler, class Fallback>
-    void operator()(Handler&& handler, const Fallback& fallback, std::shared_ptr<const dialer_state> state,
+    template <class Handler, class Given>
+    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state,
                     context ctx, std::string host) const {
-        auto ex = operation_executor(handler, fallback);
+        auto ex = io_executor(handler, given);
         start_resolve(std::move(state), std::move(ctx), std::move(host), std::move(ex),
                       resolve_handler(std::forward<Handler>(handler)));
     }

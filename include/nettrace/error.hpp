@@ -7,6 +7,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <iosfwd>
 #include <type_traits>
 
 namespace nettrace {
@@ -47,6 +48,9 @@ const boost::system::error_category& category() noexcept;
 inline boost::system::error_code make_error_code(error e) noexcept {
     return {static_cast<int>(e), category()};
 }
+
+/// Writes the error's message.
+std::ostream& operator<<(std::ostream& os, error e);
 
 }  // namespace nettrace
 

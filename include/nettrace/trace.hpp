@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iosfwd>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,6 +61,10 @@ enum class connect_outcome : std::uint8_t {
 };
 
 std::string_view to_string(connect_outcome o) noexcept;
+
+std::ostream& operator<<(std::ostream& os, address_family f);
+std::ostream& operator<<(std::ostream& os, dns_source s);
+std::ostream& operator<<(std::ostream& os, connect_outcome o);
 
 struct dns_start_info {
     std::string_view host;

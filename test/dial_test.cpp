@@ -1,0 +1,406 @@
+// Real sockets on loopback: live, refused and black-holed peers. Exact timing
+// lives in happy_eyeballs_test.cpp on a virtual clock; here bounds are
+// generous (this machine is shared) and never decide correctness alone: the
+// trace says which attempt won and why the others ended.
+#define BOOST_TEST_MODULE dial
+#include <boost/test/unit_test.hpp>
+
+#include <nettrace/nettrace.hpp>
+
+#include "support/loopback.hpp"
+#include "support/trace_recorder.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <chrono>
+#include <optional>
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace std::chrono_literals;
+using nettrace::testing::trace_recorder;
+
+namespace {
+
+const auto v4 = asio::ip::make_address("127.0.0.1");
+const auto v4_other = asio::ip::make_address("127.0.0.2");
+const auto v4_third = asio::ip::make_address("127.0.0.3");
+const auto v6 = asio::ip::make_address("::1");
+
+struct ipv6_available {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        return nettrace::testing::ipv6_loopback_available();
+    }
+};
+
+struct dial_result {
+    error_code ec;
+    std::optional<tcp::socket> socket;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+// Runs one dial to completion on `ioc` with the as_tuple token, marking the
+// recorder complete inside the completion handler.
+dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, const trace_recorder& rec,
+                     const std::string& network, const std::string& address) {
+    dial_result r;
+    const auto start = std::chrono::steady_clock::now();
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            auto [ec, s] = co_await d.dial(rec.attach(), network, address, asio::as_tuple(asio::use_awaitable));
+            const_cast<trace_recorder&>(rec).completed();
+            r.elapsed = std::chrono::steady_clock::now() - start;
+            r.ec = ec;
+            if (!ec) r.socket.emplace(std::move(s));
+            ioc.stop();  // listeners keep accepting: the io_context never runs out of work
+        },
+        asio::detached);
+    ioc.run();
+    ioc.restart();
+    return r;
+}
+
+std::string addr(const asio::ip::address& a, unsigned short port) {
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
+}
+
+nettrace::dialer pinned(std::vector<asio::ip::address> addrs, nettrace::dial_options o = {}) {
+    o.resolver = nettrace::make_static_resolver({{"race.test", std::move(addrs)}});
+    return nettrace::dialer(o);
+}
+
+// Asio opens its reactor's descriptors (epoll, eventfd, timerfd) on first
+// use; open them before counting descriptors.
+void open_reactor(asio::io_context& ioc) { asio::steady_timer warm(ioc); }
+
+double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(literal_address_connects_without_dns_hooks) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    trace_recorder rec;
+    auto r = run_dial(ioc, nettrace::dialer(), rec, "tcp", addr(v4, live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.socket);
+    BOOST_TEST(r.socket->remote_endpoint().port() == live.port());
+    BOOST_TEST(rec.count("dns_start") == 0u);
+    BOOST_TEST(rec.count("connect_start") == 1u);
+    BOOST_TEST(rec.of("connect_done").at(0).outcome == nettrace::connect_outcome::won);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(socket_uses_the_callers_executor) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    trace_recorder rec;
+    auto r = run_dial(ioc, nettrace::dialer(), rec, "tcp", addr(v4, live.port()));
+    BOOST_REQUIRE(r.socket);
+    BOOST_TEST((r.socket->get_executor() == asio::any_io_executor(ioc.get_executor())));
+}
+
+BOOST_AUTO_TEST_CASE(refused_port_fails_with_go_style_message) {
+    asio::io_context ioc;
+    nettrace::testing::refused_port refused(v4);
+    trace_recorder rec;
+    auto r = run_dial(ioc, nettrace::dialer(), rec, "tcp", addr(v4, refused.port()));
+    BOOST_TEST(r.ec == asio::error::connection_refused);
+    BOOST_TEST(!r.socket);
+    const auto done = rec.of("dial_done").at(0);
+    BOOST_TEST(done.description == "dial tcp " + addr(v4, refused.port()) + ": connect " + addr(v4, refused.port()) +
+                                       ": " + r.ec.message());
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(refused_first_address_starts_the_next_at_once) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    nettrace::testing::refused_port refused(v4_other, live.port());
+    nettrace::dial_options o;
+    o.attempt_delay = 2s;  // waiting for the delay would take 2 s
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    const auto dones = rec.of("connect_done");
+    BOOST_REQUIRE(dones.size() == 2u);
+    BOOST_TEST(dones[0].outcome == nettrace::connect_outcome::failed);
+    BOOST_TEST(dones[0].error == asio::error::connection_refused);
+    BOOST_TEST(dones[1].outcome == nettrace::connect_outcome::won);
+    BOOST_TEST(ms(r.elapsed) < 1000.0, "took " << ms(r.elapsed) << " ms");
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(black_holed_first_address_loses_to_the_next_after_the_attempt_delay) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    nettrace::testing::black_hole hole(v4_other, live.port());
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4}), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.socket);
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
+    const auto starts = rec.of("connect_start");
+    BOOST_REQUIRE(starts.size() == 2u);
+    const double gap = ms(starts[1].at - starts[0].at);
+    BOOST_TEST(gap >= 249.0, "second attempt after " << gap << " ms");
+    BOOST_TEST(gap < 1500.0, "second attempt after " << gap << " ms");
+    const auto dones = rec.of("connect_done");
+    BOOST_TEST(dones.at(0).kind == "connect_done");
+    for (auto& d : dones)
+        BOOST_TEST((d.attempt == 1 ? d.outcome == nettrace::connect_outcome::won
+                                   : d.outcome == nettrace::connect_outcome::superseded));
+    rec.check_contract();
+}
+
+// Go and hyper-util are serial within a family: there they wait for the
+// kernel's SYN timeout. RFC 8305 races the whole list.
+BOOST_AUTO_TEST_CASE(two_black_holes_then_live_in_one_family_connect_after_two_delays) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    nettrace::testing::black_hole hole1(v4_other, live.port());
+    nettrace::testing::black_hole hole2(v4_third, live.port());
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4_third, v4}), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.socket);
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
+    BOOST_TEST(rec.count("connect_start") == 3u);
+    BOOST_TEST(ms(r.elapsed) >= 499.0, "connected after " << ms(r.elapsed) << " ms");
+    BOOST_TEST(ms(r.elapsed) < 2500.0, "connected after " << ms(r.elapsed) << " ms");
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(black_holed_ipv6_loses_to_live_ipv4_on_the_same_port,
+                     *boost::unit_test::precondition(ipv6_available())) {
+    asio::io_context ioc;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
+    nettrace::testing::black_hole hole(v6, port);
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4, v6}), rec, "tcp", "race.test:" + std::to_string(port));
+    BOOST_TEST(!r.ec, r.ec.message());
+    const auto starts = rec.of("connect_start");
+    BOOST_REQUIRE(starts.size() == 2u);
+    // IPv6 goes first although the table lists IPv4 first (prefer IPv6).
+    BOOST_TEST(starts[0].endpoint.address() == v6);
+    BOOST_TEST(starts[1].endpoint.address() == v4);
+    BOOST_TEST(ms(starts[1].at - starts[0].at) >= 249.0);
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_closed) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole1(v4_other);
+    nettrace::testing::black_hole hole2(v4_third, hole1.port());
+    open_reactor(ioc);
+    const auto fds_before = nettrace::testing::open_fd_count();
+    nettrace::dial_options o;
+    o.timeout = 400ms;
+    o.attempt_delay = 100ms;
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4_third}, o), rec, "tcp", "race.test:" + std::to_string(hole1.port()));
+    BOOST_TEST(r.ec == nettrace::error::timeout);
+    BOOST_TEST(ms(r.elapsed) >= 399.0);
+    BOOST_TEST(ms(r.elapsed) < 2000.0);
+    const auto dones = rec.of("connect_done");
+    BOOST_TEST(dones.size() == 2u);
+    for (auto& d : dones) BOOST_TEST((d.outcome == nettrace::connect_outcome::cancelled));
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_everything) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole1(v4_other);
+    nettrace::testing::black_hole hole2(v4_third, hole1.port());
+    open_reactor(ioc);
+    const auto fds_before = nettrace::testing::open_fd_count();
+    nettrace::dial_options o;
+    o.attempt_delay = 50ms;
+    auto d = pinned({v4_other, v4_third}, o);
+    trace_recorder rec;
+    asio::cancellation_signal signal;
+    error_code result;
+    std::chrono::steady_clock::time_point cancelled_at, completed_at;
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", "race.test:" + std::to_string(hole1.port()),
+           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+               rec.completed();
+               completed_at = std::chrono::steady_clock::now();
+               result = ec;
+           }));
+    // Cancel once the second attempt is under way: between attempts, both in flight.
+    asio::steady_timer t(ioc, 120ms);
+    t.async_wait([&](error_code) {
+        cancelled_at = std::chrono::steady_clock::now();
+        signal.emit(asio::cancellation_type::terminal);
+    });
+    ioc.run();
+    BOOST_TEST(result == asio::error::operation_aborted);
+    BOOST_TEST(rec.count("connect_start") == 2u);
+    BOOST_TEST(ms(completed_at - cancelled_at) < 100.0);
+    for (auto& e : rec.of("connect_done")) BOOST_TEST((e.outcome == nettrace::connect_outcome::cancelled));
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(deferred_token_throws_system_error_from_a_coroutine) {
+    asio::io_context ioc;
+    nettrace::testing::refused_port refused(v4);
+    std::optional<boost::system::system_error> caught;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            try {
+                co_await nettrace::dial({}, "tcp", addr(v4, refused.port()));
+            } catch (const boost::system::system_error& e) {
+                caught = e;
+            }
+        },
+        asio::detached);
+    ioc.run();
+    BOOST_REQUIRE(caught);
+    BOOST_TEST(caught->code() == asio::error::connection_refused);
+}
+
+BOOST_AUTO_TEST_CASE(use_future_and_callback_tokens_work) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    // A callback needs an executor: the overload taking one.
+    bool called = false;
+    nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, live.port()), [&](error_code ec, tcp::socket s) {
+        called = !ec && s.is_open();
+        ioc.stop();
+    });
+    ioc.run();
+    BOOST_TEST(called);
+
+    ioc.restart();
+    auto fut = nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, live.port()), asio::use_future);
+    while (fut.wait_for(0s) != std::future_status::ready) ioc.run_one();
+    BOOST_TEST(fut.get().is_open());
+}
+
+BOOST_AUTO_TEST_CASE(bad_input_fails_before_any_dns_or_connect) {
+    struct row {
+        const char* network;
+        const char* address;
+        nettrace::error expected;
+    };
+    const row rows[] = {
+        {"udp", "127.0.0.1:80", nettrace::error::unknown_network},
+        {"tcp", "example.com", nettrace::error::missing_port},
+        {"tcp", "example.com:99999", nettrace::error::invalid_port},
+        {"tcp", "[::1:80", nettrace::error::unclosed_bracket},
+        {"tcp", ":80", nettrace::error::missing_host},
+        {"tcp4", "[::1]:80", nettrace::error::no_suitable_address},
+        {"tcp6", "127.0.0.1:80", nettrace::error::no_suitable_address},
+    };
+    for (const auto& r : rows) {
+        asio::io_context ioc;
+        trace_recorder rec;
+        auto result = run_dial(ioc, nettrace::dialer(), rec, r.network, r.address);
+        BOOST_TEST(result.ec == r.expected, r.network << " " << r.address << ": " << result.ec.message());
+        BOOST_TEST(rec.count("dns_start") == 0u);
+        BOOST_TEST(rec.count("connect_start") == 0u);
+        BOOST_TEST(rec.of("dial_done").at(0).description.find(r.address) != std::string::npos);
+        rec.check_contract();
+    }
+}
+
+BOOST_AUTO_TEST_CASE(static_resolver_reports_both_families_and_ipv6_first) {
+    asio::io_context ioc;
+    auto d = pinned({v4, v6});
+    std::vector<asio::ip::address> got;
+    trace_recorder rec;
+    asio::co_spawn(
+        ioc, [&]() -> asio::awaitable<void> { got = co_await d.resolve(rec.attach(), "RACE.test"); },
+        asio::detached);
+    ioc.run();
+    BOOST_TEST(got == (std::vector<asio::ip::address>{v6, v4}));
+    BOOST_TEST(rec.count("dns_start") == 1u);
+    BOOST_TEST(rec.count("dns_answer") == 2u);
+    BOOST_TEST(rec.of("dns_done").at(0).addrs.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_host_in_static_table_names_the_problem) {
+    asio::io_context ioc;
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4}), rec, "tcp", "other.test:80");
+    BOOST_TEST(r.ec == nettrace::error::no_resolver);
+    BOOST_TEST(rec.of("dns_done").at(0).error == nettrace::error::no_resolver);
+    BOOST_TEST(rec.of("dial_done").at(0).description.find("other.test:80") != std::string::npos);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(system_resolver_dials_localhost_from_the_hosts_file) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    trace_recorder rec;
+    nettrace::dial_options o;
+    o.preference = nettrace::family_preference::ipv4_only;
+    auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "localhost:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.count("dns_start") == 1u);
+    BOOST_TEST(rec.of("dns_done").at(0).addrs.size() >= 1u);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(local_bind_with_only_ipv4_fails_ipv6_attempts_at_once,
+                     *boost::unit_test::precondition(ipv6_available())) {
+    asio::io_context ioc;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
+    nettrace::dial_options o;
+    o.local_ipv4 = asio::ip::make_address_v4("127.0.0.1");
+    o.attempt_delay = 2s;
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v6, v4}, o), rec, "tcp", "race.test:" + std::to_string(port));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.of("connect_done").at(0).error == nettrace::error::no_local_address);
+    BOOST_TEST(ms(r.elapsed) < 1000.0);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(many_concurrent_dials_leave_no_descriptor_behind,
+                     *boost::unit_test::precondition(ipv6_available())) {
+    asio::io_context ioc;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::live_listener live4(ioc.get_executor(), v4, port);
+    nettrace::testing::live_listener live6(ioc.get_executor(), v6, port);
+    const auto fds_before = nettrace::testing::open_fd_count();
+    auto d = pinned({v6, v4});
+    int ok = 0;
+    {
+        std::vector<tcp::socket> kept;
+        for (int i = 0; i < 10; ++i)
+            d.dial(ioc.get_executor(), {}, "tcp", "race.test:" + std::to_string(port),
+                   [&](error_code ec, tcp::socket s) {
+                       ok += !ec;
+                       kept.push_back(std::move(s));
+                       if (kept.size() == 10) ioc.stop();
+                   });
+        ioc.restart();
+        ioc.run();
+        // Let the listeners take every connection off their queues.
+        ioc.restart();
+        while (live4.accepted() + live6.accepted() < 10) ioc.run_one();
+        BOOST_TEST(ok == 10);
+        BOOST_TEST(live6.accepted() == 10u);  // IPv6 preferred and live: IPv4 never needed
+        BOOST_TEST(nettrace::testing::open_fd_count() == fds_before + 20);
+    }
+    live4.connections().clear();
+    live6.connections().clear();
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
+}

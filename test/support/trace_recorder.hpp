@@ -1,0 +1,143 @@
+// Records every hook of a dial with its time, and checks the trace contract:
+// pairing, no hook after completion, no two hooks at once.
+#pragma once
+
+#include <nettrace/context.hpp>
+#include <nettrace/trace.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace nettrace::testing {
+
+struct trace_event {
+    explicit trace_event(std::string k) : kind(std::move(k)) {}
+    std::string kind;  // dial_start, dns_start, dns_answer, dns_done, connect_start, connect_done, dial_done
+    std::chrono::steady_clock::time_point at;
+    std::size_t attempt = 0;
+    boost::asio::ip::tcp::endpoint endpoint;
+    connect_outcome outcome = connect_outcome::failed;
+    boost::system::error_code error;
+    std::vector<boost::asio::ip::address> addrs;
+    std::string description;  // dial_done's describe()
+};
+
+class trace_recorder {
+public:
+    trace_recorder() : state_(std::make_shared<state>()) {}
+
+    client_trace trace() const {
+        auto s = state_;
+        client_trace t;
+        t.dial_start = [s](const dial_start_info&) { s->add(trace_event("dial_start")); };
+        t.dns_start = [s](const dns_start_info&) { s->add(trace_event("dns_start")); };
+        t.dns_answer = [s](const dns_answer_info& i) {
+            trace_event e("dns_answer");
+            e.addrs.assign(i.addrs.begin(), i.addrs.end());
+            e.error = i.error;
+            s->add(std::move(e));
+        };
+        t.dns_done = [s](const dns_done_info& i) {
+            trace_event e("dns_done");
+            e.addrs.assign(i.addrs.begin(), i.addrs.end());
+            e.error = i.error;
+            s->add(std::move(e));
+        };
+        t.connect_start = [s](const connect_start_info& i) {
+            trace_event e("connect_start");
+            e.attempt = i.attempt;
+            e.endpoint = i.endpoint;
+            s->add(std::move(e));
+        };
+        t.connect_done = [s](const connect_done_info& i) {
+            trace_event e("connect_done");
+            e.attempt = i.attempt;
+            e.endpoint = i.endpoint;
+            e.outcome = i.outcome;
+            e.error = i.error;
+            s->add(std::move(e));
+        };
+        t.dial_done = [s](const dial_done_info& i) {
+            trace_event e("dial_done");
+            e.error = i.error;
+            e.description = i.describe();
+            s->add(std::move(e));
+        };
+        return t;
+    }
+
+    context attach(const context& parent = {}) const { return with_client_trace(parent, trace()); }
+
+    /// Call from the completion handler: any hook after this is a violation.
+    void completed() { state_->completed = true; }
+
+    std::vector<trace_event> events() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->events;
+    }
+    std::vector<trace_event> of(const std::string& kind) const {
+        std::vector<trace_event> out;
+        for (auto& e : events())
+            if (e.kind == kind) out.push_back(e);
+        return out;
+    }
+    int hooks_after_completion() const { return state_->after_completion; }
+    int overlapping_hooks() const { return state_->overlaps; }
+
+    /// The contract every dial must keep, whatever its outcome.
+    void check_contract() const {
+        const auto ev = events();
+        BOOST_TEST(hooks_after_completion() == 0);
+        BOOST_TEST(overlapping_hooks() == 0);
+        BOOST_TEST(count("dial_start") == 1u);
+        BOOST_TEST(count("dial_done") == 1u);
+        if (!ev.empty()) {
+            BOOST_TEST(ev.front().kind == "dial_start");
+            BOOST_TEST(ev.back().kind == "dial_done");
+        }
+        BOOST_TEST(count("dns_start") == count("dns_done"));
+        const auto starts = of("connect_start"), dones = of("connect_done");
+        BOOST_TEST(starts.size() == dones.size());
+        for (std::size_t i = 0; i < starts.size(); ++i) {
+            BOOST_TEST(starts[i].attempt == i);
+            std::size_t matching = 0;
+            for (auto& d : dones) matching += d.attempt == i ? 1 : 0;
+            BOOST_TEST(matching == 1u, "attempt " << i << " has " << matching << " connect_done");
+        }
+        std::size_t won = 0;
+        for (auto& d : dones) won += d.outcome == connect_outcome::won ? 1 : 0;
+        BOOST_TEST(won <= 1u);
+    }
+
+    std::size_t count(const std::string& kind) const { return of(kind).size(); }
+
+private:
+    struct state {
+        std::mutex mutex;
+        std::vector<trace_event> events;
+        std::atomic<int> in_hook{0};
+        std::atomic<int> overlaps{0};
+        std::atomic<bool> completed{false};
+        std::atomic<int> after_completion{0};
+
+        void add(trace_event e) {
+            if (in_hook.fetch_add(1) != 0) ++overlaps;
+            if (completed) ++after_completion;
+            e.at = std::chrono::steady_clock::now();
+            {
+                std::lock_guard lock(mutex);
+                events.push_back(std::move(e));
+            }
+            in_hook.fetch_sub(1);
+        }
+    };
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace nettrace::testing

@@ -1,0 +1,1070 @@
+// nettrace-dial: resolves an address, races its IPs with RFC 8305 Happy
+// Eyeballs through nettrace::dial, and shows what happened, either as a
+// timeline with a waterfall (like httpstat) or as one JSON object per event.
+//
+//   nettrace-dial [options] [NETWORK] ADDRESS
+//   nettrace-dial --demo [--json]
+
+#include <nettrace/nettrace.hpp>
+
+#include "loopback.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+using ip_address = asio::ip::address;
+using steady = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr std::string_view program = "nettrace-dial";
+
+// Past this many concurrent dials --count stops being a measurement and
+// starts being a SYN flood aimed at whoever ADDRESS is.
+constexpr unsigned max_count = 1000;
+constexpr unsigned long long max_ms = 24ULL * 3600 * 1000;
+
+// The demo's black hole never answers: without a bound, a misbehaving race
+// would hang for the kernel's SYN retry time (about two minutes).
+constexpr auto demo_timeout = 5000ms;
+
+// ---------------------------------------------------------------------------
+// Text helpers
+
+double to_ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::string fixed(double value, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+    return buf;
+}
+
+// Loopback connects take tens of microseconds; one decimal would show them
+// all as "0.0 ms".
+std::string duration_text(steady::duration d) {
+    const double ms = to_ms(d);
+    return fixed(ms, ms < 1.0 ? 3 : 1) + " ms";
+}
+
+std::string pad_right(std::string s, std::size_t width) {
+    if (s.size() < width) s.append(width - s.size(), ' ');
+    return s;
+}
+
+std::string pad_left(std::string s, std::size_t width) {
+    if (s.size() < width) s.insert(0, width - s.size(), ' ');
+    return s;
+}
+
+std::string lowercase(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// "[::1]" in text, the way the address appears in "[::1]:443".
+std::string address_text(const ip_address& a) { return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string(); }
+
+std::string endpoint_text(const tcp::endpoint& ep) {
+    return address_text(ep.address()) + ":" + std::to_string(ep.port());
+}
+
+std::string plural(std::size_t n, std::string_view one, std::string_view many) {
+    return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+// ---------------------------------------------------------------------------
+// Command line
+
+class usage_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// One --resolve HOST:PORT:ADDR[,ADDR...].
+struct pin {
+    std::string spec;  // as written, for messages
+    std::string host;
+    std::uint16_t port = 0;
+    std::vector<ip_address> addrs;
+};
+
+enum class output_format { timeline, json };
+enum class resolver_kind { system, static_only };
+
+struct command_line {
+    bool help = false;
+    bool demo = false;
+    output_format format = output_format::timeline;
+    std::string network = "tcp";
+    std::string address;
+    nettrace::host_port target;  // `address` parsed; unset in demo mode
+    nettrace::dial_options options;
+    std::vector<pin> pins;
+    resolver_kind resolver = resolver_kind::system;
+    bool resolver_given = false;
+    unsigned count = 1;
+};
+
+constexpr std::string_view usage_text = R"(usage: nettrace-dial [options] [NETWORK] ADDRESS
+       nettrace-dial --demo [options]
+
+Resolves ADDRESS and connects to it, racing its addresses with RFC 8305
+Happy Eyeballs, and shows every DNS answer and connect attempt on a timeline.
+
+  NETWORK   tcp (default), tcp4 or tcp6
+  ADDRESS   host:port, [ipv6]:port or [ipv6%zone]:port (port: number or service)
+
+Racing:
+  --attempt-delay MS       start the next attempt after MS (default 250, min 10)
+  --resolution-delay MS    with only the A answer in, wait MS for AAAA (default 50)
+  --first-family-count N   preferred-family addresses tried first (default 1)
+  --max-attempts N         at most N attempts in flight (default 0: no cap)
+  --no-race                one attempt at a time; the next starts on failure
+  --timeout MS             give up after MS (default 0: never)
+  -4, -6                   IPv4 only, IPv6 only
+  --prefer-ipv4            try IPv4 before IPv6
+
+Resolution:
+  --resolve HOST:PORT:ADDR[,ADDR...]
+                           pin HOST:PORT to these addresses, in this order, as
+                           curl does (IPv6 in brackets: [::1]); repeatable
+  --resolver system|static system: pins, then getaddrinfo (default)
+                           static: pins only, no DNS at all
+
+Output and runs:
+  --json                   one JSON object per event on stdout
+  --count N                N concurrent dials of ADDRESS in one process
+  --demo                   race a black-holed [::1] against a live 127.0.0.1,
+                           both on loopback (needs no network)
+  -h, --help               show this help
+
+Exit status: 0 when every dial connected, 1 when one failed, 2 for bad usage.
+)";
+
+unsigned long long parse_number(std::string_view option, std::string_view text, unsigned long long min,
+                                unsigned long long max) {
+    unsigned long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec == std::errc::invalid_argument || end != text.data() + text.size())
+        throw usage_error(std::string(option) + ": " + quoted(text) + " is not a whole number");
+    if (ec == std::errc::result_out_of_range || value < min || value > max)
+        throw usage_error(std::string(option) + ": " + std::string(text) + " is out of range (" +
+                          std::to_string(min) + " to " + std::to_string(max) + ")");
+    return value;
+}
+
+std::chrono::milliseconds parse_ms(std::string_view option, std::string_view text) {
+    return std::chrono::milliseconds(parse_number(option, text, 0, max_ms));
+}
+
+// curl's syntax, with one liberty: a bare IPv6 address is accepted too, as
+// older curls did; the comma keeps it unambiguous.
+pin parse_resolve(std::string_view spec) {
+    const auto fail = [&](const std::string& why) {
+        return usage_error("--resolve " + quoted(spec) + ": " + why + " (expected HOST:PORT:ADDR[,ADDR...])");
+    };
+    const auto first = spec.find(':');
+    if (first == std::string_view::npos) throw fail("no ':' after the host");
+    const auto second = spec.find(':', first + 1);
+    if (second == std::string_view::npos) throw fail("no ':' between the port and the addresses");
+
+    pin p;
+    p.spec = spec;
+    p.host = spec.substr(0, first);
+    if (p.host.empty()) throw fail("the host is empty");
+    if (!nettrace::is_valid_host_name(p.host)) throw fail(quoted(p.host) + " is not a valid host name");
+
+    const auto port = spec.substr(first + 1, second - first - 1);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
+        throw fail("port " + quoted(port) + " is not a number from 1 to 65535");
+    p.port = static_cast<std::uint16_t>(value);
+
+    auto list = spec.substr(second + 1);
+    if (list.empty()) throw fail("no address after the port");
+    for (;;) {
+        const auto comma = list.find(',');
+        const auto item = list.substr(0, comma);
+        if (item.empty()) throw fail("empty address in the list");
+        error_code bad;
+        ip_address a;
+        if (item.front() == '[') {
+            if (item.size() < 2 || item.back() != ']' || item.find(']') != item.size() - 1)
+                throw fail(quoted(item) + " is not a bracketed IPv6 address");
+            a = asio::ip::make_address_v6(std::string(item.substr(1, item.size() - 2)), bad);
+            if (bad) throw fail(quoted(item) + " is not an IPv6 address");
+        } else {
+            a = asio::ip::make_address(std::string(item), bad);
+            if (bad) throw fail(quoted(item) + " is not an IP address");
+        }
+        p.addrs.push_back(a);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return p;
+}
+
+command_line parse_command_line(int argc, char** argv) {
+    command_line cl;
+    std::vector<std::string_view> positional;
+    bool only_positional = false;
+    int families = 0;  // -4, -6 and --prefer-ipv4 each set the preference
+
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (only_positional || arg.size() < 2 || arg.front() != '-') {
+            positional.push_back(arg);
+            continue;
+        }
+        if (arg == "--") {
+            only_positional = true;
+            continue;
+        }
+        std::string_view name = arg;
+        std::optional<std::string_view> attached;  // --option=value
+        if (arg.starts_with("--"))
+            if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+                name = arg.substr(0, eq);
+                attached = arg.substr(eq + 1);
+            }
+        const std::string option(name);
+        const auto value = [&]() -> std::string_view {
+            if (attached) return *attached;
+            if (i + 1 >= argc) throw usage_error(option + " needs a value");
+            return argv[++i];
+        };
+        const auto flag = [&] {
+            if (attached) throw usage_error(option + " takes no value");
+        };
+        auto& o = cl.options;
+
+        if (name == "-h" || name == "--help") {
+            cl.help = true;
+            return cl;
+        } else if (name == "--json") {
+            flag();
+            cl.format = output_format::json;
+        } else if (name == "--demo") {
+            flag();
+            cl.demo = true;
+        } else if (name == "--timeout") {
+            o.timeout = parse_ms(name, value());
+        } else if (name == "--attempt-delay") {
+            o.attempt_delay = parse_ms(name, value());
+        } else if (name == "--resolution-delay") {
+            o.resolution_delay = parse_ms(name, value());
+        } else if (name == "--no-race") {
+            flag();
+            o.race = false;
+        } else if (name == "--first-family-count") {
+            o.first_family_count = static_cast<unsigned>(parse_number(name, value(), 1, 1000));
+        } else if (name == "--max-attempts") {
+            o.max_concurrent_attempts = static_cast<unsigned>(parse_number(name, value(), 0, 1000));
+        } else if (name == "--resolve") {
+            cl.pins.push_back(parse_resolve(value()));
+        } else if (name == "--resolver") {
+            const auto kind = value();
+            if (kind == "system")
+                cl.resolver = resolver_kind::system;
+            else if (kind == "static")
+                cl.resolver = resolver_kind::static_only;
+            else
+                throw usage_error("--resolver: " + quoted(kind) + " is neither 'system' nor 'static'");
+            cl.resolver_given = true;
+        } else if (name == "--count") {
+            cl.count = static_cast<unsigned>(parse_number(name, value(), 1, max_count));
+        } else if (name == "-4") {
+            ++families;
+            o.preference = nettrace::family_preference::ipv4_only;
+        } else if (name == "-6") {
+            ++families;
+            o.preference = nettrace::family_preference::ipv6_only;
+        } else if (name == "--prefer-ipv4") {
+            flag();
+            ++families;
+            o.preference = nettrace::family_preference::prefer_ipv4;
+        } else {
+            throw usage_error("unknown option " + quoted(arg));
+        }
+    }
+
+    if (families > 1) throw usage_error("-4, -6 and --prefer-ipv4 exclude one another");
+
+    if (cl.demo) {
+        if (!positional.empty()) throw usage_error("--demo dials its own address; drop " + quoted(positional[0]));
+        if (!cl.pins.empty() || cl.resolver_given)
+            throw usage_error("--demo pins dual.test itself; --resolve and --resolver do not apply");
+        return cl;
+    }
+
+    error_code ec;
+    if (positional.empty()) throw usage_error("missing ADDRESS (host:port)");
+    if (positional.size() > 2) throw usage_error("too many arguments from " + quoted(positional[2]));
+    if (positional.size() == 1 && nettrace::parse_network(positional[0], ec))
+        throw usage_error("missing ADDRESS after network " + quoted(positional[0]));
+    if (positional.size() == 2) cl.network = positional[0];
+    cl.address = positional.back();
+
+    // Bad input would fail the dial before any packet anyway; catching it
+    // here makes it a usage error (exit 2) rather than a failed dial.
+    const auto net = nettrace::parse_network(cl.network, ec);
+    if (!net) throw usage_error("dial " + cl.network + " " + cl.address + ": " + ec.message());
+    auto target = nettrace::parse_host_port(cl.address, ec);
+    if (!target) throw usage_error("dial " + cl.network + " " + cl.address + ": " + ec.message());
+    cl.target = std::move(*target);
+
+    const auto pref = cl.options.preference;
+    if ((*net == nettrace::network::tcp6 && pref == nettrace::family_preference::ipv4_only) ||
+        (*net == nettrace::network::tcp4 && pref == nettrace::family_preference::ipv6_only))
+        throw usage_error(std::string(pref == nettrace::family_preference::ipv4_only ? "-4" : "-6") +
+                          " and network " + cl.network + " exclude one another");
+    return cl;
+}
+
+// The library's static table knows hosts, not ports; curl's pins are per
+// HOST:PORT. As one run dials one HOST:PORT, applying only the pins for that
+// port gives curl's behaviour.
+bool pin_applies(const pin& p, const nettrace::host_port& target) {
+    const auto bare = [](std::string_view h) {
+        if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+        return lowercase(h);
+    };
+    return !target.ip && p.port == target.port && bare(p.host) == bare(target.host);
+}
+
+std::shared_ptr<nettrace::resolver> make_resolver(const command_line& cl) {
+    std::vector<std::pair<std::string, std::vector<ip_address>>> table;
+    for (const auto& p : cl.pins) {
+        if (pin_applies(p, cl.target))
+            table.emplace_back(p.host, p.addrs);
+        else
+            std::cerr << program << ": warning: --resolve " << p.spec << " does not match " << cl.address
+                      << "; ignored\n";
+    }
+    if (cl.resolver == resolver_kind::system && table.empty()) return nullptr;  // the dialer's default
+    return nettrace::make_static_resolver(
+        std::move(table), cl.resolver == resolver_kind::system ? nettrace::make_system_resolver() : nullptr);
+}
+
+// ---------------------------------------------------------------------------
+// What the hooks saw, copied out of the info structs (whose views die with
+// the call) and stamped with the time since the dial started.
+
+enum class event_kind { dns_start, dns_answer, dns_done, connect_start, connect_done };
+
+struct trace_event {
+    event_kind kind = event_kind::dns_start;
+    steady::duration t{};
+    // DNS
+    std::string host;
+    std::optional<nettrace::address_family> family;  // dns_answer only
+    std::vector<ip_address> addrs;
+    nettrace::dns_source source = nettrace::dns_source::none;
+    bool coalesced = false;
+    // connect
+    std::string network;
+    tcp::endpoint endpoint;
+    std::size_t attempt = 0;
+    nettrace::connect_outcome outcome = nettrace::connect_outcome::failed;  // connect_done only
+    // both
+    error_code error;
+    steady::duration elapsed{};  // dns: since dns_start; connect_done: since its connect_start
+};
+
+/// What dial_done reported.
+struct dial_report {
+    error_code error;
+    tcp::endpoint remote, local;
+    std::vector<nettrace::attempt_record> attempts;
+    steady::duration t{};
+    std::string description;  // dial_done_info::describe()
+};
+
+class dial_session;
+
+class reporter {
+public:
+    virtual ~reporter() = default;
+    virtual void started(const dial_session&) {}
+    virtual void event(const dial_session&, const trace_event&) = 0;
+    virtual void finished(const dial_session&) = 0;
+    virtual void all_finished(std::span<const std::unique_ptr<dial_session>>) {}
+};
+
+/// One dial: its trace hooks, its clock and its outcome.
+class dial_session {
+public:
+    dial_session(std::size_t index, std::size_t count, std::string network, std::string address, reporter& out)
+        : index_(index), count_(count), network_(std::move(network)), address_(std::move(address)), out_(out) {
+        ctx_ = nettrace::with_client_trace({}, make_trace());
+    }
+
+    std::size_t index() const noexcept { return index_; }
+    std::size_t count() const noexcept { return count_; }
+    const std::string& network() const noexcept { return network_; }
+    const std::string& address() const noexcept { return address_; }
+    const nettrace::context& context() const noexcept { return ctx_; }
+    const dial_report& report() const noexcept { return report_; }
+    bool ok() const noexcept { return !report_.error; }
+
+    void completed(const error_code& ec) {
+        if (!reported_) {
+            // The library promises dial_done before completion; this only
+            // keeps the output whole if that promise were ever broken.
+            report_.error = ec;
+            report_.t = since_start();
+            report_.description = "dial " + network_ + " " + address_ + ": " + ec.message();
+        }
+        out_.finished(*this);
+    }
+
+private:
+    steady::duration since_start() const { return steady::now() - start_; }
+
+    void emit(trace_event e) {
+        e.t = since_start();
+        out_.event(*this, e);
+    }
+
+    nettrace::client_trace make_trace() {
+        nettrace::client_trace trace;
+        // dial_start is the first hook of every dial, and the dialer measures
+        // dial_done_info::elapsed from the same moment.
+        trace.dial_start = [this](const nettrace::dial_start_info&) { start_ = steady::now(); };
+        trace.dns_start = [this](const nettrace::dns_start_info& i) {
+            trace_event e;
+            e.kind = event_kind::dns_start;
+            e.host = i.host;
+            emit(std::move(e));
+        };
+        trace.dns_answer = [this](const nettrace::dns_answer_info& i) {
+            trace_event e;
+            e.kind = event_kind::dns_answer;
+            e.host = i.host;
+            e.family = i.family;
+            e.addrs.assign(i.addrs.begin(), i.addrs.end());
+            e.error = i.error;
+            e.source = i.source;
+            e.coalesced = i.coalesced;
+            e.elapsed = i.elapsed;
+            emit(std::move(e));
+        };
+        trace.dns_done = [this](const nettrace::dns_done_info& i) {
+            trace_event e;
+            e.kind = event_kind::dns_done;
+            e.host = i.host;
+            e.addrs.assign(i.addrs.begin(), i.addrs.end());
+            e.error = i.error;
+            e.source = i.source;
+            e.coalesced = i.coalesced;
+            e.elapsed = i.elapsed;
+            emit(std::move(e));
+        };
+        trace.connect_start = [this](const nettrace::connect_start_info& i) {
+            trace_event e;
+            e.kind = event_kind::connect_start;
+            e.network = i.network;
+            e.endpoint = i.endpoint;
+            e.attempt = i.attempt;
+            emit(std::move(e));
+        };
+        trace.connect_done = [this](const nettrace::connect_done_info& i) {
+            trace_event e;
+            e.kind = event_kind::connect_done;
+            e.network = i.network;
+            e.endpoint = i.endpoint;
+            e.attempt = i.attempt;
+            e.error = i.error;
+            e.outcome = i.outcome;
+            e.elapsed = i.elapsed;
+            emit(std::move(e));
+        };
+        trace.dial_done = [this](const nettrace::dial_done_info& i) {
+            reported_ = true;
+            report_.error = i.error;
+            report_.remote = i.remote;
+            report_.local = i.local;
+            report_.attempts.assign(i.attempts.begin(), i.attempts.end());
+            report_.t = since_start();
+            report_.description = i.describe();
+            if (i.hook_exception) report_hook_exception(i.hook_exception);
+        };
+        return trace;
+    }
+
+    // The dialer swallows what a hook throws; a bug in this tool's hooks
+    // should still be seen.
+    static void report_hook_exception(const std::exception_ptr& e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            std::cerr << program << ": internal error in a trace hook: " << x.what() << '\n';
+        } catch (...) {
+            std::cerr << program << ": internal error in a trace hook\n";
+        }
+    }
+
+    std::size_t index_, count_;
+    std::string network_, address_;
+    reporter& out_;
+    nettrace::context ctx_;
+    steady::time_point start_ = steady::now();
+    bool reported_ = false;
+    dial_report report_;
+};
+
+// ---------------------------------------------------------------------------
+// JSON lines
+
+// Escapes for a JSON string body. Bytes that are not UTF-8 (an error message
+// in some legacy locale) become U+FFFD, so every line stays valid JSON.
+std::string json_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 8);
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
+    for (std::size_t i = 0; i < s.size();) {
+        const unsigned char c = byte(i);
+        if (c < 0x80) {
+            switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (c < 0x20 || c == 0x7F) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += static_cast<char>(c);
+                }
+            }
+            ++i;
+            continue;
+        }
+        // Length of a well-formed sequence (RFC 3629), or 0: no overlongs,
+        // no surrogates, nothing above U+10FFFF.
+        std::size_t n = 0;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = continuation(i + 1) ? 2 : 0;
+        else if (c >= 0xE0 && c <= 0xEF)
+            n = continuation(i + 1) && continuation(i + 2) && !(c == 0xE0 && byte(i + 1) < 0xA0) &&
+                        !(c == 0xED && byte(i + 1) > 0x9F)
+                    ? 3
+                    : 0;
+        else if (c >= 0xF0 && c <= 0xF4)
+            n = continuation(i + 1) && continuation(i + 2) && continuation(i + 3) &&
+                        !(c == 0xF0 && byte(i + 1) < 0x90) && !(c == 0xF4 && byte(i + 1) > 0x8F)
+                    ? 4
+                    : 0;
+        if (n == 0) {
+            out += "\\ufffd";
+            ++i;
+        } else {
+            out.append(s.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
+/// Builds one JSON object, fields in insertion order.
+class json_object {
+public:
+    json_object& string(std::string_view key, std::string_view value) {
+        name(key);
+        text_ += '"' + json_escape(value) + '"';
+        return *this;
+    }
+    json_object& string_or_null(std::string_view key, const std::optional<std::string>& value) {
+        return value ? string(key, *value) : null(key);
+    }
+    json_object& number(std::string_view key, double value, int decimals) {
+        name(key);
+        text_ += fixed(value, decimals);
+        return *this;
+    }
+    json_object& integer(std::string_view key, std::uint64_t value) {
+        name(key);
+        text_ += std::to_string(value);
+        return *this;
+    }
+    json_object& boolean(std::string_view key, bool value) {
+        name(key);
+        text_ += value ? "true" : "false";
+        return *this;
+    }
+    json_object& null(std::string_view key) {
+        name(key);
+        text_ += "null";
+        return *this;
+    }
+    json_object& strings(std::string_view key, const std::vector<std::string>& values) {
+        name(key);
+        text_ += '[';
+        for (std::size_t i = 0; i < values.size(); ++i) text_ += (i ? ",\"" : "\"") + json_escape(values[i]) + '"';
+        text_ += ']';
+        return *this;
+    }
+    std::string line() const { return text_ + "}\n"; }
+
+private:
+    void name(std::string_view key) {
+        text_ += first_ ? "\"" : ",\"";
+        first_ = false;
+        text_ += json_escape(key) + "\":";
+    }
+    std::string text_ = "{";
+    bool first_ = true;
+};
+
+std::optional<std::string> error_text(const error_code& ec) {
+    return ec ? std::optional<std::string>(ec.message()) : std::nullopt;
+}
+
+class json_writer final : public reporter {
+public:
+    explicit json_writer(std::ostream& out) : out_(out) {}
+
+    void event(const dial_session& s, const trace_event& e) override {
+        json_object o = begin(s, event_name(e.kind), e.t);
+        switch (e.kind) {
+        case event_kind::dns_start:
+        case event_kind::dns_answer:
+        case event_kind::dns_done: {
+            o.string("host", e.host);
+            if (e.family) o.string("family", nettrace::to_string(*e.family));
+            std::vector<std::string> addrs;
+            for (const auto& a : e.addrs) addrs.push_back(a.to_string());
+            o.strings("addrs", addrs).boolean("coalesced", e.coalesced).string_or_null("error", error_text(e.error));
+            if (e.kind != event_kind::dns_start)
+                o.string("source", nettrace::to_string(e.source)).number("elapsed_ms", to_ms(e.elapsed), 3);
+            break;
+        }
+        case event_kind::connect_start:
+        case event_kind::connect_done:
+            o.string("network", e.network)
+                .string("address", e.endpoint.address().to_string())
+                .integer("port", e.endpoint.port())
+                .integer("attempt", e.attempt)
+                .string_or_null("error", error_text(e.error));
+            if (e.kind == event_kind::connect_done)
+                o.string("outcome", nettrace::to_string(e.outcome)).number("elapsed_ms", to_ms(e.elapsed), 3);
+            break;
+        }
+        write(o);
+    }
+
+    void finished(const dial_session& s) override {
+        const auto& r = s.report();
+        json_object o = begin(s, "result", r.t);
+        o.boolean("ok", !r.error)
+            .string_or_null("remote", r.error ? std::nullopt : std::optional(endpoint_text(r.remote)))
+            .string_or_null("local", r.error ? std::nullopt : std::optional(endpoint_text(r.local)))
+            .string_or_null("error", r.error ? std::optional(r.description) : std::nullopt)
+            .integer("attempts", r.attempts.size());
+        write(o);
+    }
+
+private:
+    static std::string_view event_name(event_kind k) {
+        switch (k) {
+        case event_kind::dns_start: return "dns_start";
+        case event_kind::dns_answer: return "dns_answer";
+        case event_kind::dns_done: return "dns_done";
+        case event_kind::connect_start: return "connect_start";
+        case event_kind::connect_done: return "connect_done";
+        }
+        return "unknown";
+    }
+
+    static json_object begin(const dial_session& s, std::string_view event, steady::duration t) {
+        json_object o;
+        o.string("event", event);
+        if (s.count() > 1) o.integer("dial", s.index());
+        o.number("t_ms", to_ms(t), 3);
+        return o;
+    }
+
+    // Flushed per line so that `| jq` sees a slow dial as it happens.
+    void write(const json_object& o) { out_ << o.line() << std::flush; }
+
+    std::ostream& out_;
+};
+
+// ---------------------------------------------------------------------------
+// Timeline and waterfall
+
+class timeline_writer final : public reporter {
+public:
+    // A single dial is printed as it happens, so a hanging attempt is
+    // visible while it hangs; concurrent dials are buffered and printed
+    // whole, since interleaved rows would be unreadable.
+    timeline_writer(std::ostream& out, std::size_t dials, bool unicode)
+        : out_(out), live_(dials == 1), unicode_(unicode), views_(dials) {}
+
+    void started(const dial_session& s) override {
+        std::string header = "dial " + s.network() + " " + s.address();
+        if (s.count() > 1) header += "  [dial " + std::to_string(s.index()) + "]";
+        write(s, header + "\n");
+    }
+
+    void event(const dial_session& s, const trace_event& e) override {
+        if (e.kind == event_kind::dns_done) views_[s.index()].dns_done = e.t;
+        write(s, row(e));
+    }
+
+    void finished(const dial_session& s) override {
+        const auto& r = s.report();
+        std::string text = waterfall(views_[s.index()], r);
+        if (!r.error) {
+            text += "connected to " + endpoint_text(r.remote) + " from " + endpoint_text(r.local) + " in " +
+                    duration_text(r.t) + " (" + plural(r.attempts.size(), "attempt", "attempts") + ")\n";
+        } else {
+            text += "failed: " + r.description + "\n";
+            std::size_t width = 0;
+            for (std::size_t i = 0; i < r.attempts.size(); ++i)
+                width = std::max(width, attempt_label(i, r.attempts[i]).size());
+            for (std::size_t i = 0; i < r.attempts.size(); ++i) {
+                const auto& a = r.attempts[i];
+                text += "  " + pad_right(attempt_label(i, a), width) + "  " +
+                        std::string(nettrace::to_string(a.outcome)) + " after " + duration_text(a.elapsed);
+                if (a.error && a.outcome == nettrace::connect_outcome::failed) text += ": " + a.error.message();
+                text += "\n";
+            }
+        }
+        write(s, text);
+        if (!live_) {
+            out_ << views_[s.index()].pending << (s.index() + 1 < views_.size() ? "\n" : "") << std::flush;
+            views_[s.index()].pending.clear();
+        }
+    }
+
+    void all_finished(std::span<const std::unique_ptr<dial_session>> sessions) override {
+        if (sessions.size() < 2) return;
+        std::size_t ok = 0;
+        std::vector<steady::duration> times;
+        for (const auto& s : sessions)
+            if (s->ok()) {
+                ++ok;
+                times.push_back(s->report().t);
+            }
+        out_ << "\n"
+             << plural(sessions.size(), "dial", "dials") << ": " << ok << " connected, " << sessions.size() - ok
+             << " failed";
+        if (!times.empty()) {
+            std::sort(times.begin(), times.end());
+            out_ << "; time to connect min " << duration_text(times.front()) << ", median "
+                 << duration_text(times[times.size() / 2]) << ", max " << duration_text(times.back());
+        }
+        out_ << "\n" << std::flush;
+    }
+
+private:
+    static constexpr std::size_t terminal_width = 80;
+    static constexpr std::size_t outcome_width = 10;  // "superseded"
+
+    struct view {
+        std::string pending;
+        std::optional<steady::duration> dns_done;
+    };
+
+    static std::string attempt_label(std::size_t i, const nettrace::attempt_record& a) {
+        return "#" + std::to_string(i) + " " + endpoint_text(a.endpoint);
+    }
+
+    void write(const dial_session& s, const std::string& text) {
+        if (live_)
+            out_ << text << std::flush;
+        else
+            views_[s.index()].pending += text;
+    }
+
+    static std::string row(const trace_event& e) {
+        std::string who = "dns", what, detail;
+        switch (e.kind) {
+        case event_kind::dns_start:
+            what = "start";
+            detail = e.host;
+            break;
+        case event_kind::dns_answer:
+            what = nettrace::to_string(*e.family);
+            if (e.error == asio::error::operation_aborted) {
+                detail = "abandoned (the dial no longer needed it)";
+                break;
+            }
+            if (e.error) {
+                detail = e.error.message();
+            } else {
+                for (std::size_t i = 0; i < e.addrs.size(); ++i) detail += (i ? ", " : "") + address_text(e.addrs[i]);
+            }
+            detail += std::string(" (") + std::string(nettrace::to_string(e.source)) +
+                      (e.coalesced ? ", coalesced)" : ")");
+            break;
+        case event_kind::dns_done:
+            what = "done";
+            detail = e.error ? e.error.message() : plural(e.addrs.size(), "address", "addresses");
+            break;
+        case event_kind::connect_start:
+        case event_kind::connect_done:
+            who = "#" + std::to_string(e.attempt);
+            what = e.kind == event_kind::connect_start ? "start" : std::string(nettrace::to_string(e.outcome));
+            detail = endpoint_text(e.endpoint);
+            if (e.kind == event_kind::connect_done) {
+                detail += "  (" + duration_text(e.elapsed) + ")";
+                if (e.outcome == nettrace::connect_outcome::failed) detail += "  " + e.error.message();
+            }
+            break;
+        }
+        return "  " + pad_left(fixed(to_ms(e.t), 3), 9) + " ms  " + pad_right(who, 4) + " " +
+               pad_right(what, outcome_width) + "  " + detail + "\n";
+    }
+
+    std::string waterfall(const view& v, const dial_report& r) const {
+        struct bar {
+            std::string label;
+            steady::duration from, to;
+            std::string_view note;
+        };
+        std::vector<bar> bars;
+        if (v.dns_done) bars.push_back({"dns", {}, *v.dns_done, {}});
+        for (std::size_t i = 0; i < r.attempts.size(); ++i) {
+            const auto& a = r.attempts[i];
+            bars.push_back({attempt_label(i, a), a.started,
+                            a.started + a.elapsed, nettrace::to_string(a.outcome)});
+        }
+        if (bars.empty()) return {};
+
+        steady::duration total = r.t;
+        std::size_t label_width = 0;
+        for (const auto& b : bars) {
+            total = std::max(total, b.to);
+            label_width = std::max(label_width, b.label.size());
+        }
+        // "  label |bars| outcome" fills the terminal; a long IPv6 label
+        // squeezes the bars, but never below a readable minimum.
+        const std::size_t fixed_part = 2 + label_width + 2 + 2 + outcome_width;
+        const std::size_t width = fixed_part + 20 < terminal_width ? terminal_width - fixed_part : 20;
+        const auto cell = [&](steady::duration d, bool round_up) {
+            if (total <= steady::duration::zero()) return std::size_t{0};
+            const double x = static_cast<double>(d.count()) / static_cast<double>(total.count()) * double(width);
+            const auto c = static_cast<std::size_t>(round_up ? std::ceil(x) : std::floor(x));
+            return std::min(c, width);
+        };
+        const std::string_view full = unicode_ ? "\u2588" : "#";
+
+        std::string text = "\n";
+        for (const auto& b : bars) {
+            std::size_t from = cell(b.from, false), to = cell(b.to, true);
+            // Every span gets at least one cell, however short it was.
+            if (to <= from) {
+                from = std::min(from, width - 1);
+                to = from + 1;
+            }
+            std::string line = "  " + pad_right(b.label, label_width) + " |" + std::string(from, ' ');
+            for (std::size_t i = from; i < to; ++i) line += full;
+            line += std::string(width - to, ' ') + "|";
+            if (!b.note.empty()) line += " " + std::string(b.note);
+            text += line + "\n";
+        }
+        text += std::string(2 + label_width + 2, ' ') + "0" + pad_left(duration_text(total), width - 1) + "\n\n";
+        return text;
+    }
+
+    std::ostream& out_;
+    bool live_;
+    bool unicode_;
+    std::vector<view> views_;
+};
+
+// The waterfall's block characters only when the locale says the terminal
+// takes UTF-8; POSIX order: LC_ALL, then LC_CTYPE, then LANG.
+bool utf8_locale() {
+    for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
+        const char* value = std::getenv(name);
+        if (value && *value) {
+            const auto v = lowercase(value);
+            return v.find("utf-8") != std::string::npos || v.find("utf8") != std::string::npos;
+        }
+    }
+    return false;
+}
+
+std::unique_ptr<reporter> make_reporter(output_format format, std::size_t dials) {
+    if (format == output_format::json) return std::make_unique<json_writer>(std::cout);
+    return std::make_unique<timeline_writer>(std::cout, dials, utf8_locale());
+}
+
+// ---------------------------------------------------------------------------
+// Dialing
+
+asio::awaitable<void> dial_once(nettrace::dialer dialer, dial_session& session) {
+    auto [ec, socket] = co_await dialer.dial(session.context(), session.network(), session.address(),
+                                              asio::as_tuple(asio::use_awaitable));
+    session.completed(ec);
+}
+
+/// Runs `count` concurrent dials on `io` and returns them, finished.
+std::vector<std::unique_ptr<dial_session>> run_dials(asio::io_context& io, const nettrace::dialer& dialer,
+                                                     const std::string& network, const std::string& address,
+                                                     unsigned count, reporter& out) {
+    std::vector<std::unique_ptr<dial_session>> sessions;
+    for (unsigned i = 0; i < count; ++i)
+        sessions.push_back(std::make_unique<dial_session>(i, count, network, address, out));
+    std::size_t remaining = count;
+    for (auto& s : sessions) {
+        out.started(*s);
+        asio::co_spawn(io, dial_once(dialer, *s), [&](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+            // The demo's listener would keep run() busy forever.
+            if (--remaining == 0) io.stop();
+        });
+    }
+    io.run();
+    out.all_finished(sessions);
+    return sessions;
+}
+
+// ---------------------------------------------------------------------------
+// Demo
+
+struct demo_peers {
+    ip_address decoy;  // black-holed
+    ip_address live = asio::ip::address_v4::loopback();
+    unsigned short port = 0;
+    bool ipv6 = true;
+    std::unique_ptr<nettrace::testing::black_hole> hole;
+    std::unique_ptr<nettrace::testing::live_listener> listener;
+};
+
+demo_peers start_demo_peers(const asio::any_io_executor& ex) {
+    demo_peers d;
+    d.ipv6 = nettrace::testing::ipv6_loopback_available();
+    d.decoy = d.ipv6 ? ip_address(asio::ip::address_v6::loopback()) : asio::ip::make_address("127.0.0.2");
+    std::string last_error;
+    // The port is free when probed but another process may take it before
+    // we bind; a fresh port on the next try fixes that.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        try {
+            const unsigned short probe = d.ipv6 ? nettrace::testing::free_dual_stack_port() : 0;
+            d.hole = std::make_unique<nettrace::testing::black_hole>(d.decoy, probe);
+            d.port = d.hole->port();
+            d.listener = std::make_unique<nettrace::testing::live_listener>(ex, d.live, d.port);
+            return d;
+        } catch (const std::exception& e) {
+            last_error = e.what();
+            d.hole.reset();
+        }
+    }
+    throw std::runtime_error("demo: cannot set up the loopback peers: " + last_error);
+}
+
+void print_demo_intro(std::ostream& out, const demo_peers& d, const nettrace::dial_options& o) {
+    const std::string port = std::to_string(d.port);
+    const std::string decoy = endpoint_text({d.decoy, d.port}), live = endpoint_text({d.live, d.port});
+    if (!d.ipv6) out << "demo: no IPv6 loopback here, so 127.0.0.2 stands in for [::1].\n";
+    out << "demo: dual.test:" << port << " is pinned to " << address_text(d.decoy) << " and "
+        << address_text(d.live) << ", all on loopback.\n"
+        << "      " << decoy << " is a black hole (drops SYNs); " << live << " accepts.\n"
+        << "      " << address_text(d.decoy) << " is tried first; ";
+    if (o.race)
+        out << address_text(d.live) << " joins after the " << o.attempt_delay.count() << " ms attempt delay";
+    else
+        out << "with --no-race, " << address_text(d.live) << " waits for it to fail (timeout " << o.timeout.count()
+            << " ms)";
+    out << ".\n\n" << std::flush;
+}
+
+// ---------------------------------------------------------------------------
+
+int run(const command_line& cl) {
+    asio::io_context io(1);
+    std::optional<demo_peers> demo;  // after `io`, so destroyed before it
+    std::string address = cl.address;
+    nettrace::dial_options options = cl.options;
+
+    if (cl.demo) {
+        demo = start_demo_peers(io.get_executor());
+        address = "dual.test:" + std::to_string(demo->port);
+        options.resolver = nettrace::make_static_resolver({{"dual.test", {demo->decoy, demo->live}}});
+        if (options.timeout == options.timeout.zero()) options.timeout = demo_timeout;
+    } else {
+        options.resolver = make_resolver(cl);
+    }
+    const nettrace::dialer dialer(std::move(options));
+
+    if (demo)  // stdout carries only JSON lines under --json
+        print_demo_intro(cl.format == output_format::json ? std::cerr : std::cout, *demo, dialer.options());
+
+    const auto out = make_reporter(cl.format, cl.count);
+    const auto sessions = run_dials(io, dialer, cl.network, address, cl.count, *out);
+
+    bool ok = std::all_of(sessions.begin(), sessions.end(), [](const auto& s) { return s->ok(); });
+    if (demo) {
+        const tcp::endpoint expected(demo->live, demo->port);
+        for (const auto& s : sessions)
+            if (s->ok() && s->report().remote != expected) {
+                std::cerr << program << ": demo: connected to " << endpoint_text(s->report().remote)
+                          << ", expected the live listener at " << endpoint_text(expected) << '\n';
+                ok = false;
+            }
+    }
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        const command_line cl = parse_command_line(argc, argv);
+        if (cl.help) {
+            std::cout << usage_text;
+            return 0;
+        }
+        return run(cl);
+    } catch (const usage_error& e) {
+        std::cerr << program << ": " << e.what() << "\nTry '" << program << " --help' for more information.\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << program << ": " << e.what() << '\n';
+        return 1;
+    }
+}
