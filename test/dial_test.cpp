@@ -404,3 +404,116 @@ BOOST_AUTO_TEST_CASE(many_concurrent_dials_leave_no_descriptor_behind,
     live6.connections().clear();
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
 }
+
+namespace {
+
+// A resolver scripted per family: answers after a delay on an Asio timer,
+// or never (until cancelled), to drive the DNS side of the dialer.
+class scripted_resolver final : public nettrace::resolver {
+public:
+    struct script {
+        std::optional<std::chrono::milliseconds> delay;  // nullopt: never answers
+        std::vector<asio::ip::address> addrs;
+    };
+    scripted_resolver(script ipv6, script ipv4) : scripts_{std::move(ipv6), std::move(ipv4)} {}
+    int cancels = 0;
+
+    std::shared_ptr<nettrace::pending_lookup> lookup(const asio::any_io_executor& ex, std::string_view,
+                                                     nettrace::address_family family, callback done) override {
+        const script& s = scripts_[family == nettrace::address_family::ipv6 ? 0 : 1];
+        auto l = std::make_shared<lookup_op>(ex, std::move(done), this);
+        l->timer.expires_after(s.delay.value_or(std::chrono::hours(1)));
+        nettrace::lookup_result r;
+        r.addrs = s.addrs;
+        r.source = nettrace::dns_source::dns;
+        if (r.addrs.empty()) r.error = nettrace::error::no_addresses;
+        l->timer.async_wait([l, r](error_code ec) mutable {
+            if (ec) r = {{}, asio::error::operation_aborted};
+            l->done(std::move(r));
+        });
+        return l;
+    }
+
+private:
+    struct lookup_op final : nettrace::pending_lookup {
+        lookup_op(const asio::any_io_executor& ex, callback d, scripted_resolver* o)
+            : timer(ex), done(std::move(d)), owner(o) {}
+        void cancel() noexcept override {
+            ++owner->cancels;
+            timer.cancel();
+        }
+        asio::steady_timer timer;
+        callback done;
+        scripted_resolver* owner;
+    };
+    script scripts_[2];
+};
+
+}  // namespace
+
+// RFC 8305 section 3 on the real driver: AAAA never answers, A does at once;
+// IPv4 connects after the 50 ms resolution delay, not at a DNS timeout, and
+// the abandoned AAAA query still gets its dns_answer and dns_done.
+BOOST_AUTO_TEST_CASE(unanswered_aaaa_delays_ipv4_only_by_the_resolution_delay) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    auto r6 = std::make_shared<scripted_resolver>(scripted_resolver::script{std::nullopt, {v6}},
+                                                  scripted_resolver::script{0ms, {v4}});
+    nettrace::dial_options o;
+    o.resolver = r6;
+    trace_recorder rec;
+    auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "slow6.test:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    const auto starts = rec.of("connect_start");
+    BOOST_REQUIRE(starts.size() == 1u);
+    BOOST_TEST(starts[0].endpoint.address() == v4);
+    const double wait = ms(starts[0].at - rec.of("dns_answer").at(0).at);
+    BOOST_TEST(wait >= 49.0, "IPv4 started " << wait << " ms after its answer");
+    BOOST_TEST(ms(r.elapsed) < 1000.0);
+    BOOST_TEST(r6->cancels == 1);
+    const auto answers = rec.of("dns_answer");
+    BOOST_REQUIRE(answers.size() == 2u);
+    BOOST_TEST(answers[1].error == asio::error::operation_aborted);
+    BOOST_TEST(rec.of("dns_done").at(0).addrs == std::vector<asio::ip::address>{v4});
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_during_dns_completes_promptly) {
+    asio::io_context ioc;
+    auto never = std::make_shared<scripted_resolver>(scripted_resolver::script{std::nullopt, {v6}},
+                                                     scripted_resolver::script{std::nullopt, {v4}});
+    nettrace::dial_options o;
+    o.resolver = never;
+    nettrace::dialer d(o);
+    trace_recorder rec;
+    asio::cancellation_signal signal;
+    error_code result;
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", "never.test:80",
+           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+               rec.completed();
+               result = ec;
+           }));
+    asio::post(ioc, [&] { signal.emit(asio::cancellation_type::terminal); });
+    const auto start = std::chrono::steady_clock::now();
+    ioc.run();
+    BOOST_TEST(result == asio::error::operation_aborted);
+    BOOST_TEST(ms(std::chrono::steady_clock::now() - start) < 500.0);
+    BOOST_TEST(never->cancels == 2);
+    BOOST_TEST(rec.count("connect_start") == 0u);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(timeout_during_dns_fails_with_timeout) {
+    asio::io_context ioc;
+    auto never = std::make_shared<scripted_resolver>(scripted_resolver::script{std::nullopt, {v6}},
+                                                     scripted_resolver::script{std::nullopt, {v4}});
+    nettrace::dial_options o;
+    o.resolver = never;
+    o.timeout = 100ms;
+    trace_recorder rec;
+    auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "never.test:80");
+    BOOST_TEST(r.ec == nettrace::error::timeout);
+    BOOST_TEST(ms(r.elapsed) >= 99.0);
+    BOOST_TEST(ms(r.elapsed) < 1000.0);
+    rec.check_contract();
+}

@@ -758,6 +758,12 @@ BOOST_AUTO_TEST_CASE(max_concurrent_caps_in_flight_and_drops_nothing) {
     CHECK_TIMES(r.starts, 0, 20, 40, 60, 80, 100, 120, 140, 160);
     BOOST_TEST(r.max_in_flight == 9u);
     BOOST_TEST(r.done_at == 660);
+
+    // An answer arriving at the cap, long after D, waits for a failure too.
+    r = run({.config = {.max_concurrent = 2},
+             .dns = {AAAA(0, {"2001:db8::a", "2001:db8::b"}), A(1000, {"192.0.2.1"})},
+             .net = {{"2001:db8::b", rst(1250)}, {"192.0.2.1", ok(10)}}});
+    CHECK_LINES(r.attempts, "2001:db8::a 0..1510 superseded", "2001:db8::b 250..1500 failed", "192.0.2.1 1500..1510 won");
 }
 
 BOOST_AUTO_TEST_CASE(cap_holds_against_black_holes_until_the_timeout) {
@@ -1064,6 +1070,11 @@ BOOST_AUTO_TEST_CASE(race_false_dials_serially) {
              .net = {{"127.0.0.1", ok(0)}}});
     CHECK_LINES(r.attempts, "192.0.2.25 0..1000 cancelled");
     BOOST_TEST(r.error == timeout);
+    // A late answer, long after D, does not start a second attempt beside it.
+    r = run({.config = {.race = false, .timeout = 2000ms},
+             .dns = {AAAA(0, {"2001:db8::1"}), A(500, {"192.0.2.1"})},
+             .net = {{"192.0.2.1", ok(0)}}});
+    CHECK_LINES(r.attempts, "2001:db8::1 0..2000 cancelled");
 }
 
 BOOST_AUTO_TEST_CASE(timeout_cancels_every_black_hole_at_exactly_the_timeout) {

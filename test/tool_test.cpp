@@ -1,0 +1,158 @@
+// nettrace-dial end to end: runs the built tool against loopback peers and
+// checks what it prints and how it exits.
+#define BOOST_TEST_MODULE tool
+#include <boost/test/unit_test.hpp>
+
+#include "support/loopback.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <unistd.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string tool_path() {
+    auto& suite = boost::unit_test::framework::master_test_suite();
+    BOOST_REQUIRE_MESSAGE(suite.argc > 1, "pass the path of nettrace-dial after --");
+    return suite.argv[suite.argc - 1];
+}
+
+struct run_result {
+    int status = -1;
+    std::vector<std::string> lines;  // stdout
+    std::string err;                 // stderr
+};
+
+// Runs the tool with `args` (no shell expansion of user data: the arguments
+// are fixed strings written by the tests).
+run_result run_tool(const std::string& args) {
+    const std::string err_file = "/tmp/nettrace-tool-test-" + std::to_string(::getpid()) + ".err";
+    const std::string cmd = tool_path() + " " + args + " 2>" + err_file;
+    run_result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    BOOST_REQUIRE(p);
+    char buf[4096];
+    std::string out;
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    std::size_t pos = 0;
+    while (pos < out.size()) {
+        auto nl = out.find('\n', pos);
+        if (nl == std::string::npos) nl = out.size();
+        r.lines.push_back(out.substr(pos, nl - pos));
+        pos = nl + 1;
+    }
+    if (FILE* f = std::fopen(err_file.c_str(), "r")) {
+        while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) r.err.append(buf, n);
+        std::fclose(f);
+        std::remove(err_file.c_str());
+    }
+    return r;
+}
+
+std::vector<std::string> events(const run_result& r, const std::string& kind) {
+    std::vector<std::string> out;
+    for (auto& l : r.lines)
+        if (l.find("\"event\":\"" + kind + "\"") != std::string::npos) out.push_back(l);
+    return out;
+}
+
+std::string field(const std::string& line, const std::string& name) {
+    std::smatch m;
+    const std::regex re("\"" + name + "\":(\"[^\"]*\"|[^,}]*)");
+    return std::regex_search(line, m, re) ? m[1].str() : std::string("<missing>");
+}
+
+// Runs an io_context on a thread so live listeners accept while the tool runs.
+struct background_io {
+    asio::io_context ioc;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{ioc.get_executor()};
+    std::thread thread{[this] { ioc.run(); }};
+    ~background_io() {
+        work.reset();
+        ioc.stop();
+        thread.join();
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(demo_json_shows_the_black_hole_losing_to_the_live_address) {
+    const auto r = run_tool("--demo --json");
+    BOOST_TEST(r.status == 0, r.err);
+    const auto starts = events(r, "connect_start"), dones = events(r, "connect_done"), result = events(r, "result");
+    BOOST_REQUIRE(starts.size() == 2u);
+    BOOST_TEST(dones.size() == 2u);
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "ok") == "true");
+    BOOST_TEST(field(result[0], "remote").rfind("\"127.0.0.1:", 0) == 0u, result[0]);
+    // The live address joined after about the 250 ms attempt delay.
+    const double second = std::stod(field(starts[1], "t_ms"));
+    BOOST_TEST(second >= 249.0);
+    BOOST_TEST(second < 2000.0);
+    BOOST_TEST(field(starts[1], "address") == "\"127.0.0.1\"");
+}
+
+BOOST_AUTO_TEST_CASE(demo_timeline_names_the_winner) {
+    const auto r = run_tool("--demo");
+    BOOST_TEST(r.status == 0, r.err);
+    bool connected = false;
+    for (auto& l : r.lines) connected = connected || l.rfind("connected to 127.0.0.1:", 0) == 0;
+    BOOST_TEST(connected);
+}
+
+BOOST_AUTO_TEST_CASE(refused_port_exits_1_with_the_reason) {
+    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+    const auto r = run_tool("--json tcp 127.0.0.1:" + std::to_string(refused.port()));
+    BOOST_TEST(r.status == 1);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "ok") == "false");
+    BOOST_TEST(field(result[0], "error").find("refused") != std::string::npos, result[0]);
+}
+
+BOOST_AUTO_TEST_CASE(count_runs_concurrent_dials_each_with_its_index) {
+    background_io io;
+    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+    const auto r = run_tool("--json --count 3 tcp 127.0.0.1:" + std::to_string(live.port()));
+    BOOST_TEST(r.status == 0, r.err);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 3u);
+    std::vector<std::string> indexes;
+    for (auto& l : result) indexes.push_back(field(l, "dial"));
+    std::sort(indexes.begin(), indexes.end());
+    BOOST_TEST(indexes == (std::vector<std::string>{"0", "1", "2"}));
+}
+
+BOOST_AUTO_TEST_CASE(bad_usage_exits_2_and_says_what_is_wrong) {
+    struct row {
+        const char* args;
+        const char* says;
+    };
+    const row rows[] = {
+        {"tcp nohostport", "missing port"},
+        {"udp 127.0.0.1:1", "unknown network"},
+        {"--resolve bad tcp a.test:1", "--resolve"},
+        {"--timeout abc 127.0.0.1:1", "--timeout"},
+        {"--no-such-option 127.0.0.1:1", "--no-such-option"},
+    };
+    for (const auto& row : rows) {
+        const auto r = run_tool(row.args);
+        BOOST_TEST(r.status == 2, row.args);
+        BOOST_TEST(r.err.find(row.says) != std::string::npos, row.args << " said: " << r.err);
+    }
+}
