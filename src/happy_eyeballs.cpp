@@ -100,11 +100,11 @@ void happy_eyeballs::advance(clock::time_point now) {
                                });
         if (exhausted) finish(failure_reason());
     }
-    if (phase_ == phase::finishing && in_flight_ == 0 && !family_[0].pending && !family_[1].pending) {
-        phase_ = phase::done;
-        push({action_type::complete});
-    }
-    schedule(now);
+    const bool settled =
+        phase_ == phase::finishing && in_flight_ == 0 && !family_[0].pending && !family_[1].pending;
+    if (settled) phase_ = phase::done;
+    schedule(now);  // before complete, which must be the last action
+    if (settled) push({action_type::complete});
 }
 
 bool happy_eyeballs::may_start_another(clock::time_point now) const {
@@ -114,11 +114,11 @@ bool happy_eyeballs::may_start_another(clock::time_point now) const {
 }
 
 // RFC 8305 section 3: the preferred family is used as soon as it answers;
-// the other waits for the preferred family's answer, a negative one, or the
-// resolution delay, unless connecting has already begun.
+// the other waits for the preferred family's answer (positive or negative)
+// or the resolution delay.
 bool happy_eyeballs::usable(address_family f, clock::time_point now) const {
     if (family_[index(f)].untried.empty()) return false;
-    if (f == preferred_ || !attempts_.empty() || !family_[index(preferred_)].pending) return true;
+    if (f == preferred_ || !family_[index(preferred_)].pending) return true;
     return resolution_deadline_ && now >= *resolution_deadline_;
 }
 

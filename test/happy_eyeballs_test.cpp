@@ -494,6 +494,21 @@ BOOST_AUTO_TEST_CASE(socket_failure_without_ipv6_stack_moves_to_ipv4_at_once) {
     BOOST_TEST(r.done_at == 1100);
 }
 
+BOOST_AUTO_TEST_CASE(missing_local_address_fails_that_family_without_delay) {
+    // N11: only an IPv4 local address is configured; src/dial.cpp fails each
+    // IPv6 attempt at once with no_local_address, which frees its slot.
+    behaviour no_local = sockfail;
+    no_local.ec = nettrace::error::no_local_address;
+    auto r = run({.dns = {A(0, {"192.0.2.1"}), AAAA(0, {"2001:db8::1", "2001:db8::2"})},
+                  .net = {{"2001:db8::1", no_local}, {"2001:db8::2", no_local}, {"192.0.2.1", ok(20)}}});
+    CHECK_LINES(r.attempts, "2001:db8::1 0..0 failed", "192.0.2.1 0..20 won");
+    BOOST_TEST(r.errors[0] == nettrace::error::no_local_address);
+    // With nothing else, the local failure is the dial's error.
+    r = run({.dns = resolved_at(0, {"2001:db8::1"}), .net = {{"2001:db8::1", no_local}}});
+    BOOST_TEST(r.error == nettrace::error::no_local_address);
+    BOOST_TEST(r.done_at == 0);
+}
+
 BOOST_AUTO_TEST_CASE(no_addresses_fails_at_once) {
     // T12, G12
     auto r = run({.dns = resolved_at(0, {})});

@@ -54,7 +54,8 @@ std::string_view to_string(dns_source s) noexcept;
 /// How one connect attempt ended.
 enum class connect_outcome : std::uint8_t {
     won,        ///< connected first; this is the dial's socket
-    lost,       ///< connected, but another attempt had already won; closed
+    lost,       ///< connected, but the dial no longer needed it (another attempt had won,
+                ///< or the dial was cancelled or timed out in the same instant); closed
     failed,     ///< the connect failed (see error)
     superseded, ///< cancelled because another attempt won
     cancelled,  ///< cancelled by the caller or by the dial's timeout
