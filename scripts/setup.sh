@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev libboost-test1.81-dev
+  libc-ares-dev dnsmasq-base
 )
 
 missing=()

@@ -2,6 +2,7 @@
 // sockets, a timer and a resolver, and fires the trace hooks. Everything of
 // one operation runs on its own strand, which is what serialises the hooks.
 #include <nettrace/dial.hpp>
+#include <nettrace/dns_resolver.hpp>
 #include <nettrace/error.hpp>
 
 #include "happy_eyeballs.hpp"
@@ -31,6 +32,19 @@ struct dialer_state {
     racer_config racer;
 };
 
+// c-ares when this build has it (answers per family as they arrive, can be
+// cancelled, no threads); getaddrinfo otherwise.
+const std::shared_ptr<resolver>& default_resolver() {
+    static const std::shared_ptr<resolver> r = [] {
+        if (dns_resolver_available()) try {
+                return make_dns_resolver();
+            } catch (const std::exception&) {
+            }
+        return make_system_resolver();
+    }();
+    return r;
+}
+
 std::shared_ptr<const dialer_state> make_dialer_state(dial_options o) {
     using std::chrono::milliseconds;
     o.timeout = std::max(o.timeout, milliseconds(0));
@@ -38,10 +52,7 @@ std::shared_ptr<const dialer_state> make_dialer_state(dial_options o) {
     o.attempt_delay = std::max(o.attempt_delay, milliseconds(10));
     o.resolution_delay = std::max(o.resolution_delay, milliseconds(0));
     o.first_family_count = std::max(o.first_family_count, 1u);
-    if (!o.resolver) {
-        static const std::shared_ptr<resolver> system = make_system_resolver();
-        o.resolver = system;
-    }
+    if (!o.resolver) o.resolver = default_resolver();
     auto state = std::make_shared<dialer_state>();
     state->racer = {o.attempt_delay, o.race,         o.resolution_delay, o.first_family_count,
                     o.preference,    o.max_concurrent_attempts, o.timeout};

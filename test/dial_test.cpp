@@ -350,6 +350,7 @@ BOOST_AUTO_TEST_CASE(system_resolver_dials_localhost_from_the_hosts_file) {
     trace_recorder rec;
     nettrace::dial_options o;
     o.preference = nettrace::family_preference::ipv4_only;
+    o.resolver = nettrace::make_system_resolver();
     auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "localhost:" + std::to_string(live.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.count("dns_start") == 1u);

@@ -122,7 +122,7 @@ struct pin {
 };
 
 enum class output_format { timeline, json };
-enum class resolver_kind { system, static_only };
+enum class resolver_kind { dns, system, static_only };
 
 struct command_line {
     bool help = false;
@@ -133,8 +133,9 @@ struct command_line {
     nettrace::host_port target;  // `address` parsed; unset in demo mode
     nettrace::dial_options options;
     std::vector<pin> pins;
-    resolver_kind resolver = resolver_kind::system;
+    resolver_kind resolver = nettrace::dns_resolver_available() ? resolver_kind::dns : resolver_kind::system;
     bool resolver_given = false;
+    nettrace::dns_resolver_options dns;
     unsigned count = 1;
 };
 
@@ -161,8 +162,13 @@ Resolution:
   --resolve HOST:PORT:ADDR[,ADDR...]
                            pin HOST:PORT to these addresses, in this order, as
                            curl does (IPv6 in brackets: [::1]); repeatable
-  --resolver system|static system: pins, then getaddrinfo (default)
+  --resolver dns|system|static
+                           dns: pins, then c-ares (default when built with it)
+                           system: pins, then getaddrinfo
                            static: pins only, no DNS at all
+  --nameserver HOST[:PORT] ask this DNS server (repeatable); implies --resolver
+                           dns and ignores /etc/resolv.conf
+  --no-hosts               do not answer names from /etc/hosts
 
 Output and runs:
   --json                   one JSON object per event on stdout
@@ -298,13 +304,26 @@ command_line parse_command_line(int argc, char** argv) {
             cl.pins.push_back(parse_resolve(value()));
         } else if (name == "--resolver") {
             const auto kind = value();
-            if (kind == "system")
+            if (kind == "dns")
+                cl.resolver = resolver_kind::dns;
+            else if (kind == "system")
                 cl.resolver = resolver_kind::system;
             else if (kind == "static")
                 cl.resolver = resolver_kind::static_only;
             else
-                throw usage_error("--resolver: " + quoted(kind) + " is neither 'system' nor 'static'");
+                throw usage_error("--resolver: " + quoted(kind) + " is not 'dns', 'system' or 'static'");
+            if (cl.resolver == resolver_kind::dns && !nettrace::dns_resolver_available())
+                throw usage_error("--resolver dns: this build has no c-ares (meson option cares)");
             cl.resolver_given = true;
+        } else if (name == "--nameserver") {
+            cl.dns.nameservers.emplace_back(value());
+            if (!nettrace::dns_resolver_available())
+                throw usage_error("--nameserver: this build has no c-ares (meson option cares)");
+            cl.resolver = resolver_kind::dns;
+            cl.resolver_given = true;
+        } else if (name == "--no-hosts") {
+            flag();
+            cl.dns.use_hosts_file = false;
         } else if (name == "--count") {
             cl.count = static_cast<unsigned>(parse_number(name, value(), 1, max_count));
         } else if (name == "-4") {
@@ -375,9 +394,18 @@ std::shared_ptr<nettrace::resolver> make_resolver(const command_line& cl) {
             std::cerr << program << ": warning: --resolve " << p.spec << " does not match " << cl.address
                       << "; ignored\n";
     }
-    if (cl.resolver == resolver_kind::system && table.empty()) return nullptr;  // the dialer's default
-    return nettrace::make_static_resolver(
-        std::move(table), cl.resolver == resolver_kind::system ? nettrace::make_system_resolver() : nullptr);
+    std::shared_ptr<nettrace::resolver> names;  // for hosts without a pin
+    if (cl.resolver == resolver_kind::dns) {
+        try {
+            names = nettrace::make_dns_resolver(cl.dns);
+        } catch (const boost::system::system_error& e) {
+            throw usage_error(e.what());  // a --nameserver that is not an IP address
+        }
+    } else if (cl.resolver == resolver_kind::system) {
+        names = nettrace::make_system_resolver();
+    }
+    if (table.empty() && names) return names;
+    return nettrace::make_static_resolver(std::move(table), names);
 }
 
 // ---------------------------------------------------------------------------

@@ -54,8 +54,9 @@ struct dial_options {
     std::optional<boost::asio::ip::address_v6> local_ipv6;
     std::optional<boost::asio::ip::address_v4> local_ipv4;
 
-    /// The resolver for host names; null means the default (the system
-    /// resolver, getaddrinfo).
+    /// The resolver for host names; null means the default: the c-ares
+    /// resolver (make_dns_resolver) when nettrace is built with c-ares, else
+    /// the system resolver (getaddrinfo).
     std::shared_ptr<nettrace::resolver> resolver;
 };
 

@@ -1,0 +1,475 @@
+// The c-ares resolver. c-ares owns the DNS protocol; this file gives it an
+// event loop: each c-ares socket is watched with an Asio descriptor wait, its
+// timeouts with an Asio timer, all on one strand per io_context, so there
+// are no threads and no locks on the lookup path.
+#include <nettrace/dns_resolver.hpp>
+#include <nettrace/error.hpp>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+namespace nettrace {
+
+bool dns_resolver_available() noexcept { return true; }
+
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using clock = std::chrono::steady_clock;
+
+std::string canonical(std::string_view name) {
+    std::string out(name);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!out.empty() && out.back() == '.') out.pop_back();
+    return out;
+}
+
+error_code from_ares_status(int status) {
+    switch (status) {
+    case ARES_ENOTFOUND: return make_error_code(error::host_not_found);
+    case ARES_ENODATA: return make_error_code(error::no_addresses);
+    case ARES_ETIMEOUT: return make_error_code(error::dns_timeout);
+    case ARES_EREFUSED: return make_error_code(error::dns_refused);
+    case ARES_EBADRESP:
+    case ARES_EFORMERR: return make_error_code(error::dns_malformed);
+    case ARES_EBADNAME: return make_error_code(error::invalid_host);
+    case ARES_ECANCELLED:
+    case ARES_EDESTRUCTION: return asio::error::operation_aborted;
+    case ARES_ENOMEM: return asio::error::no_memory;
+    default: return make_error_code(error::dns_failure);  // SERVFAIL, ECONNREFUSED, ...
+    }
+}
+
+// Name -> addresses from a hosts file, read once when the resolver is made.
+using hosts_table = std::unordered_map<std::string, std::vector<asio::ip::address>>;
+
+hosts_table read_hosts(const std::string& path) {
+    hosts_table table;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        line = line.substr(0, line.find('#'));
+        std::istringstream words(line);
+        std::string addr_text, name;
+        if (!(words >> addr_text)) continue;
+        error_code ec;
+        const auto addr = asio::ip::make_address(addr_text, ec);
+        if (ec) continue;
+        while (words >> name) {
+            auto& addrs = table[canonical(name)];
+            if (std::find(addrs.begin(), addrs.end(), addr) == addrs.end()) addrs.push_back(addr);
+        }
+    }
+    return table;
+}
+
+// "1.2.3.4", "1.2.3.4:53", "[::1]:53", "::1" -> c-ares' CSV form, validated.
+std::string to_ares_server(const std::string& text) {
+    std::string host = text, port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos) throw boost::system::system_error(error::unclosed_bracket, "nameserver " + text);
+        host = text.substr(1, close - 1);
+        if (close + 1 < text.size()) {
+            if (text[close + 1] != ':') throw boost::system::system_error(error::junk_after_bracket, "nameserver " + text);
+            port = text.substr(close + 2);
+        }
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+        host = text.substr(0, text.find(':'));
+        port = text.substr(text.find(':') + 1);
+    }
+    error_code ec;
+    const auto addr = asio::ip::make_address(host, ec);
+    if (ec) throw boost::system::system_error(error::invalid_host, "nameserver " + text + " (an IP address is required)");
+    if (!port.empty() && (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoul(port) == 0 ||
+                          std::stoul(port) > 65535))
+        throw boost::system::system_error(error::invalid_port, "nameserver " + text);
+    std::string out = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
+    return port.empty() ? out : out + ":" + port;
+}
+
+struct ares_library {
+    ares_library() {
+        if (int rc = ares_library_init(ARES_LIB_INIT_ALL); rc != ARES_SUCCESS)
+            throw boost::system::system_error(make_error_code(error::dns_failure),
+                                              std::string("c-ares init: ") + ares_strerror(rc));
+    }
+};
+
+// What every io_context's channel shares: the options, the hosts table.
+struct dns_config {
+    dns_resolver_options options;
+    hosts_table hosts;
+    std::string servers_csv;
+    std::uint64_t id;
+};
+
+class channel;
+
+// One caller of a lookup. Exactly one of the answer and the cancellation
+// takes `done`; both run on the channel's strand, which is where every
+// member but the immutable ones is touched.
+struct waiter final : pending_lookup, std::enable_shared_from_this<waiter> {
+    waiter(asio::any_io_executor e, resolver::callback d, std::shared_ptr<channel> c, std::string n,
+           address_family f)
+        : ex(std::move(e)), done(std::move(d)), owner(std::move(c)), name(std::move(n)), family(f) {}
+
+    const asio::any_io_executor ex;
+    resolver::callback done;
+    const std::weak_ptr<channel> owner;
+    const std::string name;
+    const address_family family;
+    bool coalesced = false;
+
+    void deliver(lookup_result r) {
+        if (!done) return;
+        r.coalesced = coalesced;
+        asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+        done = nullptr;
+    }
+    void cancel() noexcept override;
+};
+
+// The channel must not inherit the first caller's strand (it would tie all
+// lookups to that dial) nor its work tracking (it would keep the io_context
+// running forever).
+asio::any_io_executor base_executor(const asio::any_io_executor& ex) {
+    if (const auto* s = ex.target<asio::strand<asio::any_io_executor>>()) return base_executor(s->get_inner_executor());
+    if (const auto* s = ex.target<asio::strand<asio::io_context::executor_type>>()) return s->get_inner_executor();
+    return asio::prefer(ex, asio::execution::outstanding_work.untracked);
+}
+
+// The c-ares channel of one io_context, its cache and in-flight queries.
+class channel : public std::enable_shared_from_this<channel> {
+public:
+    channel(std::shared_ptr<const dns_config> config, const asio::any_io_executor& ex)
+        : config_(std::move(config)),
+          strand_(asio::make_strand(base_executor(ex))),
+          timer_(strand_) {}
+
+    ~channel() {
+        if (ares_) ares_destroy(ares_);
+    }
+
+    void init() {
+        ares_options opts{};
+        int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_LOOKUPS;
+        opts.sock_state_cb = &channel::on_sock_state;
+        opts.sock_state_cb_data = this;
+        opts.timeout = static_cast<int>(config_->options.timeout.count());
+        opts.tries = std::max(1, config_->options.tries);
+        opts.lookups = const_cast<char*>("b");  // DNS only: the hosts file is ours
+        if (!config_->servers_csv.empty()) {
+            // Leave /etc/resolv.conf out entirely; c-ares reads it unless told
+            // to read another file.
+            mask |= ARES_OPT_RESOLVCONF;
+            opts.resolvconf_path = const_cast<char*>("/dev/null");
+        }
+        if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS)
+            throw boost::system::system_error(make_error_code(error::dns_failure),
+                                              std::string("c-ares: ") + ares_strerror(rc));
+        if (!config_->servers_csv.empty())
+            if (int rc = ares_set_servers_ports_csv(ares_, config_->servers_csv.c_str()); rc != ARES_SUCCESS)
+                throw boost::system::system_error(make_error_code(error::dns_failure),
+                                                  std::string("c-ares servers: ") + ares_strerror(rc));
+    }
+
+    void lookup(const std::shared_ptr<waiter>& w) {
+        asio::dispatch(strand_, [self = shared_from_this(), w] { self->start(w); });
+    }
+
+    void cancel(const std::shared_ptr<waiter>& w) {
+        asio::dispatch(strand_, [self = shared_from_this(), w] { self->drop(w); });
+    }
+
+    // io_context shutdown: c-ares fails every query with ARES_EDESTRUCTION.
+    void shutdown() {
+        if (ares_) ares_destroy(ares_);
+        ares_ = nullptr;
+        watchers_.clear();
+    }
+
+private:
+    using key = std::pair<std::string, address_family>;
+
+    struct cache_entry {
+        lookup_result result;
+        clock::time_point expires;
+    };
+
+    struct query {
+        channel* owner;
+        key k;
+        std::vector<std::shared_ptr<waiter>> waiters;
+    };
+
+    struct watcher {
+        asio::posix::stream_descriptor descriptor;
+        std::uint64_t generation;
+        bool want_read = false, want_write = false, reading = false, writing = false;
+    };
+
+    void start(const std::shared_ptr<waiter>& w) {
+        if (!w->done) return;  // cancelled before it got here
+        key k{w->name, w->family};
+        if (config_->options.cache) {
+            auto it = cache_.find(k);
+            if (it != cache_.end() && clock::now() < it->second.expires) {
+                lookup_result r = it->second.result;
+                r.source = dns_source::cache;
+                return w->deliver(std::move(r));
+            }
+            if (it != cache_.end()) cache_.erase(it);
+        }
+        auto q = inflight_.find(k);
+        const bool joins = q != inflight_.end();
+        if (!joins) q = inflight_.emplace(k, std::make_unique<query>(query{this, k, {}})).first;
+        w->coalesced = joins;
+        q->second->waiters.push_back(w);
+        if (joins) return;
+        ares_addrinfo_hints hints{};
+        hints.ai_family = w->family == address_family::ipv6 ? AF_INET6 : AF_INET;
+        hints.ai_socktype = SOCK_STREAM;
+        ares_getaddrinfo(ares_, w->name.c_str(), nullptr, &hints, &channel::on_answer, q->second.get());
+        rearm_timer();
+    }
+
+    // A cancelled caller leaves; the query goes on for the others (and the cache).
+    void drop(const std::shared_ptr<waiter>& w) {
+        if (!w->done) return;
+        auto q = inflight_.find(key{w->name, w->family});
+        if (q != inflight_.end()) std::erase(q->second->waiters, w);
+        lookup_result aborted;
+        aborted.error = asio::error::operation_aborted;
+        w->deliver(std::move(aborted));
+    }
+
+    static void on_answer(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
+        auto* q = static_cast<query*>(arg);
+        q->owner->finish(*q, status, info);
+        if (info) ares_freeaddrinfo(info);
+    }
+
+    void finish(query& q, int status, const ares_addrinfo* info) {
+        lookup_result r;
+        r.source = dns_source::dns;
+        int ttl = static_cast<int>(config_->options.max_ttl.count());
+        if (status == ARES_SUCCESS && info) {
+            for (auto* n = info->nodes; n; n = n->ai_next) {
+                asio::ip::address a;
+                if (n->ai_family == AF_INET6) {
+                    const auto* sa = reinterpret_cast<const sockaddr_in6*>(n->ai_addr);
+                    asio::ip::address_v6::bytes_type b;
+                    std::copy_n(sa->sin6_addr.s6_addr, 16, b.begin());
+                    a = asio::ip::address_v6(b);
+                } else if (n->ai_family == AF_INET) {
+                    a = asio::ip::address_v4(ntohl(reinterpret_cast<const sockaddr_in*>(n->ai_addr)->sin_addr.s_addr));
+                } else {
+                    continue;
+                }
+                // Never hand the racer an address of the other family, whatever the server sent.
+                if (a.is_v6() != (q.k.second == address_family::ipv6)) continue;
+                if (std::find(r.addrs.begin(), r.addrs.end(), a) == r.addrs.end()) r.addrs.push_back(a);
+                ttl = std::min(ttl, std::max(n->ai_ttl, 0));
+            }
+            for (auto* c = info->cnames; c; c = c->next) ttl = std::min(ttl, std::max(c->ttl, 0));
+            if (r.addrs.empty()) r.error = make_error_code(error::no_addresses);
+        } else {
+            r.error = from_ares_status(status);
+            ttl = static_cast<int>(config_->options.negative_ttl.count());
+        }
+        const bool cacheable = !r.error || status == ARES_ENOTFOUND || status == ARES_ENODATA ||
+                               r.error == error::no_addresses;
+        if (config_->options.cache && cacheable && ttl > 0 && status != ARES_EDESTRUCTION)
+            cache_[q.k] = {r, clock::now() + std::chrono::seconds(ttl)};
+        auto node = inflight_.extract(q.k);  // keeps q alive until the end of this function
+        for (auto& w : q.waiters) w->deliver(r);
+    }
+
+    // c-ares says which of its sockets it wants watched, and for what.
+    static void on_sock_state(void* data, ares_socket_t fd, int readable, int writable) {
+        static_cast<channel*>(data)->watch(fd, readable != 0, writable != 0);
+    }
+
+    void watch(int fd, bool read, bool write) {
+        auto it = watchers_.find(fd);
+        if (!read && !write) {
+            if (it != watchers_.end()) {
+                it->second->descriptor.release();  // c-ares closes it, not Asio
+                watchers_.erase(it);
+            }
+            return;
+        }
+        if (it == watchers_.end())
+            it = watchers_.emplace(fd, std::make_unique<watcher>(watcher{{strand_, fd}, ++generation_})).first;
+        it->second->want_read = read;
+        it->second->want_write = write;
+        arm(fd, *it->second);
+    }
+
+    void arm(int fd, watcher& w) {
+        const auto wait = [this, fd, gen = w.generation](asio::posix::descriptor_base::wait_type type) {
+            return [self = shared_from_this(), fd, gen, type](const error_code& ec) {
+                self->on_ready(fd, gen, type, ec);
+            };
+        };
+        if (w.want_read && !w.reading) {
+            w.reading = true;
+            w.descriptor.async_wait(asio::posix::descriptor_base::wait_read, wait(asio::posix::descriptor_base::wait_read));
+        }
+        if (w.want_write && !w.writing) {
+            w.writing = true;
+            w.descriptor.async_wait(asio::posix::descriptor_base::wait_write,
+                                    wait(asio::posix::descriptor_base::wait_write));
+        }
+    }
+
+    void on_ready(int fd, std::uint64_t gen, asio::posix::descriptor_base::wait_type type, const error_code& ec) {
+        auto it = watchers_.find(fd);
+        // A released descriptor's wait, or one whose number c-ares has reused.
+        if (it == watchers_.end() || it->second->generation != gen || !ares_) return;
+        const bool is_read = type == asio::posix::descriptor_base::wait_read;
+        (is_read ? it->second->reading : it->second->writing) = false;
+        if (ec) return;
+        ares_process_fd(ares_, is_read ? fd : ARES_SOCKET_BAD, is_read ? ARES_SOCKET_BAD : fd);
+        it = watchers_.find(fd);
+        if (it != watchers_.end() && it->second->generation == gen) arm(fd, *it->second);
+        rearm_timer();
+    }
+
+    void rearm_timer() {
+        if (!ares_) return;
+        timeval tv{};
+        if (!ares_timeout(ares_, nullptr, &tv)) {
+            timer_.cancel();
+            return;
+        }
+        timer_.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+        timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+            if (ec || !self->ares_) return;
+            ares_process_fd(self->ares_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+            self->rearm_timer();
+        });
+    }
+
+    std::shared_ptr<const dns_config> config_;
+    asio::strand<asio::any_io_executor> strand_;
+    asio::steady_timer timer_;
+    ares_channel ares_ = nullptr;
+    std::map<key, std::unique_ptr<query>> inflight_;
+    std::map<key, cache_entry> cache_;
+    std::unordered_map<int, std::unique_ptr<watcher>> watchers_;
+    std::uint64_t generation_ = 0;
+};
+
+// The channels of one io_context, one per resolver; shut down with it.
+class dns_service final : public asio::execution_context::service {
+public:
+    using key_type = dns_service;
+    static inline asio::execution_context::id id;
+
+    explicit dns_service(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
+
+    std::shared_ptr<channel> get(const std::shared_ptr<const dns_config>& config, const asio::any_io_executor& ex) {
+        std::lock_guard lock(mutex_);
+        auto& c = channels_[config->id];
+        if (!c) {
+            auto made = std::make_shared<channel>(config, ex);
+            made->init();
+            c = std::move(made);
+        }
+        return c;
+    }
+
+private:
+    void shutdown() override {
+        std::map<std::uint64_t, std::shared_ptr<channel>> channels;
+        {
+            std::lock_guard lock(mutex_);
+            channels.swap(channels_);
+        }
+        for (auto& [_, c] : channels) c->shutdown();
+    }
+
+    std::mutex mutex_;
+    std::map<std::uint64_t, std::shared_ptr<channel>> channels_;
+};
+
+void waiter::cancel() noexcept {
+    if (auto c = owner.lock()) c->cancel(shared_from_this());
+}
+
+class no_op_lookup final : public pending_lookup {
+public:
+    void cancel() noexcept override {}
+};
+
+class dns_resolver final : public resolver {
+public:
+    explicit dns_resolver(std::shared_ptr<const dns_config> config) : config_(std::move(config)) {}
+
+    std::shared_ptr<pending_lookup> lookup(const asio::any_io_executor& ex, std::string_view host,
+                                           address_family family, callback done) override {
+        std::string name = canonical(host);
+        if (config_->options.use_hosts_file) {
+            if (auto it = config_->hosts.find(name); it != config_->hosts.end()) {
+                lookup_result r;
+                r.source = dns_source::hosts;
+                for (const auto& a : it->second)
+                    if (a.is_v6() == (family == address_family::ipv6)) r.addrs.push_back(a);
+                if (r.addrs.empty()) r.error = make_error_code(error::no_addresses);
+                asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+                static const auto no_op = std::make_shared<no_op_lookup>();
+                return no_op;
+            }
+        }
+        auto& service = asio::use_service<dns_service>(asio::query(ex, asio::execution::context));
+        auto c = service.get(config_, ex);
+        auto w = std::make_shared<waiter>(ex, std::move(done), c, std::move(name), family);
+        c->lookup(w);
+        return w;
+    }
+
+private:
+    std::shared_ptr<const dns_config> config_;
+};
+
+}  // namespace
+
+std::shared_ptr<resolver> make_dns_resolver(dns_resolver_options options) {
+    static const ares_library library;
+    static std::atomic<std::uint64_t> next_id{1};
+    auto config = std::make_shared<dns_config>();
+    for (const auto& s : options.nameservers)
+        config->servers_csv += (config->servers_csv.empty() ? "" : ",") + to_ares_server(s);
+    if (options.use_hosts_file) config->hosts = read_hosts(options.hosts_file);
+    config->options = std::move(options);
+    config->id = next_id++;
+    return std::make_shared<dns_resolver>(std::move(config));
+}
+
+}  // namespace nettrace
