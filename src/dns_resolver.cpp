@@ -60,7 +60,8 @@ error_code from_ares_status(int status) {
     case ARES_ECANCELLED:
     case ARES_EDESTRUCTION: return asio::error::operation_aborted;
     case ARES_ENOMEM: return asio::error::no_memory;
-    default: return make_error_code(error::dns_failure);  // SERVFAIL, ECONNREFUSED, ...
+    default: return make_error_code(error::dns_failure);  // SERVFAIL, ECONNREFUSED, and with
+                                                          // several servers, REFUSED too
     }
 }
 
@@ -188,6 +189,13 @@ public:
             // to read another file.
             mask |= ARES_OPT_RESOLVCONF;
             opts.resolvconf_path = const_cast<char*>("/dev/null");
+        }
+        if (config_->options.nameservers.size() == 1) {
+            // With one server there is no other to fail over to, so let
+            // SERVFAIL and REFUSED through as themselves rather than retrying
+            // the same server and reporting a generic failure.
+            mask |= ARES_OPT_FLAGS;
+            opts.flags = ARES_FLAG_NOCHECKRESP;
         }
         if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS)
             throw boost::system::system_error(make_error_code(error::dns_failure),

@@ -51,7 +51,9 @@ bool dns_resolver_available() noexcept;
 ///
 /// Errors: error::host_not_found (NXDOMAIN), no_addresses (NODATA),
 /// dns_failure (SERVFAIL, unreachable server), dns_timeout, dns_refused,
-/// dns_malformed (an answer that cannot be parsed).
+/// dns_malformed (an answer that cannot be parsed). With several name
+/// servers, a SERVFAIL or REFUSED answer makes c-ares try the next server,
+/// and only the overall failure (dns_failure) is reported.
 ///
 /// Throws boost::system::system_error when a name server is not an IP
 /// address with an optional port, or c-ares cannot be initialised.

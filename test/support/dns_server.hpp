@@ -22,19 +22,20 @@ enum class query_type : std::uint16_t { a = 1, aaaa = 28 };
 enum class dns_rcode : std::uint8_t { noerror = 0, servfail = 2, nxdomain = 3, refused = 5 };
 
 /// What fake_dns_server does with a query for one (name, type). Meant for
-/// designated initializers: `{.addresses = {a}, .ttl = 60, .delay = 200ms}`.
+/// designated initializers: `{.addresses = {a}, .ttl = 60, .delay = 200ms}`
+/// (members have `{}` initializers so -Wextra accepts omitting them).
 /// The default, `{}`, is NODATA: NOERROR, no answer, an SOA in authority.
 struct behaviour {
     // --- the answer ---
     /// A or AAAA records (family must match the type), rcode NOERROR.
-    std::vector<boost::asio::ip::address> addresses;
+    std::vector<boost::asio::ip::address> addresses{};
     std::uint32_t ttl = 300;  ///< TTL of the address records, or of the CNAME
     /// NXDOMAIN, SERVFAIL or REFUSED: no answer records. NXDOMAIN carries an SOA.
     dns_rcode rcode = dns_rcode::noerror;
     /// Non-empty: the answer is `name CNAME cname`, followed by whatever the
     /// script says for (cname, type) — its addresses, its own CNAME, or its
     /// rcode (NXDOMAIN if unknown). `addresses` and `rcode` are then unused.
-    std::string cname;
+    std::string cname{};
     /// TTL and MINIMUM of the SOA sent with NODATA and NXDOMAIN: resolvers
     /// with a cache (c-ares' qcache) cache negative answers only with an SOA.
     std::uint32_t negative_ttl = 60;
@@ -60,9 +61,9 @@ struct behaviour {
 ///   reply carries none, which EDNS clients accept.
 /// - Replies: QR, AA and RA set, RD copied; names are written uncompressed.
 /// - TCP: the same port is reserved on TCP but never listened on, so a
-///   client retrying a truncated answer over TCP is refused (RST) at once;
-///   c-ares then counts the server as failed (ECONNREFUSED, or ESERVFAIL
-///   once its tries run out).
+///   client retrying a truncated answer over TCP is refused (RST) at once.
+///   c-ares 1.18 then fails the lookup with ARES_ECONNREFUSED within a
+///   millisecond, after one UDP query (it sends no second UDP try).
 /// - The pending receive keeps `ex`'s io_context busy: run it with
 ///   run_for/run_one or stop() it, as with live_listener.
 class fake_dns_server {
@@ -95,10 +96,10 @@ private:
 
 /// Records for a dnsmasq_server, each one dnsmasq option's value.
 struct dnsmasq_records {
-    std::vector<std::string> host_records;  ///< --host-record=name,addr[,addr...][,ttl]
-    std::vector<std::string> addresses;     ///< --address=/name/addr (name and its subdomains)
-    std::vector<std::string> cnames;        ///< --cname=alias,target[,ttl]
-    std::vector<std::string> extra_args;    ///< verbatim, e.g. "--local-ttl=30", "--local=/test/"
+    std::vector<std::string> host_records{}; ///< --host-record=name,addr[,addr...][,ttl]
+    std::vector<std::string> addresses{};    ///< --address=/name/addr (name and its subdomains)
+    std::vector<std::string> cnames{};       ///< --cname=alias,target[,ttl]
+    std::vector<std::string> extra_args{};   ///< verbatim, e.g. "--local-ttl=30", "--local=/test/"
 };
 
 /// Debian's dnsmasq (/usr/sbin/dnsmasq) in the foreground on a free
@@ -124,7 +125,8 @@ public:
     std::string address() const;  ///< "127.0.0.1:PORT"
     pid_t pid() const noexcept { return pid_; }
     /// dnsmasq's log (its stderr, queries included) so far: print it when a
-    /// test fails.
+    /// test fails. dnsmasq writes it from its event loop, so the line for
+    /// the query just answered may not be there yet.
     std::string log() const;
 
 private:

@@ -25,6 +25,8 @@ struct trace_event {
     connect_outcome outcome = connect_outcome::failed;
     boost::system::error_code error;
     std::vector<boost::asio::ip::address> addrs;
+    bool coalesced = false;
+    dns_source source = dns_source::none;
     std::string description;  // dial_done's describe()
 };
 
@@ -41,12 +43,16 @@ public:
             trace_event e("dns_answer");
             e.addrs.assign(i.addrs.begin(), i.addrs.end());
             e.error = i.error;
+            e.coalesced = i.coalesced;
+            e.source = i.source;
             s->add(std::move(e));
         };
         t.dns_done = [s](const dns_done_info& i) {
             trace_event e("dns_done");
             e.addrs.assign(i.addrs.begin(), i.addrs.end());
             e.error = i.error;
+            e.coalesced = i.coalesced;
+            e.source = i.source;
             s->add(std::move(e));
         };
         t.connect_start = [s](const connect_start_info& i) {

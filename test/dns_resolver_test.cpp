@@ -1,0 +1,419 @@
+// The c-ares resolver against DNS servers the tests start on loopback: a real
+// dnsmasq for ordinary answers, and a scripted fake for what a real server
+// will not do on demand (answer late or never, fail, send garbage, count).
+#define BOOST_TEST_MODULE dns_resolver
+#include <boost/test/unit_test.hpp>
+
+#include <nettrace/nettrace.hpp>
+
+#include "support/dns_server.hpp"
+#include "support/loopback.hpp"
+#include "support/trace_recorder.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+
+#include <unistd.h>
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace std::chrono_literals;
+using nettrace::testing::behaviour;
+using nettrace::testing::fake_dns_server;
+using nettrace::testing::query_type;
+using nettrace::testing::trace_recorder;
+
+namespace {
+
+const auto v4 = asio::ip::make_address("127.0.0.1");
+const auto v4_other = asio::ip::make_address("127.0.0.2");
+const auto v6 = asio::ip::make_address("::1");
+
+struct dnsmasq_present {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        return nettrace::testing::dnsmasq_server::available();
+    }
+};
+
+nettrace::dns_resolver_options server(const std::string& address) {
+    nettrace::dns_resolver_options o;
+    o.nameservers = {address};
+    o.use_hosts_file = false;
+    o.timeout = 500ms;
+    o.tries = 1;
+    return o;
+}
+
+nettrace::dialer dialer_for(std::shared_ptr<nettrace::resolver> r, nettrace::dial_options o = {}) {
+    o.resolver = std::move(r);
+    return nettrace::dialer(o);
+}
+
+double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct resolved {
+    error_code ec;
+    std::vector<asio::ip::address> addrs;
+};
+
+resolved run_resolve(asio::io_context& ioc, const nettrace::dialer& d, const std::string& host,
+                     const nettrace::context& ctx = {}) {
+    resolved r;
+    d.resolve(ioc.get_executor(), ctx, host, [&](error_code ec, std::vector<asio::ip::address> a) {
+        r = {ec, std::move(a)};
+        ioc.stop();
+    });
+    ioc.restart();
+    ioc.run();
+    return r;
+}
+
+struct dialed {
+    error_code ec;
+    std::optional<tcp::socket> socket;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+dialed run_dial(asio::io_context& ioc, const nettrace::dialer& d, const std::string& address,
+                const trace_recorder& rec) {
+    dialed r;
+    const auto start = std::chrono::steady_clock::now();
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", address, [&](error_code ec, tcp::socket s) {
+        const_cast<trace_recorder&>(rec).completed();
+        r.elapsed = std::chrono::steady_clock::now() - start;
+        r.ec = ec;
+        if (!ec) r.socket.emplace(std::move(s));
+        ioc.stop();
+    });
+    ioc.restart();
+    ioc.run();
+    return r;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Against dnsmasq
+
+BOOST_AUTO_TEST_SUITE(against_dnsmasq, *boost::unit_test::precondition(dnsmasq_present()))
+
+BOOST_AUTO_TEST_CASE(answers_a_aaaa_both_nxdomain_and_cname_chains) {
+    nettrace::testing::dnsmasq_records records;
+    records.host_records = {"v4only.test,127.0.0.1", "v6only.test,::1", "dual.test,127.0.0.1,::1",
+                            "target.test,127.0.0.2"};
+    records.cnames = {"alias.test,middle.test", "middle.test,target.test"};
+    records.extra_args = {"--local=/test/"};
+    nettrace::testing::dnsmasq_server dns(records);
+    asio::io_context ioc;
+    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+
+    auto r = run_resolve(ioc, d, "v4only.test");
+    BOOST_TEST(!r.ec, r.ec.message() << "\n" << dns.log());
+    BOOST_TEST(r.addrs == std::vector<asio::ip::address>{v4});
+    r = run_resolve(ioc, d, "v6only.test");
+    BOOST_TEST(r.addrs == std::vector<asio::ip::address>{v6});
+    r = run_resolve(ioc, d, "dual.test");
+    BOOST_TEST(r.addrs == (std::vector<asio::ip::address>{v6, v4}));
+    r = run_resolve(ioc, d, "alias.test");
+    BOOST_TEST(r.addrs == std::vector<asio::ip::address>{v4_other});
+    r = run_resolve(ioc, d, "missing.test");
+    BOOST_TEST(r.ec == nettrace::error::host_not_found, r.ec.message());
+}
+
+BOOST_AUTO_TEST_CASE(dial_by_name_fires_one_dns_start_and_one_dns_done_with_both_families) {
+    asio::io_context ioc;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
+    nettrace::testing::dnsmasq_records records;
+    records.host_records = {"dual.test,127.0.0.1,::1"};
+    records.extra_args = {"--local=/test/"};
+    nettrace::testing::dnsmasq_server dns(records);
+    trace_recorder rec;
+    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address()))),
+                      "dual.test:" + std::to_string(port), rec);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.count("dns_start") == 1u);
+    BOOST_REQUIRE(rec.count("dns_done") == 1u);
+    BOOST_TEST(rec.of("dns_done")[0].addrs.size() == 2u);
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);  // ::1 refused, 127.0.0.1 live
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Against the scripted server
+
+BOOST_AUTO_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("slow6.test", query_type::a, {.addresses = {v4}});
+    dns.add("slow6.test", query_type::aaaa, {.addresses = {v6}, .delay = 1000ms});
+    trace_recorder rec;
+    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address()))),
+                      "slow6.test:" + std::to_string(live.port()), rec);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
+    // Connected at about the 50 ms resolution delay, not at the 1 s AAAA.
+    BOOST_TEST(ms(r.elapsed) >= 49.0, ms(r.elapsed));
+    BOOST_TEST(ms(r.elapsed) < 300.0, ms(r.elapsed));
+    BOOST_TEST_MESSAGE("late AAAA: connected over IPv4 in " << ms(r.elapsed) << " ms");
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_the_dns_timeout) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("black6.test", query_type::a, {.addresses = {v4}});
+    dns.add("black6.test", query_type::aaaa, {.never = true});
+    auto o = server(dns.address());
+    o.timeout = 2000ms;
+    trace_recorder rec;
+    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(o)), "black6.test:" + std::to_string(live.port()),
+                      rec);
+    BOOST_TEST(!r.ec, r.ec.message());
+    const auto starts = rec.of("connect_start");
+    BOOST_REQUIRE(starts.size() == 1u);
+    const double first_attempt = ms(starts[0].at - rec.of("dial_start").at(0).at);
+    BOOST_TEST(first_attempt >= 49.0, first_attempt);
+    BOOST_TEST(first_attempt < 300.0, first_attempt);
+    BOOST_TEST(ms(r.elapsed) < 1000.0);  // not held to the 2 s DNS timeout
+    BOOST_TEST(rec.of("dns_answer").at(1).error == asio::error::operation_aborted);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(negative_aaaa_just_after_a_starts_ipv4_at_once) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("only4.test", query_type::a, {.addresses = {v4}});
+    dns.add("only4.test", query_type::aaaa, {.delay = 5ms});  // NODATA
+    nettrace::dial_options o;
+    o.resolution_delay = 1000ms;  // waiting it out would be obvious
+    trace_recorder rec;
+    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address())), o),
+                      "only4.test:" + std::to_string(live.port()), rec);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(ms(r.elapsed) < 500.0, ms(r.elapsed));
+    BOOST_TEST(rec.of("dns_answer").at(1).error == nettrace::error::no_addresses);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_dials_of_one_name_share_one_query_per_family) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("shared.test", query_type::a, {.addresses = {v4}, .delay = 20ms});
+    dns.add("shared.test", query_type::aaaa, {.delay = 20ms});
+    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+    constexpr int dials = 100;
+    std::vector<trace_recorder> recs(dials);
+    int done = 0, ok = 0;
+    for (auto& rec : recs)
+        d.dial(ioc.get_executor(), rec.attach(), "tcp", "shared.test:" + std::to_string(live.port()),
+               [&](error_code ec, tcp::socket) {
+                   rec.completed();
+                   ok += !ec;
+                   if (++done == dials) ioc.stop();
+               });
+    ioc.run();
+    BOOST_TEST(ok == dials);
+    BOOST_TEST(dns.queries("shared.test", query_type::a) == 1u);
+    BOOST_TEST(dns.queries("shared.test", query_type::aaaa) == 1u);
+    // Exactly one dial started the queries; the other 99 joined them.
+    std::size_t starters = 0;
+    for (auto& rec : recs) {
+        rec.check_contract();
+        BOOST_REQUIRE(rec.count("dns_done") == 1u);
+        starters += rec.of("dns_done")[0].coalesced ? 0 : 1;
+    }
+    BOOST_TEST(starters == 1u);
+    BOOST_TEST_MESSAGE("100 concurrent dials: " << dns.total_queries() << " queries reached the server");
+}
+
+BOOST_AUTO_TEST_CASE(cached_answer_is_reused_within_its_ttl_and_refreshed_after) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("ttl.test", query_type::a, {.addresses = {v4}, .ttl = 1});
+    dns.add("ttl.test", query_type::aaaa, {.addresses = {v6}, .ttl = 1});
+    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+    trace_recorder first, second, third;
+    BOOST_TEST(!run_resolve(ioc, d, "ttl.test", first.attach()).ec);
+    BOOST_TEST(dns.total_queries() == 2u);
+    BOOST_TEST(run_resolve(ioc, d, "ttl.test", second.attach()).addrs.size() == 2u);
+    BOOST_TEST(dns.total_queries() == 2u);  // no query: both families from the cache
+    BOOST_TEST(second.of("dns_done").at(0).source == nettrace::dns_source::cache);
+    // Let the 1 s TTL run out (a wait on the thing under test, not a sync).
+    asio::steady_timer wait(ioc, 1100ms);
+    wait.wait();
+    BOOST_TEST(run_resolve(ioc, d, "ttl.test", third.attach()).addrs.size() == 2u);
+    BOOST_TEST(dns.total_queries() == 4u);
+    BOOST_TEST(third.of("dns_done").at(0).source == nettrace::dns_source::dns);
+}
+
+BOOST_AUTO_TEST_CASE(nxdomain_is_cached_briefly_and_named_in_the_error) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+    trace_recorder rec;
+    auto r = run_dial(ioc, d, "nowhere.test:80", rec);
+    BOOST_TEST(r.ec == nettrace::error::host_not_found);
+    BOOST_TEST(rec.of("dial_done").at(0).description == "dial tcp nowhere.test:80: no such host");
+    const auto queries = dns.total_queries();
+    trace_recorder again;
+    BOOST_TEST(run_dial(ioc, d, "nowhere.test:80", again).ec == nettrace::error::host_not_found);
+    BOOST_TEST(dns.total_queries() == queries);  // negative answer cached
+}
+
+BOOST_AUTO_TEST_CASE(cache_can_be_turned_off) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("nocache.test", query_type::a, {.addresses = {v4}});
+    dns.add("nocache.test", query_type::aaaa, {.addresses = {v6}});
+    auto o = server(dns.address());
+    o.cache = false;
+    auto d = dialer_for(nettrace::make_dns_resolver(o));
+    run_resolve(ioc, d, "nocache.test");
+    run_resolve(ioc, d, "nocache.test");
+    BOOST_TEST(dns.total_queries() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(server_failures_map_to_distinct_errors) {
+    struct row {
+        const char* name;
+        behaviour b;
+        nettrace::error expected;
+    };
+    const row rows[] = {
+        {"servfail.test", {.rcode = nettrace::testing::dns_rcode::servfail}, nettrace::error::dns_failure},
+        {"refused.test", {.rcode = nettrace::testing::dns_rcode::refused}, nettrace::error::dns_refused},
+        {"nodata.test", {}, nettrace::error::no_addresses},
+        {"silent.test", {.never = true}, nettrace::error::dns_timeout},
+    };
+    for (const auto& row : rows) {
+        asio::io_context ioc;
+        fake_dns_server dns(ioc.get_executor());
+        dns.add(row.name, query_type::a, row.b);
+        dns.add(row.name, query_type::aaaa, row.b);
+        auto o = server(dns.address());
+        o.timeout = 200ms;
+        auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), row.name);
+        BOOST_TEST(r.ec == row.expected, row.name << ": " << r.ec.message());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(garbage_truncated_and_spoofed_answers_fail_cleanly) {
+    const std::pair<const char*, behaviour> rows[] = {
+        {"garbage.test", {.garbage = true}},
+        {"truncated.test", {.truncated = true}},
+        {"spoofed.test", {.wrong_id = true}},
+    };
+    for (const auto& [name, modifiers] : rows) {
+        asio::io_context ioc;
+        fake_dns_server dns(ioc.get_executor());
+        behaviour b4 = modifiers, b6 = modifiers;
+        b4.addresses = {v4};
+        b6.addresses = {v6};
+        dns.add(name, query_type::a, b4);
+        dns.add(name, query_type::aaaa, b6);
+        auto o = server(dns.address());
+        o.timeout = 200ms;
+        auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), name);
+        // Never accepted as an address; always an error from the DNS family.
+        BOOST_TEST(r.addrs.empty(), name);
+        BOOST_TEST((r.ec.category() == nettrace::category()), name << ": " << r.ec.message());
+        BOOST_TEST_MESSAGE(name << " -> " << r.ec.message());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(answers_of_the_wrong_family_are_never_used) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    // A CNAME to a name that only has A records, asked as AAAA: no IPv4 may leak into the IPv6 answer.
+    dns.add("mixed.test", query_type::aaaa, {.cname = "v4.test"});
+    dns.add("v4.test", query_type::a, {.addresses = {v4}});
+    nettrace::dial_options o;
+    o.preference = nettrace::family_preference::ipv6_only;
+    auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address())), o), "mixed.test");
+    BOOST_TEST(r.addrs.empty());
+    BOOST_TEST(r.ec == nettrace::error::no_addresses, r.ec.message());
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leaves_nothing_behind) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("hang.test", query_type::a, {.addresses = {v4}, .delay = 300ms});
+    dns.add("hang.test", query_type::aaaa, {.never = true});
+    auto o = server(dns.address());
+    o.timeout = 400ms;
+    auto d = dialer_for(nettrace::make_dns_resolver(o));
+    {
+        asio::steady_timer warm(ioc);  // the reactor's own descriptors, before counting
+    }
+    const auto fds_before = nettrace::testing::open_fd_count();
+    trace_recorder rec;
+    asio::cancellation_signal signal;
+    error_code result;
+    std::chrono::steady_clock::time_point cancelled, completed;
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", "hang.test:80",
+           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+               rec.completed();
+               completed = std::chrono::steady_clock::now();
+               result = ec;
+           }));
+    asio::steady_timer t(ioc, 50ms);
+    t.async_wait([&](error_code) {
+        cancelled = std::chrono::steady_clock::now();
+        signal.emit(asio::cancellation_type::terminal);
+    });
+    // Run until the late answers have come (A at 300 ms) and c-ares gave up on
+    // AAAA (400 ms): the abandoned queries must end without touching the dial.
+    ioc.run_for(1500ms);
+    BOOST_TEST(result == asio::error::operation_aborted);
+    BOOST_TEST(ms(completed - cancelled) < 100.0);
+    rec.check_contract();
+    BOOST_TEST(dns.queries("hang.test", query_type::a) == 1u);
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "c-ares left a socket open");
+}
+
+BOOST_AUTO_TEST_CASE(hosts_file_answers_without_dns) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    const std::string hosts = "/tmp/nettrace-hosts-" + std::to_string(::getpid());
+    {
+        std::ofstream f(hosts);
+        f << "# comment\n127.0.0.2 pinned.test other.alias\n::1 pinned.test\n";
+    }
+    auto o = server(dns.address());
+    o.use_hosts_file = true;
+    o.hosts_file = hosts;
+    trace_recorder rec;
+    auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), "PINNED.test", rec.attach());
+    std::remove(hosts.c_str());
+    BOOST_TEST(r.addrs == (std::vector<asio::ip::address>{v6, v4_other}));
+    BOOST_TEST(dns.total_queries() == 0u);
+    BOOST_TEST(rec.of("dns_done").at(0).source == nettrace::dns_source::hosts);
+}
+
+BOOST_AUTO_TEST_CASE(nameserver_that_is_not_an_ip_address_is_rejected) {
+    nettrace::dns_resolver_options o;
+    o.nameservers = {"dns.example:53"};
+    BOOST_CHECK_THROW(nettrace::make_dns_resolver(o), boost::system::system_error);
+    o.nameservers = {"127.0.0.1:99999"};
+    BOOST_CHECK_THROW(nettrace::make_dns_resolver(o), boost::system::system_error);
+    o.nameservers = {"[::1]:5353", "127.0.0.1"};
+    BOOST_CHECK_NO_THROW(nettrace::make_dns_resolver(o));
+}
