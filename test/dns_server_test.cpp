@@ -413,16 +413,23 @@ BOOST_AUTO_TEST_CASE(host_record_a_and_aaaa) {
     BOOST_TEST(r.addrs == std::vector<std::string>{"127.0.0.5"}, boost::test_tools::per_element());
     // No upstream to forward to: REFUSED, as the header says.
     BOOST_TEST(ask_ok(srv.port(), "other.example", A).rcode == 5);
+    r = ask_ok(srv.port(), "www.test", AAAA);
+    BOOST_TEST(r.addrs == std::vector<std::string>{"::5"}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(address_and_local_domain) {
-    dnsmasq_server srv({.addresses = {"/wild.test/127.0.0.6"}, .extra_args = {"--local=/test/", "--local-ttl=30"}});
+    dnsmasq_server srv({.host_records = {"v4only.test,127.0.0.8"},
+                        .addresses = {"/wild.test/127.0.0.6"},
+                        .extra_args = {"--local=/test/", "--local-ttl=30"}});
     const dnsmasq_log log{srv};
     BOOST_TEST_INFO_SCOPE(log);
     auto r = ask_ok(srv.port(), "a.b.wild.test", A);  // --address covers subdomains
     BOOST_TEST(r.addrs == std::vector<std::string>{"127.0.0.6"}, boost::test_tools::per_element());
     BOOST_TEST(r.ttls == std::vector<std::uint32_t>{30}, boost::test_tools::per_element());
-    BOOST_TEST(ask_ok(srv.port(), "missing.test", A).rcode == 3);  // --local: NXDOMAIN
+    BOOST_TEST(ask_ok(srv.port(), "missing.test", A).rcode == 3);  // --local: NXDOMAIN...
+    r = ask_ok(srv.port(), "v4only.test", AAAA);                    // ...and NODATA
+    BOOST_TEST(r.rcode == 0);
+    BOOST_TEST(r.answer_types.empty());
 }
 
 BOOST_AUTO_TEST_CASE(stopped_and_reaped) {

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE tool
 #include <boost/test/unit_test.hpp>
 
+#include "support/dns_server.hpp"
 #include "support/loopback.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -155,4 +156,38 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_and_says_what_is_wrong) {
         BOOST_TEST(r.status == 2, row.args);
         BOOST_TEST(r.err.find(row.says) != std::string::npos, row.args << " said: " << r.err);
     }
+}
+
+struct dnsmasq_present {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        return nettrace::testing::dnsmasq_server::available();
+    }
+};
+
+BOOST_AUTO_TEST_CASE(nameserver_option_resolves_through_a_loopback_dns_server,
+                     *boost::unit_test::precondition(dnsmasq_present())) {
+    background_io io;
+    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+    nettrace::testing::dnsmasq_records records;
+    records.host_records = {"dual.test,127.0.0.1,::1,60"};
+    records.extra_args = {"--local=/test/"};
+    nettrace::testing::dnsmasq_server dns(records);
+    const auto target = " tcp dual.test:" + std::to_string(live.port());
+    auto r = run_tool("--json --nameserver " + dns.address() + target);
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(events(r, "dns_start").size() == 1u);
+    const auto done = events(r, "dns_done");
+    BOOST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(field(done[0], "addrs") == "[\"::1\"", done[0]);  // the regex stops at the comma
+    BOOST_TEST(done[0].find("\"127.0.0.1\"") != std::string::npos, done[0]);
+    BOOST_TEST(field(done[0], "source") == "\"dns\"");
+
+    // Concurrent dials share the lookups: one started them, the others joined.
+    r = run_tool("--json --count 4 --nameserver " + dns.address() + target);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto dones = events(r, "dns_done");
+    BOOST_REQUIRE(dones.size() == 4u);
+    int joined = 0;
+    for (auto& l : dones) joined += field(l, "coalesced") == "true";
+    BOOST_TEST(joined == 3);
 }

@@ -36,8 +36,9 @@ struct behaviour {
     /// script says for (cname, type) — its addresses, its own CNAME, or its
     /// rcode (NXDOMAIN if unknown). `addresses` and `rcode` are then unused.
     std::string cname{};
-    /// TTL and MINIMUM of the SOA sent with NODATA and NXDOMAIN: resolvers
-    /// with a cache (c-ares' qcache) cache negative answers only with an SOA.
+    /// TTL and MINIMUM of the SOA sent with NODATA and NXDOMAIN: caching
+    /// resolvers (c-ares >= 1.23's query cache) cache negative answers only
+    /// with an SOA.
     std::uint32_t negative_ttl = 60;
 
     // --- modifiers ---
@@ -104,10 +105,11 @@ struct dnsmasq_records {
 
 /// Debian's dnsmasq (/usr/sbin/dnsmasq) in the foreground on a free
 /// 127.0.0.1 port, answering only from its records: no upstream servers, no
-/// /etc/hosts, no config file. A name it holds no records for is answered
-/// REFUSED (nowhere to forward it) unless extra_args makes its domain local
-/// (`--local=/test/`), which gives NXDOMAIN. Records carry TTL 0 unless
-/// given one (host-record's ttl, or --local-ttl).
+/// /etc/hosts, no config file. A query it holds no records for — an unknown
+/// name, or a type the name lacks — is answered REFUSED (nowhere to forward
+/// it) unless extra_args makes the domain local (`--local=/test/`): then
+/// NXDOMAIN, or NODATA (without SOA). Records carry TTL 0 unless given one
+/// (host-record's ttl, or --local-ttl).
 ///
 /// The constructor returns once dnsmasq answers a query; the destructor
 /// stops it (SIGTERM, then SIGKILL) and reaps it. dnsmasq also gets
