@@ -48,6 +48,19 @@ context with_client_trace(const context& parent, const client_trace& trace) {
     return context(std::move(node));
 }
 
+context with_dial_report(const context& parent, dial_report& report) {
+    client_trace t;
+    t.dial_done = [&report](const dial_done_info& i) {
+        report.error = i.error;
+        report.remote = i.remote;
+        report.local = i.local;
+        report.attempts.assign(i.attempts.begin(), i.attempts.end());
+        report.elapsed = i.elapsed;
+        report.description = i.describe();
+    };
+    return with_client_trace(parent, t);
+}
+
 const client_trace* context_client_trace(const context& ctx) noexcept {
     return ctx.node_ && ctx.node_->has_trace ? &ctx.node_->trace : nullptr;
 }

@@ -7,6 +7,7 @@
 
 #include "happy_eyeballs.hpp"
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -96,23 +97,37 @@ protected:
         }
     }
 
-    // Runs `fn` on the strand when the operation is cancelled. The slot is
-    // assigned on the initiating thread, so a cancellation emitted right
-    // after initiation is not lost.
+    // Called on the initiating thread, before anything is queued, so a
+    // cancellation emitted right after initiation is not lost. Cancellation
+    // is always posted: emitted from inside a hook (which runs on the
+    // strand), it must not re-enter the operation half-way through a step.
     template <class Handler>
-    void install_cancellation(Handler& handler) {
+    void bind_handler(const Handler& handler) {
+        handler_work_ = asio::prefer(asio::get_associated_executor(handler, ex_),
+                                     asio::execution::outstanding_work.tracked);
         slot_ = asio::get_associated_cancellation_slot(handler);
         if (!slot_.is_connected()) return;
         slot_.assign([weak = weak_from_this()](asio::cancellation_type type) {
             if ((type & (asio::cancellation_type::terminal | asio::cancellation_type::partial |
                          asio::cancellation_type::total)) == asio::cancellation_type::none)
                 return;
-            if (auto self = weak.lock()) asio::dispatch(self->strand_, [self] { self->on_cancel(); });
+            if (auto self = weak.lock()) asio::post(self->strand_, [self] { self->on_cancel(); });
         });
     }
 
-    void release_cancellation() {
-        if (slot_.is_connected()) slot_.clear();
+    // Invokes the handler through its own executor. The slot is cleared
+    // there too: cancellation slots are not thread safe, and the caller emits
+    // on that executor, not on our strand.
+    template <class Handler, class... Args>
+    void complete_with(Handler& handler_member, Args&&... args) {
+        auto handler = std::move(handler_member);
+        auto handler_ex = asio::get_associated_executor(handler, ex_);
+        asio::dispatch(handler_ex, [handler = std::move(handler), slot = slot_, work = std::move(handler_work_),
+                                    ... args = std::forward<Args>(args)]() mutable {
+            if (slot.is_connected()) slot.clear();
+            std::move(handler)(std::move(args)...);
+        });
+        work_ = {};
     }
 
     void start_lookups(resolver& r, bool ipv6, bool ipv4, clock::time_point now) {
@@ -122,9 +137,18 @@ protected:
             if (f == address_family::ipv6 ? !ipv6 : !ipv4) continue;
             auto& l = lookups_[index(f)];
             l.pending = true;
-            l.handle = r.lookup(strand_, host_, f, [self = shared_from_this(), f](lookup_result result) {
-                self->on_lookup(f, std::move(result));
-            });
+            auto self = shared_from_this();
+            try {
+                l.handle = r.lookup(strand_, host_, f, [self, f](lookup_result result) {
+                    self->on_lookup(f, std::move(result));
+                });
+            } catch (const std::exception&) {
+                // A resolver that throws fails its family, like any lookup
+                // failure; the answer is posted, as resolvers promise.
+                lookup_result failed;
+                failed.error = make_error_code(error::dns_failure);
+                asio::post(strand_, [self, f, failed]() mutable { self->on_lookup(f, std::move(failed)); });
+            }
         }
     }
 
@@ -142,7 +166,8 @@ protected:
 
     asio::any_io_executor ex_;
     asio::strand<asio::any_io_executor> strand_;
-    asio::any_io_executor work_;  // keeps the caller's executor busy while we wait on DNS threads
+    asio::any_io_executor work_;          // keeps the I/O executor busy while we wait on DNS threads
+    asio::any_completion_executor handler_work_;  // and the handler's, until it has run
     context ctx_;
     const client_trace* trace_;
     std::exception_ptr hook_exception_;
@@ -201,9 +226,10 @@ public:
           timer_(strand_),
           handler_(std::move(handler)) {}
 
+    // Posted, never run inline: the handler must not run before dial() returns.
     void initiate() {
-        install_cancellation(handler_);
-        asio::dispatch(strand_, [self = std::static_pointer_cast<dial_op>(shared_from_this())] { self->run(); });
+        bind_handler(handler_);
+        asio::post(strand_, [self = std::static_pointer_cast<dial_op>(shared_from_this())] { self->run(); });
     }
 
 private:
@@ -244,7 +270,7 @@ private:
     }
 
     void on_cancel() override {
-        if (!racer_ || racer_->finished()) return;
+        if (!handler_ || !racer_ || racer_->finished()) return;
         racer_->cancel(asio::error::operation_aborted, clock::now());
         drain();
     }
@@ -317,17 +343,11 @@ private:
     }
 
     void complete(const error_code& ec) {
-        release_cancellation();
         tcp::socket result(ex_);
         if (racer_ && racer_->winner()) result = std::move(sockets_[*racer_->winner()]);
         sockets_.clear();
         if (trace_) report_done(ec, result);
-        auto handler = std::move(handler_);
-        auto handler_ex = asio::get_associated_executor(handler, ex_);
-        asio::dispatch(handler_ex, [handler = std::move(handler), ec, result = std::move(result)]() mutable {
-            std::move(handler)(ec, std::move(result));
-        });
-        work_ = {};
+        complete_with(handler_, ec, std::move(result));
     }
 
     void report_done(const error_code& ec, const tcp::socket& result) {
@@ -367,8 +387,8 @@ public:
     }
 
     void initiate() {
-        install_cancellation(handler_);
-        asio::dispatch(strand_, [self = std::static_pointer_cast<resolve_op>(shared_from_this())] { self->run(); });
+        bind_handler(handler_);
+        asio::post(strand_, [self = std::static_pointer_cast<resolve_op>(shared_from_this())] { self->run(); });
     }
 
 private:
@@ -404,13 +424,7 @@ private:
     }
 
     void complete(const error_code& ec, std::vector<asio::ip::address> addrs) {
-        release_cancellation();
-        auto handler = std::move(handler_);
-        auto handler_ex = asio::get_associated_executor(handler, ex_);
-        asio::dispatch(handler_ex, [handler = std::move(handler), ec, addrs = std::move(addrs)]() mutable {
-            std::move(handler)(ec, std::move(addrs));
-        });
-        work_ = {};
+        complete_with(handler_, ec, std::move(addrs));
     }
 
     std::shared_ptr<const dialer_state> state_;

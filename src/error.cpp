@@ -37,6 +37,27 @@ public:
         }
         return "unknown nettrace error " + std::to_string(ev);
     }
+
+    // Lets callers test portable conditions: ec == std::errc::timed_out.
+    boost::system::error_condition default_error_condition(int ev) const noexcept override {
+        switch (static_cast<error>(ev)) {
+        case error::timeout:
+        case error::dns_timeout: return boost::system::errc::timed_out;
+        case error::unknown_network:
+        case error::missing_port:
+        case error::invalid_port:
+        case error::missing_host:
+        case error::invalid_host:
+        case error::host_too_long:
+        case error::unclosed_bracket:
+        case error::unexpected_bracket:
+        case error::junk_after_bracket:
+        case error::too_many_colons:
+        case error::invalid_zone:
+        case error::zone_on_ipv4: return boost::system::errc::invalid_argument;
+        default: return {ev, *this};
+        }
+    }
 };
 
 }  // namespace

@@ -38,13 +38,18 @@ public:
         return *pool;
     }
 
+    // Throws std::system_error when no worker exists and none can be started.
     void submit(std::function<void()> job) {
         std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(job));
-        if (queue_.size() > idle_ && threads_ < max_threads) {
-            ++threads_;
-            std::thread([this] { work(); }).detach();
+        if (queue_.size() + 1 > idle_ && threads_ < max_threads) {
+            try {
+                std::thread([this] { work(); }).detach();
+                ++threads_;
+            } catch (const std::system_error&) {
+                if (threads_ == 0) throw;  // nobody would ever run the job
+            }
         }
+        queue_.push_back(std::move(job));
         ready_.notify_one();
     }
 
@@ -146,6 +151,13 @@ public:
     // Called by the io_context's shutdown; what it releases (the caller's
     // callback, a strand) is destroyed outside the lock and while the
     // io_context still exists.
+    // Whether anyone still wants the answer: a worker skips getaddrinfo for
+    // lookups abandoned while queued, so they do not hold up the pool.
+    bool wanted() {
+        std::lock_guard lock(mutex_);
+        return static_cast<bool>(done_);
+    }
+
     void drop() noexcept {
         resolver::callback dropped;
         asio::any_io_executor ex;
@@ -201,14 +213,16 @@ void gai_lookup::deliver(lookup_result result) {
     std::lock_guard lock(mutex_);
     if (!done_) return;
     asio::any_io_executor ex;  // destroyed before the lock is released
-    service_->remove(this);
-    service_ = nullptr;
-    // Posted under the lock: shutdown's drop() waits for it, so the
-    // io_context is still alive here. The executor (perhaps a strand) is
-    // released too, as this object may outlive the io_context.
+    // Posted under the lock and while still registered with the service:
+    // a shutdown either dropped this lookup already (done_ is empty) or
+    // waits in drop() for this lock, so the io_context is alive here. The
+    // executor (perhaps a strand) is released too, as this object may
+    // outlive the io_context.
     ex = std::move(ex_);
     asio::post(ex, [done = std::move(done_), result = std::move(result)]() mutable { done(std::move(result)); });
     done_ = nullptr;
+    service_->remove(this);
+    service_ = nullptr;
 }
 
 class system_resolver final : public resolver {
@@ -219,7 +233,7 @@ public:
         auto l = std::make_shared<gai_lookup>(service, ex, std::move(done));
         service.add(l);
         blocking_pool::instance().submit([l, host = std::string(host), family] {
-            l->deliver(run_getaddrinfo(host, family));
+            if (l->wanted()) l->deliver(run_getaddrinfo(host, family));
         });
         return l;
     }

@@ -19,6 +19,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/post.hpp>
 
 #include <chrono>
 #include <optional>
@@ -517,4 +519,131 @@ BOOST_AUTO_TEST_CASE(timeout_during_dns_fails_with_timeout) {
     BOOST_TEST(ms(r.elapsed) >= 99.0);
     BOOST_TEST(ms(r.elapsed) < 1000.0);
     rec.check_contract();
+}
+
+// Asio's rule: a completion handler never runs inside the initiating
+// function, even when the operation fails at once.
+BOOST_AUTO_TEST_CASE(handler_never_runs_inside_the_initiating_function) {
+    asio::io_context ioc;
+    bool returned = false, called_early = false, called = false;
+    asio::post(ioc, [&] {
+        nettrace::dial(ioc.get_executor(), {}, "tcp", "bogus", [&](error_code ec, tcp::socket) {
+            called_early = !returned;
+            called = ec == nettrace::error::missing_port;
+        });
+        returned = true;
+    });
+    ioc.run();
+    BOOST_TEST(called);
+    BOOST_TEST(!called_early);
+}
+
+BOOST_AUTO_TEST_CASE(a_long_loop_of_failing_dials_does_not_grow_the_stack) {
+    asio::io_context ioc;
+    // Bad input fails synchronously inside the op: 20,000 of them in a row
+    // would overflow the stack if each completed inline.
+    int completed = 0;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            for (int i = 0; i < 20000; ++i) {
+                auto [ec, s] = co_await nettrace::dial({}, "tcp", "no-port", asio::as_tuple(asio::deferred));
+                completed += ec == nettrace::error::missing_port;
+            }
+        },
+        asio::detached);
+    ioc.run();
+    BOOST_TEST(completed == 20000);
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_emitted_right_after_initiation_completes_once) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole(v4);
+    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                      asio::cancellation_type::total}) {
+        asio::cancellation_signal signal;
+        int calls = 0;
+        error_code result;
+        nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, hole.port()),
+                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+                           ++calls;
+                           result = ec;
+                       }));
+        signal.emit(type);
+        ioc.restart();
+        ioc.run();
+        BOOST_TEST(calls == 1);
+        BOOST_TEST(result == asio::error::operation_aborted);
+    }
+    // A cancellation for an operation that cannot start either.
+    asio::cancellation_signal signal;
+    int calls = 0;
+    nettrace::dial(ioc.get_executor(), {}, "tcp4", "[::1]:80",
+                   asio::bind_cancellation_slot(signal.slot(), [&](error_code, tcp::socket) { ++calls; }));
+    signal.emit(asio::cancellation_type::terminal);
+    ioc.restart();
+    ioc.run();
+    BOOST_TEST(calls == 1);
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_from_inside_a_hook_completes_promptly) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole(v4);
+    asio::cancellation_signal signal;
+    nettrace::client_trace t;
+    t.connect_start = [&](const nettrace::connect_start_info&) { signal.emit(asio::cancellation_type::terminal); };
+    error_code result;
+    const auto start = std::chrono::steady_clock::now();
+    nettrace::dial(ioc.get_executor(), nettrace::with_client_trace({}, t), "tcp", addr(v4, hole.port()),
+                   asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) { result = ec; }));
+    ioc.run_for(5s);
+    BOOST_TEST(result == asio::error::operation_aborted);
+    BOOST_TEST(ms(std::chrono::steady_clock::now() - start) < 1000.0);
+}
+
+BOOST_AUTO_TEST_CASE(dial_report_gives_every_attempt_to_a_caller_without_a_trace) {
+    asio::io_context ioc;
+    nettrace::testing::refused_port r1(v4_other);
+    nettrace::testing::refused_port r2(v4_third, r1.port());
+    nettrace::dial_report report;
+    std::optional<boost::system::system_error> caught;
+    auto d = pinned({v4_other, v4_third});
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            try {
+                co_await d.dial(nettrace::with_dial_report({}, report), "tcp", "race.test:" + std::to_string(r1.port()));
+            } catch (const boost::system::system_error& e) {
+                caught = e;
+            }
+        },
+        asio::detached);
+    ioc.run();
+    BOOST_REQUIRE(caught);
+    BOOST_TEST(report.error == caught->code());
+    BOOST_REQUIRE(report.attempts.size() == 2u);
+    BOOST_TEST(report.attempts[1].endpoint.address() == v4_third);
+    BOOST_TEST(report.description.find("race.test:" + std::to_string(r1.port())) != std::string::npos);
+    BOOST_TEST(report.description.find("127.0.0.3") != std::string::npos, report.description);
+}
+
+BOOST_AUTO_TEST_CASE(timeout_compares_equal_to_the_portable_condition) {
+    BOOST_TEST((make_error_code(nettrace::error::timeout) == boost::system::errc::timed_out));
+    BOOST_TEST((make_error_code(nettrace::error::missing_port) == boost::system::errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE(destroying_the_io_context_with_dials_in_flight_is_safe) {
+    nettrace::testing::black_hole hole(v4);
+    const auto fds_before = nettrace::testing::open_fd_count();
+    int calls = 0;
+    {
+        asio::io_context ioc;
+        for (int i = 0; i < 5; ++i)
+            nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, hole.port()), [&](error_code, tcp::socket) {
+                ++calls;
+            });
+        ioc.run_for(50ms);  // the connects are in flight, hanging on the black hole
+    }
+    BOOST_TEST(calls == 0);  // abandoned handlers are destroyed, not invoked
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
 }

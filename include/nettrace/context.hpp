@@ -30,6 +30,17 @@ private:
 /// traced dial pays one std::function call per hook.
 context with_client_trace(const context& parent, const client_trace& trace);
 
+/// A context whose trace fills `report` when a dial given it completes,
+/// before the completion handler runs: the Go-style description and every
+/// (endpoint, error) pair, also when the dial's error is all the completion
+/// carries (an exception from co_await). `report` must outlive the dial.
+///
+///     nettrace::dial_report report;
+///     auto [ec, s] = co_await nettrace::dial(nettrace::with_dial_report(ctx, report), "tcp", addr,
+///                                            asio::as_tuple(asio::deferred));
+///     if (ec) log(report.description);  // "dial tcp db:5432: ... (2 attempts: ...)"
+context with_dial_report(const context& parent, dial_report& report);
+
 /// The composed trace `ctx` carries, or nullptr when it carries none. The
 /// pointer is valid as long as some copy of `ctx` is.
 const client_trace* context_client_trace(const context& ctx) noexcept;

@@ -13,8 +13,8 @@
 //   path (success, failure, cancellation, timeout);
 // - every hook has run before the operation's completion handler is invoked;
 // - a hook that throws does not disturb the operation: the exception is
-//   caught, the operation and the remaining hooks carry on, and the first
-//   such exception is handed to dial_done (dial_done_info::hook_exception).
+//   caught, the operation and the remaining hooks carry on; for a dial, the
+//   first such exception is handed to dial_done (dial_done_info::hook_exception).
 //
 // IP literals skip DNS: a dial of "127.0.0.1:80" fires no DNS hooks, as in Go.
 #pragma once
@@ -32,6 +32,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nettrace {
 
@@ -138,6 +139,17 @@ struct dial_done_info {
     /// "dial tcp 127.0.0.1:1: connect: connection refused", naming every
     /// attempt when there were several.
     std::string describe() const;
+};
+
+/// What a dial did, for callers without a trace of their own: see
+/// with_dial_report (context.hpp).
+struct dial_report {
+    boost::system::error_code error;
+    boost::asio::ip::tcp::endpoint remote;
+    boost::asio::ip::tcp::endpoint local;
+    std::vector<attempt_record> attempts;
+    std::chrono::steady_clock::duration elapsed{};
+    std::string description;  ///< dial_done_info::describe()
 };
 
 /// Optional hooks; an empty std::function is skipped.
