@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (all of
+# it), and the concurrency tests under ThreadSanitizer. Any report fails the
+# run. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+status=0
+# A shared library built with sanitizers has undefined sanitizer symbols
+# until the executable links the runtime: hence b_lundef=false.
+if [ ! -f build-asan/build.ninja ]; then
+  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+fi
+ninja -C build-asan >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --no-rebuild --print-errorlogs || status=1
+
+tsan_tests="trace dial"
+[ -f test/fault_schedule_test.cpp ] && tsan_tests="$tsan_tests fault_schedule"
+if [ ! -f build-tsan/build.ninja ]; then
+  meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null || exit 1
+fi
+targets=""
+for t in $tsan_tests; do targets="$targets test/${t}_test"; done
+ninja -C build-tsan $targets >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
+  meson test -C build-tsan --no-rebuild --print-errorlogs $tsan_tests || status=1
+
+python3 scripts/count_tests.py build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json || status=1
+exit $status
