@@ -1,0 +1,119 @@
+#include "support.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <malloc.h>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace nettrace::bench {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+sink_listener::sink_listener(const asio::ip::address& addr, unsigned short port, int threads) : addr_(addr) {
+    if (!addr.is_loopback()) throw std::invalid_argument("loopback only: " + addr.to_string());
+    tcp::endpoint ep(addr, port);
+    fd_ = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (fd_ < 0 || ::bind(fd_, ep.data(), static_cast<socklen_t>(ep.size())) != 0 || ::listen(fd_, 4096) != 0)
+        throw std::runtime_error(std::string("sink_listener: ") + std::strerror(errno));
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+    tcp::endpoint bound;
+    std::memcpy(bound.data(), &ss, len);
+    port_ = bound.port();
+    for (int i = 0; i < threads; ++i)
+        threads_.emplace_back([this] {
+            for (;;) {
+                const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+                if (c >= 0) {
+                    ::close(c);
+                    accepted_.fetch_add(1, std::memory_order_relaxed);
+                } else if (errno != EINTR && errno != ECONNABORTED && errno != EMFILE && errno != ENFILE) {
+                    return;  // shut down
+                }
+            }
+        });
+}
+
+sink_listener::~sink_listener() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes every blocked accept4() with EINVAL
+    for (auto& t : threads_) t.join();
+    ::close(fd_);
+}
+
+void close_now(tcp::socket& s) {
+    boost::system::error_code ignored;
+    s.set_option(asio::socket_base::linger(true, 0), ignored);
+    s.close(ignored);
+}
+
+std::size_t raise_fd_limit() {
+    rlimit r{};
+    ::getrlimit(RLIMIT_NOFILE, &r);
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+    ::getrlimit(RLIMIT_NOFILE, &r);
+    return r.rlim_cur;
+}
+
+std::size_t rss_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::size_t size = 0, resident = 0;
+    statm >> size >> resident;
+    return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::size_t heap_bytes() {
+    const auto m = ::mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+void trim_heap() { ::malloc_trim(0); }
+
+std::size_t open_fds() {
+    std::size_t n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (const dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        ::closedir(d);
+        --n;  // the directory stream itself
+    }
+    return n;
+}
+
+// /proc/net/netstat holds pairs of lines: "TcpExt: Name Name ..." then
+// "TcpExt: value value ...".
+std::uint64_t listen_overflows() {
+    std::ifstream in("/proc/net/netstat");
+    std::string names, values;
+    while (std::getline(in, names) && std::getline(in, values)) {
+        if (names.rfind("TcpExt:", 0) != 0) continue;
+        std::istringstream n(names), v(values);
+        std::string name, value;
+        while (n >> name && v >> value)
+            if (name == "ListenOverflows") return std::stoull(value);
+    }
+    return 0;
+}
+
+summary summarize(std::vector<double> values) {
+    if (values.empty()) return {};
+    std::sort(values.begin(), values.end());
+    const auto n = values.size();
+    const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    return {median, values.front(), values.back()};
+}
+
+}  // namespace nettrace::bench
