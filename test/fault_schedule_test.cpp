@@ -17,6 +17,7 @@
 // NETTRACE_FAULT_RUNS=<n> changes how many schedules a test runs.
 #define BOOST_TEST_MODULE fault_schedule
 #include <boost/test/unit_test.hpp>
+#include <boost/test/results_collector.hpp>
 
 #include "support/loopback.hpp"
 #include "support/racer_sim.hpp"
