@@ -5,6 +5,8 @@
 #include <nettrace/dns_resolver.hpp>
 #include <nettrace/error.hpp>
 
+#include "detail/resolver_support.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -41,13 +43,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using clock = std::chrono::steady_clock;
 
-std::string canonical(std::string_view name) {
-    std::string out(name);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!out.empty() && out.back() == '.') out.pop_back();
-    return out;
-}
-
 error_code from_ares_status(int status) {
     switch (status) {
     case ARES_ENOTFOUND: return make_error_code(error::host_not_found);
@@ -81,7 +76,7 @@ hosts_table read_hosts(const std::string& path) {
         const auto addr = asio::ip::make_address(addr_text, ec);
         if (ec) continue;
         while (words >> name) {
-            auto& addrs = table[canonical(name)];
+            auto& addrs = table[detail::canonical_name(name)];
             if (std::find(addrs.begin(), addrs.end(), addr) == addrs.end()) addrs.push_back(addr);
         }
     }
@@ -288,20 +283,10 @@ private:
         int ttl = static_cast<int>(config_->options.max_ttl.count());
         if (status == ARES_SUCCESS && info) {
             for (auto* n = info->nodes; n; n = n->ai_next) {
-                asio::ip::address a;
-                if (n->ai_family == AF_INET6) {
-                    const auto* sa = reinterpret_cast<const sockaddr_in6*>(n->ai_addr);
-                    asio::ip::address_v6::bytes_type b;
-                    std::copy_n(sa->sin6_addr.s6_addr, 16, b.begin());
-                    a = asio::ip::address_v6(b);
-                } else if (n->ai_family == AF_INET) {
-                    a = asio::ip::address_v4(ntohl(reinterpret_cast<const sockaddr_in*>(n->ai_addr)->sin_addr.s_addr));
-                } else {
-                    continue;
-                }
+                const auto a = detail::to_address(n->ai_addr);
                 // Never hand the racer an address of the other family, whatever the server sent.
-                if (a.is_v6() != (q.k.second == address_family::ipv6)) continue;
-                if (std::find(r.addrs.begin(), r.addrs.end(), a) == r.addrs.end()) r.addrs.push_back(a);
+                if (!a || a->is_v6() != (q.k.second == address_family::ipv6)) continue;
+                if (std::find(r.addrs.begin(), r.addrs.end(), *a) == r.addrs.end()) r.addrs.push_back(*a);
                 ttl = std::min(ttl, std::max(n->ai_ttl, 0));
             }
             for (auto* c = info->cnames; c; c = c->next) ttl = std::min(ttl, std::max(c->ttl, 0));
@@ -431,18 +416,13 @@ void waiter::cancel() noexcept {
     if (auto c = owner.lock()) c->cancel(shared_from_this());
 }
 
-class no_op_lookup final : public pending_lookup {
-public:
-    void cancel() noexcept override {}
-};
-
 class dns_resolver final : public resolver {
 public:
     explicit dns_resolver(std::shared_ptr<const dns_config> config) : config_(std::move(config)) {}
 
     std::shared_ptr<pending_lookup> lookup(const asio::any_io_executor& ex, std::string_view host,
                                            address_family family, callback done) override {
-        std::string name = canonical(host);
+        std::string name = detail::canonical_name(host);
         if (config_->options.use_hosts_file) {
             if (auto it = config_->hosts.find(name); it != config_->hosts.end()) {
                 lookup_result r;
@@ -451,8 +431,7 @@ public:
                     if (a.is_v6() == (family == address_family::ipv6)) r.addrs.push_back(a);
                 if (r.addrs.empty()) r.error = make_error_code(error::no_addresses);
                 asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-                static const auto no_op = std::make_shared<no_op_lookup>();
-                return no_op;
+                return detail::answered_lookup();
             }
         }
         auto& service = asio::use_service<dns_service>(asio::query(ex, asio::execution::context));

@@ -1,6 +1,8 @@
 #include <nettrace/error.hpp>
 #include <nettrace/resolver.hpp>
 
+#include "detail/resolver_support.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/asio/execution/context.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -113,19 +115,9 @@ lookup_result run_getaddrinfo(const std::string& host, address_family family) {
         return result;
     }
     for (addrinfo* ai = list; ai; ai = ai->ai_next) {
-        asio::ip::address a;
-        if (ai->ai_family == AF_INET6) {
-            const auto* sa = reinterpret_cast<const sockaddr_in6*>(ai->ai_addr);
-            asio::ip::address_v6::bytes_type b;
-            std::copy_n(sa->sin6_addr.s6_addr, 16, b.begin());
-            a = asio::ip::address_v6(b, sa->sin6_scope_id);
-        } else if (ai->ai_family == AF_INET) {
-            const auto* sa = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
-            a = asio::ip::address_v4(ntohl(sa->sin_addr.s_addr));
-        } else {
-            continue;
-        }
-        if (std::find(result.addrs.begin(), result.addrs.end(), a) == result.addrs.end()) result.addrs.push_back(a);
+        const auto a = detail::to_address(ai->ai_addr);
+        if (a && std::find(result.addrs.begin(), result.addrs.end(), *a) == result.addrs.end())
+            result.addrs.push_back(*a);
     }
     ::freeaddrinfo(list);
     if (result.addrs.empty()) result.error = make_error_code(error::no_addresses);
@@ -242,32 +234,20 @@ public:
 // ---------------------------------------------------------------------------
 // The static resolver.
 
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (!out.empty() && out.back() == '.') out.pop_back();
-    return out;
-}
-
-class no_op_lookup final : public pending_lookup {
-public:
-    void cancel() noexcept override {}
-};
-
 class static_resolver final : public resolver {
 public:
     static_resolver(std::vector<std::pair<std::string, std::vector<asio::ip::address>>> table,
                     std::shared_ptr<resolver> fallback)
         : fallback_(std::move(fallback)) {
         for (auto& [host, addrs] : table) {
-            auto& entry = table_[lowercase(host)];
+            auto& entry = table_[detail::canonical_name(host)];
             entry.insert(entry.end(), addrs.begin(), addrs.end());
         }
     }
 
     std::shared_ptr<pending_lookup> lookup(const asio::any_io_executor& ex, std::string_view host,
                                            address_family family, callback done) override {
-        auto it = table_.find(lowercase(host));
+        auto it = table_.find(detail::canonical_name(host));
         if (it == table_.end() && fallback_) return fallback_->lookup(ex, host, family, std::move(done));
         lookup_result result;
         result.source = dns_source::static_table;
@@ -281,8 +261,7 @@ public:
         // The answer is already known; it is posted so that done() never
         // runs inside lookup(). Cancelling it is moot.
         asio::post(ex, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
-        static const auto shared_no_op = std::make_shared<no_op_lookup>();
-        return shared_no_op;
+        return detail::answered_lookup();
     }
 
 private:

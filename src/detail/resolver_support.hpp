@@ -1,0 +1,50 @@
+// Pieces the resolvers share.
+#pragma once
+
+#include <nettrace/resolver.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nettrace::detail {
+
+/// The key a name is looked up under: lower case, no trailing dot.
+inline std::string canonical_name(std::string_view name) {
+    std::string out(name);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!out.empty() && out.back() == '.') out.pop_back();
+    return out;
+}
+
+/// The IP address in a sockaddr from getaddrinfo or c-ares, if it holds one.
+inline std::optional<boost::asio::ip::address> to_address(const sockaddr* sa) {
+    if (sa->sa_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+        boost::asio::ip::address_v6::bytes_type b;
+        std::copy_n(in6->sin6_addr.s6_addr, 16, b.begin());
+        return boost::asio::ip::address_v6(b, in6->sin6_scope_id);
+    }
+    if (sa->sa_family == AF_INET)
+        return boost::asio::ip::address_v4(ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr));
+    return std::nullopt;
+}
+
+/// The handle of a lookup whose answer is already posted: nothing to cancel.
+inline std::shared_ptr<pending_lookup> answered_lookup() {
+    struct answered final : pending_lookup {
+        void cancel() noexcept override {}
+    };
+    static const auto instance = std::make_shared<answered>();
+    return instance;
+}
+
+}  // namespace nettrace::detail
