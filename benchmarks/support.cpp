@@ -19,24 +19,32 @@ namespace nettrace::bench {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-sink_listener::sink_listener(const asio::ip::address& addr, unsigned short port, int threads) : addr_(addr) {
+sink_listener::sink_listener(const asio::ip::address& addr, unsigned short port, int queues) : addr_(addr) {
     if (!addr.is_loopback()) throw std::invalid_argument("loopback only: " + addr.to_string());
-    tcp::endpoint ep(addr, port);
-    fd_ = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int on = 1;
-    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (fd_ < 0 || ::bind(fd_, ep.data(), static_cast<socklen_t>(ep.size())) != 0 || ::listen(fd_, 4096) != 0)
-        throw std::runtime_error(std::string("sink_listener: ") + std::strerror(errno));
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-    tcp::endpoint bound;
-    std::memcpy(bound.data(), &ss, len);
-    port_ = bound.port();
-    for (int i = 0; i < threads; ++i)
-        threads_.emplace_back([this] {
+    for (int i = 0; i < queues; ++i) {
+        tcp::endpoint ep(addr, port);
+        const int fd = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int on = 1;
+        if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+            ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) != 0 || ::listen(fd, 4096) != 0) {
+            const int saved = errno;
+            if (fd >= 0) ::close(fd);
+            stop();
+            throw std::runtime_error(std::string("sink_listener: ") + std::strerror(saved));
+        }
+        fds_.push_back(fd);
+        if (port == 0) {  // the others join the port the first one got
+            sockaddr_storage ss{};
+            socklen_t len = sizeof ss;
+            ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+            tcp::endpoint bound;
+            std::memcpy(bound.data(), &ss, len);
+            port = port_ = bound.port();
+        }
+        port_ = port;
+        threads_.emplace_back([this, fd] {
             for (;;) {
-                const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+                const int c = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
                 if (c >= 0) {
                     ::close(c);
                     accepted_.fetch_add(1, std::memory_order_relaxed);
@@ -45,12 +53,17 @@ sink_listener::sink_listener(const asio::ip::address& addr, unsigned short port,
                 }
             }
         });
+    }
 }
 
-sink_listener::~sink_listener() {
-    ::shutdown(fd_, SHUT_RDWR);  // wakes every blocked accept4() with EINVAL
+sink_listener::~sink_listener() { stop(); }
+
+void sink_listener::stop() noexcept {
+    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);  // wakes a blocked accept4() with EINVAL
     for (auto& t : threads_) t.join();
-    ::close(fd_);
+    for (int fd : fds_) ::close(fd);
+    fds_.clear();
+    threads_.clear();
 }
 
 void close_now(tcp::socket& s) {

@@ -14,14 +14,17 @@
 
 namespace nettrace::bench {
 
-/// A TCP listener on a loopback address, served by its own threads with
-/// blocking accept4() + close(). It never runs on the io_context under test,
-/// so raw Asio and nettrace see the very same peer, and it keeps the accept
-/// queue short: listen(4096) (the kernel caps it at net.core.somaxconn), and
-/// each accepted connection is closed at once, so the listener holds no fds.
+/// A TCP listener on a loopback address that accepts as fast as the kernel
+/// hands connections over, outside the io_context under test, so raw Asio and
+/// nettrace meet the very same peer. `queues` sockets share the port
+/// (SO_REUSEPORT: the kernel spreads connections over their accept queues),
+/// each with listen(4096) (capped by net.core.somaxconn) and a thread of its
+/// own in blocking accept4() + close(): a connection is closed the moment it
+/// is accepted, so the listener holds no fds, and three queues hold 10,000
+/// handshakes even if their threads fall behind.
 class sink_listener {
 public:
-    explicit sink_listener(const boost::asio::ip::address& addr, unsigned short port = 0, int threads = 1);
+    explicit sink_listener(const boost::asio::ip::address& addr, unsigned short port = 0, int queues = 1);
     ~sink_listener();
     sink_listener(const sink_listener&) = delete;
     sink_listener& operator=(const sink_listener&) = delete;
@@ -31,8 +34,10 @@ public:
     std::uint64_t accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
 private:
+    void stop() noexcept;
+
     boost::asio::ip::address addr_;
-    int fd_ = -1;
+    std::vector<int> fds_;
     unsigned short port_ = 0;
     std::atomic<std::uint64_t> accepted_{0};
     std::vector<std::thread> threads_;

@@ -17,7 +17,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --no-rebuild --print-errorlogs || status=1
 
-tsan_tests="trace dial"
+tsan_tests="trace dial tls"
 [ -f test/fault_schedule_test.cpp ] && tsan_tests="$tsan_tests fault_schedule"
 if [ ! -f build-tsan/build.ninja ]; then
   meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null || exit 1

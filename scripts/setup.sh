@@ -7,7 +7,16 @@ packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev libboost-test1.81-dev
   libc-ares-dev dnsmasq-base
+  libssl-dev
 )
+# Extras by name: `setup.sh bench` (Google Benchmark), `setup.sh fuzz` (clang's libFuzzer).
+for extra in "$@"; do
+  case "$extra" in
+    bench) packages+=(libbenchmark-dev) ;;
+    fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "setup: unknown extra '$extra' (bench, fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -40,6 +40,8 @@ context with_client_trace(const context& parent, const client_trace& trace) {
         node->trace.connect_start = compose(trace.connect_start, old->connect_start);
         node->trace.connect_done = compose(trace.connect_done, old->connect_done);
         node->trace.dial_done = compose(trace.dial_done, old->dial_done);
+        node->trace.tls_handshake_start = compose(trace.tls_handshake_start, old->tls_handshake_start);
+        node->trace.tls_handshake_done = compose(trace.tls_handshake_done, old->tls_handshake_done);
     } else {
         node->trace = trace;
     }

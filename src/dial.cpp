@@ -12,6 +12,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,7 +21,9 @@
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <memory>
 #include <optional>
+#include <utility>
 
 namespace nettrace::detail {
 
@@ -72,6 +75,20 @@ namespace {
 
 std::size_t index(address_family f) { return f == address_family::ipv6 ? 0 : 1; }
 
+using io_strand = asio::strand<asio::io_context::executor_type>;
+
+// A strand over the io_context's own executor when that is what we were
+// given (the usual case), as it fits in place in an any_io_executor: a strand
+// over the type-erased executor is heap-allocated there, and allocates again
+// on every handler it runs (to query the inner executor's blocking property).
+asio::any_io_executor make_op_strand(const asio::any_io_executor& ex) {
+    return ex;  // EXPERIMENT
+}
+
+// The operation whose first step is running inside its initiating function
+// on this thread (see traced_op::start), if any.
+thread_local const void* op_in_initiation = nullptr;
+
 // What dial and resolve share: the strand, the trace, and the lookups of one
 // host, with their DNS hooks.
 class traced_op : public std::enable_shared_from_this<traced_op> {
@@ -81,8 +98,7 @@ public:
 protected:
     traced_op(asio::any_io_executor ex, context ctx)
         : ex_(std::move(ex)),
-          strand_(asio::make_strand(ex_)),
-          work_(asio::prefer(ex_, asio::execution::outstanding_work.tracked)),
+          strand_(make_op_strand(ex_)),
           ctx_(std::move(ctx)),
           trace_(context_client_trace(ctx_)) {}
 
@@ -101,10 +117,12 @@ protected:
     // cancellation emitted right after initiation is not lost. Cancellation
     // is always posted: emitted from inside a hook (which runs on the
     // strand), it must not re-enter the operation half-way through a step.
+    // `handler_ex` is the handler's executor, or empty when that is ex_.
     template <class Handler>
-    void bind_handler(const Handler& handler) {
-        handler_work_ = asio::prefer(asio::get_associated_executor(handler, ex_),
-                                     asio::execution::outstanding_work.tracked);
+    void bind_handler(const Handler& handler, const asio::any_completion_executor& handler_ex) {
+        if (handler_ex)
+            handler_work_ = std::make_unique<asio::any_completion_executor>(
+                asio::prefer(handler_ex, asio::execution::outstanding_work.tracked));
         slot_ = asio::get_associated_cancellation_slot(handler);
         if (!slot_.is_connected()) return;
         slot_.assign([weak = weak_from_this()](asio::cancellation_type type) {
@@ -115,27 +133,76 @@ protected:
         });
     }
 
-    // Invokes the handler through its own executor. The slot is cleared
-    // there too: cancellation slots are not thread safe, and the caller emits
-    // on that executor, not on our strand.
+    // Runs the operation's first step on the strand: at once when the
+    // initiating thread runs ex_'s io_context (as a coroutine does), which
+    // saves a trip through its queue, else as soon as the strand can. Either
+    // way the handler never runs before the initiating function has
+    // returned: complete_with posts it when called from within.
+    template <class Step>
+    void start(Step step) {
+        struct restore {
+            const void* outer;
+            ~restore() { op_in_initiation = outer; }
+        } guard{std::exchange(op_in_initiation, this)};
+        with_strand([&](const auto& strand) { asio::dispatch(strand, std::move(step)); });
+    }
+
+    // Calls `f` with the strand, as its concrete type when it is an
+    // io_context's: Asio's path through a type-erased executor costs a
+    // wrapper, often a heap block, per handler.
+    template <class F>
+    void with_strand(F&& f) const {
+        if (const auto* s = strand_.target<io_strand>())
+            f(*s);
+        else
+            f(strand_);
+    }
+
+    // Invokes the handler through its own executor (kept busy by
+    // handler_work_ until the handler has run, when it is not ex_). The slot
+    // is cleared there too: cancellation slots are not thread safe, and the
+    // caller emits on that executor, not on our strand.
     template <class Handler, class... Args>
     void complete_with(Handler& handler_member, Args&&... args) {
-        auto handler = std::move(handler_member);
-        auto handler_ex = asio::get_associated_executor(handler, ex_);
-        asio::dispatch(handler_ex, [handler = std::move(handler), slot = slot_, work = std::move(handler_work_),
-                                    ... args = std::forward<Args>(args)]() mutable {
+        const bool initiating = op_in_initiation == this;
+        if (dns_) dns_->work = {};
+        const auto handler_ex = handler_work_ ? *handler_work_ : asio::any_completion_executor();
+        auto invoke = [handler = std::move(handler_member), slot = slot_, work = std::move(handler_work_),
+                       ... args = std::forward<Args>(args)]() mutable {
             if (slot.is_connected()) slot.clear();
             std::move(handler)(std::move(args)...);
-        });
-        work_ = {};
+        };
+        if (initiating)
+            asio::post(ex_, [handler_ex, ex = ex_, invoke = std::move(invoke)]() mutable {
+                dispatch_to(handler_ex, ex, std::move(invoke));
+            });
+        else
+            dispatch_to(handler_ex, ex_, std::move(invoke));
+    }
+
+    // To the handler's executor: handler_ex, or ex when that is empty (as
+    // its concrete type when it is an io_context's, see with_strand).
+    template <class Function>
+    static void dispatch_to(const asio::any_completion_executor& handler_ex, const asio::any_io_executor& ex,
+                            Function&& f) {
+        if (handler_ex)
+            asio::dispatch(handler_ex, std::forward<Function>(f));
+        else if (const auto* io = ex.target<asio::io_context::executor_type>())
+            asio::dispatch(*io, std::forward<Function>(f));
+        else
+            asio::dispatch(ex, std::forward<Function>(f));
     }
 
     void start_lookups(resolver& r, bool ipv6, bool ipv4, clock::time_point now) {
-        dns_started_ = now;
+        dns_ = std::make_unique<dns_state>();
+        // A resolver may answer from a thread of its own, with nothing of
+        // ours queued on ex_ meanwhile: keep its io_context from running dry.
+        dns_->work = asio::prefer(ex_, asio::execution::outstanding_work.tracked);
+        dns_->started = now;
         if (trace_) fire(trace_->dns_start, dns_start_info{host_});
         for (auto f : {address_family::ipv6, address_family::ipv4}) {
             if (f == address_family::ipv6 ? !ipv6 : !ipv4) continue;
-            auto& l = lookups_[index(f)];
+            auto& l = dns_->lookups[index(f)];
             l.pending = true;
             auto self = shared_from_this();
             try {
@@ -153,21 +220,23 @@ protected:
     }
 
     void stop_lookups() {
-        for (auto& l : lookups_)
+        if (!dns_) return;
+        for (auto& l : dns_->lookups)
             if (l.pending && l.handle) l.handle->cancel();
     }
 
-    bool lookups_pending() const { return lookups_[0].pending || lookups_[1].pending; }
-    const lookup_result& lookup(address_family f) const { return lookups_[index(f)].result; }
+    bool lookups_pending() const { return dns_ && (dns_->lookups[0].pending || dns_->lookups[1].pending); }
+    const lookup_result& lookup(address_family f) const { return dns_->lookups[index(f)].result; }
 
     // Invoked on the strand with the answer stored in lookup(f).
     virtual void on_answer(address_family f, clock::time_point now) = 0;
     virtual void on_cancel() = 0;
 
     asio::any_io_executor ex_;
-    asio::strand<asio::any_io_executor> strand_;
-    asio::any_io_executor work_;          // keeps the I/O executor busy while we wait on DNS threads
-    asio::any_completion_executor handler_work_;  // and the handler's, until it has run
+    asio::any_io_executor strand_;        // make_op_strand(ex_)
+    // Keeps the handler's executor busy when it is not ex_ (rare: a pointer
+    // keeps the common case small, as every dial in flight carries this).
+    std::unique_ptr<asio::any_completion_executor> handler_work_;
     context ctx_;
     const client_trace* trace_;
     std::exception_ptr hook_exception_;
@@ -181,8 +250,16 @@ private:
         lookup_result result;
     };
 
+    // What looking up a name takes, made when a lookup starts: a dial of an
+    // IP literal needs none of it.
+    struct dns_state {
+        std::array<family_lookup, 2> lookups;
+        clock::time_point started{};
+        asio::any_io_executor work;  // keeps the I/O executor busy while we wait on DNS
+    };
+
     void on_lookup(address_family f, lookup_result result) {
-        auto& l = lookups_[index(f)];
+        auto& l = dns_->lookups[index(f)];
         if (!l.pending) return;
         l.pending = false;
         l.handle.reset();
@@ -193,24 +270,24 @@ private:
     }
 
     void report_answer(address_family f, clock::time_point now) {
-        const auto& r = lookups_[index(f)].result;
-        fire(trace_->dns_answer, dns_answer_info{host_, f, r.addrs, r.error, r.source, r.coalesced, now - dns_started_});
-        if (lookups_pending()) return;
-        dns_done_info done{host_, {}, false, {}, dns_source::none, now - dns_started_};
+        const auto& r = dns_->lookups[index(f)].result;
+        fire(trace_->dns_answer, dns_answer_info{host_, f, r.addrs, r.error, r.source, r.coalesced, now - dns_->started});
+        if (lookups_pending() || !trace_->dns_done) return;
+        dns_done_info done{host_, {}, false, {}, dns_source::none, now - dns_->started};
         std::vector<asio::ip::address> all;
-        for (const auto& l : lookups_) {
+        for (const auto& l : dns_->lookups) {
             all.insert(all.end(), l.result.addrs.begin(), l.result.addrs.end());
             done.coalesced = done.coalesced || l.result.coalesced;
             if (done.source == dns_source::none || (!l.result.addrs.empty() && all.size() == l.result.addrs.size()))
                 done.source = l.result.source;
         }
         done.addrs = all;
-        if (all.empty()) done.error = combine_lookup_errors(lookups_[0].result.error, lookups_[1].result.error);
+        if (all.empty())
+            done.error = combine_lookup_errors(dns_->lookups[0].result.error, dns_->lookups[1].result.error);
         fire(trace_->dns_done, done);
     }
 
-    std::array<family_lookup, 2> lookups_;
-    clock::time_point dns_started_{};
+    std::unique_ptr<dns_state> dns_;
 };
 
 // ---------------------------------------------------------------------------
@@ -223,13 +300,11 @@ public:
           state_(std::move(state)),
           network_(std::move(network)),
           address_(std::move(address)),
-          timer_(strand_),
           handler_(std::move(handler)) {}
 
-    // Posted, never run inline: the handler must not run before dial() returns.
-    void initiate() {
-        bind_handler(handler_);
-        asio::post(strand_, [self = std::static_pointer_cast<dial_op>(shared_from_this())] { self->run(); });
+    void initiate(const asio::any_completion_executor& handler_ex) {
+        bind_handler(handler_, handler_ex);
+        start([self = std::static_pointer_cast<dial_op>(shared_from_this())] { self->run(); });
     }
 
 private:
@@ -284,18 +359,21 @@ private:
             case happy_eyeballs::action_type::start_attempt: start_attempt(a.attempt); break;
             case happy_eyeballs::action_type::cancel_attempt: {
                 error_code ignored;
-                sockets_[a.attempt].cancel(ignored);
+                attempt_socket(a.attempt).cancel(ignored);
                 break;
             }
             case happy_eyeballs::action_type::set_timer:
-                timer_.expires_at(a.deadline);
-                timer_.async_wait([self = shared_from_this(), this](const error_code& ec) {
+                if (!timer_) timer_ = std::make_unique<asio::steady_timer>(strand_);
+                timer_->expires_at(a.deadline);
+                timer_->async_wait([self = shared_from_this(), this](const error_code& ec) {
                     if (ec == asio::error::operation_aborted) return;
                     racer_->on_timer(clock::now());
                     drain();
                 });
                 break;
-            case happy_eyeballs::action_type::cancel_timer: timer_.cancel(); break;
+            case happy_eyeballs::action_type::cancel_timer:
+                if (timer_) timer_->cancel();
+                break;
             case happy_eyeballs::action_type::stop_resolving: stop_lookups(); break;
             case happy_eyeballs::action_type::complete: complete_now = true; break;
             }
@@ -305,18 +383,20 @@ private:
 
     void start_attempt(std::size_t i) {
         const tcp::endpoint endpoint = racer_->attempts()[i].endpoint;
-        tcp::socket& socket = sockets_.emplace_back(ex_);
+        tcp::socket& socket = add_socket();
         if (trace_) fire(trace_->connect_start, connect_start_info{network_, endpoint, i});
         if (error_code ec = open(socket, endpoint)) {
             // Failing to create the socket (no IPv6 stack, no local address)
             // ends the attempt at once and frees its delay slot.
             return finish_attempt(i, ec);
         }
-        socket.async_connect(endpoint, asio::bind_executor(strand_, [self = shared_from_this(), this, i](
-                                                                        const error_code& ec) {
-                                 finish_attempt(i, ec);
-                                 drain();
-                             }));
+        with_strand([&](const auto& strand) {
+            socket.async_connect(endpoint, asio::bind_executor(strand, [self = shared_from_this(), this,
+                                                                        i](const error_code& ec) {
+                                     finish_attempt(i, ec);
+                                     drain();
+                                 }));
+        });
     }
 
     error_code open(tcp::socket& socket, const tcp::endpoint& endpoint) const {
@@ -335,7 +415,7 @@ private:
         const auto& a = racer_->attempts()[i];
         if (a.outcome != connect_outcome::won) {
             error_code ignored;
-            sockets_[i].close(ignored);
+            attempt_socket(i).close(ignored);
         }
         if (trace_)
             fire(trace_->connect_done,
@@ -343,10 +423,10 @@ private:
     }
 
     void complete(const error_code& ec) {
-        tcp::socket result(ex_);
-        if (racer_ && racer_->winner()) result = std::move(sockets_[*racer_->winner()]);
-        sockets_.clear();
-        if (trace_) report_done(ec, result);
+        tcp::socket result = racer_ && racer_->winner() ? std::move(attempt_socket(*racer_->winner())) : tcp::socket(ex_);
+        first_socket_.reset();
+        more_sockets_.reset();
+        if (trace_ && trace_->dial_done) report_done(ec, result);
         complete_with(handler_, ec, std::move(result));
     }
 
@@ -369,11 +449,22 @@ private:
     std::shared_ptr<const dialer_state> state_;
     std::string network_;
     std::string address_;
-    asio::steady_timer timer_;
+    std::unique_ptr<asio::steady_timer> timer_;  // made when first armed: a dial of one address never is
     dial_handler handler_;
     clock::time_point started_{};
     std::optional<happy_eyeballs> racer_;
-    std::deque<tcp::socket> sockets_;  // one per attempt, by index; a deque never moves them
+
+    // One socket per attempt, by index, never moved while it connects. The
+    // first lives inline, so a dial of one address allocates none; the
+    // others in a deque, made only when needed.
+    tcp::socket& attempt_socket(std::size_t i) { return i == 0 ? *first_socket_ : (*more_sockets_)[i - 1]; }
+    tcp::socket& add_socket() {
+        if (!first_socket_) return first_socket_.emplace(ex_);
+        if (!more_sockets_) more_sockets_ = std::make_unique<std::deque<tcp::socket>>();
+        return more_sockets_->emplace_back(ex_);
+    }
+    std::optional<tcp::socket> first_socket_;
+    std::unique_ptr<std::deque<tcp::socket>> more_sockets_;
 };
 
 // ---------------------------------------------------------------------------
@@ -386,9 +477,9 @@ public:
         host_ = std::move(host);
     }
 
-    void initiate() {
-        bind_handler(handler_);
-        asio::post(strand_, [self = std::static_pointer_cast<resolve_op>(shared_from_this())] { self->run(); });
+    void initiate(const asio::any_completion_executor& handler_ex) {
+        bind_handler(handler_, handler_ex);
+        start([self = std::static_pointer_cast<resolve_op>(shared_from_this())] { self->run(); });
     }
 
 private:
@@ -435,17 +526,17 @@ private:
 }  // namespace
 
 void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
-                asio::any_io_executor ex, dial_handler handler) {
+                asio::any_io_executor ex, asio::any_completion_executor handler_ex, dial_handler handler) {
     std::make_shared<dial_op>(std::move(state), std::move(ctx), std::move(network), std::move(address),
                               std::move(ex), std::move(handler))
-        ->initiate();
+        ->initiate(handler_ex);
 }
 
 void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
-                   asio::any_io_executor ex, resolve_handler handler) {
+                   asio::any_io_executor ex, asio::any_completion_executor handler_ex, resolve_handler handler) {
     std::make_shared<resolve_op>(std::move(state), std::move(ctx), std::move(host), std::move(ex),
                                  std::move(handler))
-        ->initiate();
+        ->initiate(handler_ex);
 }
 
 }  // namespace nettrace::detail

@@ -23,6 +23,11 @@
 #include <ares.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -195,6 +200,7 @@ public:
         if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS)
             throw boost::system::system_error(make_error_code(error::dns_failure),
                                               std::string("c-ares: ") + ares_strerror(rc));
+        ares_set_socket_functions(ares_, &socket_functions, this);
         if (!config_->servers_csv.empty())
             if (int rc = ares_set_servers_ports_csv(ares_, config_->servers_csv.c_str()); rc != ARES_SUCCESS)
                 throw boost::system::system_error(make_error_code(error::dns_failure),
@@ -271,6 +277,28 @@ private:
         w->deliver(std::move(aborted));
     }
 
+    // c-ares' own socket calls, plus a note of why the last socket could not
+    // be made: c-ares reports that only as "could not contact the server",
+    // and at the descriptor limit the caller should hear EMFILE.
+    static ares_socket_t open_socket(int domain, int type, int protocol, void* self) {
+        const int fd = ::socket(domain, type, protocol);
+        static_cast<channel*>(self)->socket_errno_ = fd < 0 ? errno : 0;
+        return fd < 0 ? ARES_SOCKET_BAD : fd;
+    }
+    static int close_socket(ares_socket_t fd, void*) { return ::close(fd); }
+    static int connect_socket(ares_socket_t fd, const sockaddr* sa, ares_socklen_t len, void*) {
+        return ::connect(fd, sa, len);
+    }
+    static ares_ssize_t receive(ares_socket_t fd, void* buf, size_t len, int flags, sockaddr* from,
+                                ares_socklen_t* from_len, void*) {
+        return ::recvfrom(fd, buf, len, flags, from, from_len);
+    }
+    static ares_ssize_t send_vector(ares_socket_t fd, const iovec* iov, int count, void*) {
+        return ::writev(fd, iov, count);
+    }
+    static constexpr ares_socket_functions socket_functions{&open_socket, &close_socket, &connect_socket, &receive,
+                                                            &send_vector};
+
     static void on_answer(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
         auto* q = static_cast<query*>(arg);
         q->owner->finish(*q, status, info);
@@ -293,6 +321,9 @@ private:
             if (r.addrs.empty()) r.error = make_error_code(error::no_addresses);
         } else {
             r.error = from_ares_status(status);
+            if (status != ARES_ENOTFOUND && status != ARES_ENODATA &&
+                (socket_errno_ == EMFILE || socket_errno_ == ENFILE))
+                r.error = asio::error::no_descriptors;
             ttl = static_cast<int>(config_->options.negative_ttl.count());
         }
         const bool cacheable = !r.error || status == ARES_ENOTFOUND || status == ARES_ENODATA ||
@@ -377,6 +408,7 @@ private:
     std::map<key, cache_entry> cache_;
     std::unordered_map<int, std::unique_ptr<watcher>> watchers_;
     std::uint64_t generation_ = 0;
+    int socket_errno_ = 0;  // why the last socket() failed, 0 when it worked
 };
 
 // The channels of one io_context, one per resolver; shut down with it.

@@ -159,7 +159,7 @@ void happy_eyeballs::finish(const error_code& ec) {
 }
 
 error_code happy_eyeballs::failure_reason() const {
-    if (!attempts_.empty()) return most_telling_error(attempts_);
+    if (!attempts_.empty()) return most_telling_error(attempts());
     return combine_lookup_errors(family_[0].error, family_[1].error);
 }
 

@@ -9,19 +9,45 @@
 #include <nettrace/trace.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <array>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <span>
-#include <vector>
+#include <utility>
 
 namespace nettrace::detail {
 
 using clock = std::chrono::steady_clock;
+
+// A first-in first-out queue that keeps its first N elements inline, so the
+// racer of a dial of one address allocates nothing (std::deque allocates
+// even when empty). It only grows while it holds something: once drained,
+// its storage is reused from the start.
+template <class T, std::size_t N>
+class small_queue {
+public:
+    bool empty() const noexcept { return head_ == items_.size(); }
+    const T& front() const { return items_[head_]; }
+    void pop_front() {
+        if (++head_ == items_.size()) {
+            items_.clear();
+            head_ = 0;
+        }
+    }
+    template <class... Args>
+    void emplace_back(Args&&... args) {
+        items_.emplace_back(std::forward<Args>(args)...);
+    }
+    void push_back(const T& item) { items_.push_back(item); }
+
+private:
+    boost::container::small_vector<T, N> items_;
+    std::size_t head_ = 0;
+};
 
 struct racer_config {
     clock::duration attempt_delay = std::chrono::milliseconds(250);  // already clamped
@@ -69,7 +95,7 @@ public:
     bool completed() const noexcept { return phase_ == phase::done; }
     std::optional<std::size_t> winner() const noexcept { return winner_; }
     const boost::system::error_code& error() const noexcept { return error_; }
-    const std::vector<attempt>& attempts() const noexcept { return attempts_; }
+    std::span<const attempt> attempts() const noexcept { return {attempts_.data(), attempts_.size()}; }
     bool pending(address_family f) const noexcept { return family_[index(f)].pending; }
     address_family preferred() const noexcept { return preferred_; }
 
@@ -78,7 +104,7 @@ private:
 
     struct family_state {
         bool pending = false;
-        std::deque<boost::asio::ip::tcp::endpoint> untried;
+        small_queue<boost::asio::ip::tcp::endpoint, 1> untried;
         boost::system::error_code error;  // a negative answer
     };
 
@@ -110,10 +136,10 @@ private:
     bool failure_frees_slot_ = false;
     std::size_t in_flight_ = 0;
     clock::time_point armed_ = clock::time_point::max();
-    std::vector<attempt> attempts_;
+    boost::container::small_vector<attempt, 1> attempts_;  // inline: a dial of one address
     std::optional<std::size_t> winner_;
     boost::system::error_code error_;
-    std::deque<action> actions_;
+    small_queue<action, 2> actions_;
 };
 
 // The error a failed dial reports when several attempts failed: the first

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <condition_variable>
 #include <deque>
@@ -107,11 +108,18 @@ lookup_result run_getaddrinfo(const std::string& host, address_family family) {
     // No AI_ADDRCONFIG: it hides ::1 on hosts with only loopback IPv6, and the
     // racer copes with an unusable family on its own.
     addrinfo* list = nullptr;
+    errno = 0;
     const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &list);
+    const int saved_errno = errno;
     lookup_result result;
     result.source = dns_source::system;
     if (rc != 0) {
-        result.error = from_gai_error(rc, errno);
+        // At the descriptor limit glibc cannot open /etc/hosts or a DNS
+        // socket and reports "no such host": name the real cause.
+        if (saved_errno == EMFILE || saved_errno == ENFILE)
+            result.error = asio::error::no_descriptors;
+        else
+            result.error = from_gai_error(rc, saved_errno);
         return result;
     }
     for (addrinfo* ai = list; ai; ai = ai->ai_next) {

@@ -8,6 +8,7 @@
 #include <nettrace/nettrace.hpp>
 
 #include "loopback.hpp"
+#include "resolve_spec.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -108,18 +109,10 @@ std::string plural(std::size_t n, std::string_view one, std::string_view many) {
 // ---------------------------------------------------------------------------
 // Command line
 
-class usage_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-/// One --resolve HOST:PORT:ADDR[,ADDR...].
-struct pin {
-    std::string spec;  // as written, for messages
-    std::string host;
-    std::uint16_t port = 0;
-    std::vector<ip_address> addrs;
-};
+// usage_error, pin and parse_resolve (--resolve): resolve_spec.hpp.
+using nettrace::tool::parse_resolve;
+using nettrace::tool::pin;
+using nettrace::tool::usage_error;
 
 enum class output_format { timeline, json };
 enum class resolver_kind { dns, system, static_only };
@@ -194,54 +187,6 @@ unsigned long long parse_number(std::string_view option, std::string_view text, 
 
 std::chrono::milliseconds parse_ms(std::string_view option, std::string_view text) {
     return std::chrono::milliseconds(parse_number(option, text, 0, max_ms));
-}
-
-// curl's syntax, with one liberty: a bare IPv6 address is accepted too, as
-// older curls did; the comma keeps it unambiguous.
-pin parse_resolve(std::string_view spec) {
-    const auto fail = [&](const std::string& why) {
-        return usage_error("--resolve " + quoted(spec) + ": " + why + " (expected HOST:PORT:ADDR[,ADDR...])");
-    };
-    const auto first = spec.find(':');
-    if (first == std::string_view::npos) throw fail("no ':' after the host");
-    const auto second = spec.find(':', first + 1);
-    if (second == std::string_view::npos) throw fail("no ':' between the port and the addresses");
-
-    pin p;
-    p.spec = spec;
-    p.host = spec.substr(0, first);
-    if (p.host.empty()) throw fail("the host is empty");
-    if (!nettrace::is_valid_host_name(p.host)) throw fail(quoted(p.host) + " is not a valid host name");
-
-    const auto port = spec.substr(first + 1, second - first - 1);
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
-        throw fail("port " + quoted(port) + " is not a number from 1 to 65535");
-    p.port = static_cast<std::uint16_t>(value);
-
-    auto list = spec.substr(second + 1);
-    if (list.empty()) throw fail("no address after the port");
-    for (;;) {
-        const auto comma = list.find(',');
-        const auto item = list.substr(0, comma);
-        if (item.empty()) throw fail("empty address in the list");
-        error_code bad;
-        ip_address a;
-        if (item.front() == '[') {
-            if (item.size() < 2 || item.back() != ']' || item.find(']') != item.size() - 1)
-                throw fail(quoted(item) + " is not a bracketed IPv6 address");
-            a = asio::ip::make_address_v6(std::string(item.substr(1, item.size() - 2)), bad);
-            if (bad) throw fail(quoted(item) + " is not an IPv6 address");
-        } else {
-            a = asio::ip::make_address(std::string(item), bad);
-            if (bad) throw fail(quoted(item) + " is not an IP address");
-        }
-        p.addrs.push_back(a);
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-    }
-    return p;
 }
 
 command_line parse_command_line(int argc, char** argv) {

@@ -7,6 +7,7 @@
 #include <nettrace/options.hpp>
 #include <nettrace/resolver.hpp>
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -36,10 +37,13 @@ using resolve_handler = boost::asio::any_completion_handler<
     void(boost::system::error_code, std::vector<boost::asio::ip::address>)>;
 
 // Compiled in src/: the type-erased operations behind every token.
+// `handler_ex` is the handler's executor, or empty when it is `ex`.
 void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
-                std::string address, boost::asio::any_io_executor ex, dial_handler handler);
+                std::string address, boost::asio::any_io_executor ex,
+                boost::asio::any_completion_executor handler_ex, dial_handler handler);
 void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
-                   boost::asio::any_io_executor ex, resolve_handler handler);
+                   boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
+                   resolve_handler handler);
 
 std::shared_ptr<const dialer_state> make_dialer_state(dial_options options);
 const std::shared_ptr<const dialer_state>& default_dialer_state();
@@ -65,13 +69,31 @@ boost::asio::any_io_executor io_executor(const Handler& handler, const Given& gi
     }
 }
 
+// The handler's executor, or an empty one when it is `io_ex` itself (in a
+// coroutine: the coroutine's executor does the I/O and runs the handler).
+// Looked up here, on the handler's own type: through the type-erased
+// handler, each lookup and each work guard costs a heap allocation.
+template <class Handler>
+boost::asio::any_completion_executor handler_executor(const Handler& handler,
+                                                      const boost::asio::any_io_executor& io_ex) {
+    auto ex = boost::asio::get_associated_executor(handler, io_ex);
+    using executor_type = decltype(ex);
+    if constexpr (std::is_same_v<executor_type, boost::asio::any_io_executor>) {
+        if (ex == io_ex) return {};
+    } else if (const auto* target = io_ex.template target<executor_type>(); target && *target == ex) {
+        return {};
+    }
+    return boost::asio::any_completion_executor(std::move(ex));
+}
+
 struct initiate_dial {
     template <class Handler, class Given>
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state,
                     context ctx, std::string network, std::string address) const {
         auto ex = io_executor(handler, given);
+        auto handler_ex = handler_executor(handler, ex);
         start_dial(std::move(state), std::move(ctx), std::move(network), std::move(address), std::move(ex),
-                   dial_handler(std::forward<Handler>(handler)));
+                   std::move(handler_ex), dial_handler(std::forward<Handler>(handler)));
     }
 };
 
@@ -80,7 +102,8 @@ struct initiate_resolve {
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state,
                     context ctx, std::string host) const {
         auto ex = io_executor(handler, given);
-        start_resolve(std::move(state), std::move(ctx), std::move(host), std::move(ex),
+        auto handler_ex = handler_executor(handler, ex);
+        start_resolve(std::move(state), std::move(ctx), std::move(host), std::move(ex), std::move(handler_ex),
                       resolve_handler(std::forward<Handler>(handler)));
     }
 };

@@ -9,8 +9,9 @@
 // - hooks of one operation never run concurrently, even on an io_context run
 //   by several threads; they run on the operation's strand, in causal order;
 // - every dns_start is followed by exactly one dns_done, every connect_start
-//   by exactly one connect_done, dial_start by exactly one dial_done, on every
-//   path (success, failure, cancellation, timeout);
+//   by exactly one connect_done, dial_start by exactly one dial_done,
+//   tls_handshake_start by exactly one tls_handshake_done, on every path
+//   (success, failure, cancellation, timeout);
 // - every hook has run before the operation's completion handler is invoked;
 // - a hook that throws does not disturb the operation: the exception is
 //   caught, the operation and the remaining hooks carry on; for a dial, the
@@ -152,6 +153,27 @@ struct dial_report {
     std::string description;  ///< dial_done_info::describe()
 };
 
+/// dial_tls (tls.hpp) is about to start its TLS handshake on the dial's
+/// socket; the dial's dial_done has fired.
+struct tls_handshake_start_info {
+    std::string_view server_name;  ///< sent as SNI (unless an IP literal) and verified
+    boost::asio::ip::tcp::endpoint remote;
+};
+
+/// The handshake is over: it succeeded, failed, timed out or was cancelled.
+struct tls_handshake_done_info {
+    std::string_view server_name;
+    boost::asio::ip::tcp::endpoint remote;
+    std::string_view version;  ///< "TLSv1.3"; empty on failure
+    std::string_view cipher;   ///< "TLS_AES_256_GCM_SHA384"; empty on failure
+    std::string_view alpn;     ///< the protocol the server selected; empty when none
+    bool resumed = false;      ///< the session was resumed (SSL_session_reused)
+    boost::system::error_code error;  ///< the SSL error, error::timeout or operation_aborted
+    std::string_view verify_error;    ///< why verification failed ("hostname mismatch"), else empty
+    std::chrono::steady_clock::duration elapsed{};  ///< since tls_handshake_start
+    std::exception_ptr hook_exception;  ///< what tls_handshake_start threw, if it did
+};
+
 /// Optional hooks; an empty std::function is skipped.
 struct client_trace {
     std::function<void(const dial_start_info&)> dial_start;
@@ -161,6 +183,8 @@ struct client_trace {
     std::function<void(const connect_start_info&)> connect_start;
     std::function<void(const connect_done_info&)> connect_done;
     std::function<void(const dial_done_info&)> dial_done;
+    std::function<void(const tls_handshake_start_info&)> tls_handshake_start;
+    std::function<void(const tls_handshake_done_info&)> tls_handshake_done;
 };
 
 }  // namespace nettrace

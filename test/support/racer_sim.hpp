@@ -237,8 +237,9 @@ private:
             r_.addrs.push_back(recs_[i].addr);
             r_.starts.push_back(recs_[i].start);
             r_.ends.push_back(recs_[i].finished ? recs_[i].end : -1);
-            r_.outcomes.push_back(he_.attempts().at(i).outcome);
-            r_.errors.push_back(he_.attempts().at(i).error);
+            BOOST_TEST_REQUIRE(i < he_.attempts().size());
+            r_.outcomes.push_back(he_.attempts()[i].outcome);
+            r_.errors.push_back(he_.attempts()[i].error);
         }
     }
 
@@ -297,7 +298,8 @@ private:
 
     void start(std::size_t i) {
         BOOST_TEST_REQUIRE(i == recs_.size());
-        const auto& at = he_.attempts().at(i);
+        BOOST_TEST_REQUIRE(i < he_.attempts().size());
+        const auto& at = he_.attempts()[i];
         BOOST_TEST(ms_of(at.started) == now_);
         BOOST_TEST(at.endpoint.port() == port);
         const std::string addr = at.endpoint.address().to_string();

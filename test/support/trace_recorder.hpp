@@ -18,7 +18,8 @@ namespace nettrace::testing {
 
 struct trace_event {
     explicit trace_event(std::string k) : kind(std::move(k)) {}
-    std::string kind;  // dial_start, dns_start, dns_answer, dns_done, connect_start, connect_done, dial_done
+    std::string kind;  // dial_start, dns_start, dns_answer, dns_done, connect_start, connect_done, dial_done,
+                       // tls_handshake_start, tls_handshake_done
     std::chrono::steady_clock::time_point at;
     std::size_t attempt = 0;
     boost::asio::ip::tcp::endpoint endpoint;
@@ -28,6 +29,8 @@ struct trace_event {
     bool coalesced = false;
     dns_source source = dns_source::none;
     std::string description;  // dial_done's describe()
+    std::string server_name, version, cipher, alpn, verify_error;  // tls_handshake_*
+    bool resumed = false;
 };
 
 class trace_recorder {
@@ -73,6 +76,24 @@ public:
             trace_event e("dial_done");
             e.error = i.error;
             e.description = i.describe();
+            s->add(std::move(e));
+        };
+        t.tls_handshake_start = [s](const tls_handshake_start_info& i) {
+            trace_event e("tls_handshake_start");
+            e.server_name = i.server_name;
+            e.endpoint = i.remote;
+            s->add(std::move(e));
+        };
+        t.tls_handshake_done = [s](const tls_handshake_done_info& i) {
+            trace_event e("tls_handshake_done");
+            e.server_name = i.server_name;
+            e.endpoint = i.remote;
+            e.version = i.version;
+            e.cipher = i.cipher;
+            e.alpn = i.alpn;
+            e.resumed = i.resumed;
+            e.error = i.error;
+            e.verify_error = i.verify_error;
             s->add(std::move(e));
         };
         return t;

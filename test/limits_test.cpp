@@ -1,0 +1,358 @@
+// limits_test.cpp — dialing at the process's file-descriptor limit.
+//
+// RLIMIT_NOFILE is lowered to just above the descriptors in use: the dials
+// that cannot get a socket fail at once with EMFILE (asio::error::
+// no_descriptors), named in their description; none hangs, nothing leaks,
+// and once the limit is restored dials connect again. The limit is restored
+// by an RAII guard, whatever happens.
+#define BOOST_TEST_MODULE limits
+#include <boost/test/unit_test.hpp>
+
+#include <nettrace/dns_resolver.hpp>
+#include <nettrace/nettrace.hpp>
+
+#include "support/loopback.hpp"
+#include "support/trace_recorder.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace std::chrono_literals;
+using nettrace::testing::trace_recorder;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int dials = 50;
+constexpr int spare = 4;  // descriptors left free under the lowered limit
+
+double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Asio opens its reactor's descriptors (epoll, eventfd, timerfd) on first
+// use; open them before counting descriptors.
+void open_reactor(asio::io_context& ioc) { asio::steady_timer warm(ioc); }
+
+// The limit under which exactly `free` descriptor numbers are unused. A new
+// descriptor takes the lowest free number, and RLIMIT_NOFILE bounds that
+// number, not the count: descriptors above the limit (a shell's 255, say)
+// stay open and do not count.
+int limit_leaving(int free) {
+    std::vector<int> open;
+    DIR* d = ::opendir("/proc/self/fd");
+    BOOST_TEST_REQUIRE(d != nullptr);
+    const int own = ::dirfd(d);
+    while (const dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        const int fd = std::atoi(e->d_name);
+        if (fd != own) open.push_back(fd);
+    }
+    ::closedir(d);
+    std::sort(open.begin(), open.end());
+    for (int fd = 0, left = free;; ++fd) {
+        if (std::binary_search(open.begin(), open.end(), fd)) continue;
+        if (left-- == 0) return fd;
+    }
+}
+
+// Lowers the soft RLIMIT_NOFILE for its lifetime.
+class lowered_fd_limit {
+public:
+    explicit lowered_fd_limit(rlim_t soft) {
+        BOOST_TEST_REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
+        rlimit lowered = saved_;
+        lowered.rlim_cur = soft;
+        BOOST_TEST_REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+        active_ = true;
+    }
+    ~lowered_fd_limit() { restore(); }
+    void restore() {
+        if (active_) ::setrlimit(RLIMIT_NOFILE, &saved_);
+        active_ = false;
+    }
+    lowered_fd_limit(const lowered_fd_limit&) = delete;
+    lowered_fd_limit& operator=(const lowered_fd_limit&) = delete;
+
+private:
+    rlimit saved_{};
+    bool active_ = false;
+};
+
+// A listening socket that never accepts: connects complete in its backlog
+// without this process spending a descriptor per connection (an accepting
+// listener would itself run out of descriptors under the lowered limit).
+class backlog_listener {
+public:
+    explicit backlog_listener(const asio::ip::address& addr) {
+        fd_ = ::socket(addr.is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        BOOST_TEST_REQUIRE(fd_ >= 0);
+        tcp::endpoint ep(addr, 0);
+        BOOST_TEST_REQUIRE(::bind(fd_, ep.data(), static_cast<socklen_t>(ep.size())) == 0);
+        BOOST_TEST_REQUIRE(::listen(fd_, 4 * dials) == 0);
+        socklen_t len = static_cast<socklen_t>(ep.capacity());
+        ::getsockname(fd_, ep.data(), &len);
+        port_ = ep.port();
+    }
+    ~backlog_listener() { ::close(fd_); }
+    unsigned short port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    unsigned short port_ = 0;
+};
+
+struct one_dial {
+    trace_recorder rec;
+    nettrace::dial_report report;
+    int calls = 0;
+    error_code ec;
+    std::optional<tcp::socket> socket;
+    steady::duration elapsed{};
+};
+
+// Starts `n` dials at once and runs them to completion (bounded).
+std::vector<std::unique_ptr<one_dial>> dial_all(asio::io_context& ioc, const nettrace::dialer& d,
+                                                const std::string& address, int n) {
+    std::vector<std::unique_ptr<one_dial>> out;
+    const auto start = steady::now();
+    for (int i = 0; i < n; ++i) {
+        auto& od = *out.emplace_back(std::make_unique<one_dial>());
+        d.dial(ioc.get_executor(), nettrace::with_dial_report(od.rec.attach(), od.report), "tcp", address,
+               [&od, start](error_code ec, tcp::socket s) {
+                   od.rec.completed();
+                   ++od.calls;
+                   od.ec = ec;
+                   od.elapsed = steady::now() - start;
+                   if (s.is_open()) od.socket.emplace(std::move(s));
+               });
+    }
+    ioc.restart();
+    ioc.run_for(10s);  // the listener has no pending operation: run() ends when the dials do
+    BOOST_TEST(ioc.stopped(), "dials still pending 10 s after they started");
+    return out;
+}
+
+// The checks of one run at the limit: every dial either connected or failed
+// with EMFILE, promptly, named in its description; at most `free_slots`
+// connected.
+void check_at_limit(const std::vector<std::unique_ptr<one_dial>>& results, int free_slots, std::size_t attempts_each) {
+    const error_code emfile = asio::error::no_descriptors;
+    int connected = 0, exhausted = 0;
+    for (const auto& r : results) {
+        BOOST_TEST(r->calls == 1);
+        r->rec.check_contract();
+        if (!r->ec) {
+            ++connected;
+            BOOST_TEST(r->socket.has_value());
+            continue;
+        }
+        BOOST_TEST(r->ec == emfile, "failed with " << r->ec.message() << " instead of EMFILE");
+        BOOST_TEST((r->ec == std::errc::too_many_files_open));
+        exhausted += r->ec == emfile;
+        BOOST_TEST(!r->socket.has_value());
+        BOOST_TEST(ms(r->elapsed) < 2000.0, "failed after " << ms(r->elapsed) << " ms");
+        // Named: with_dial_report's description and dial_done's.
+        const std::string named = emfile.message();  // "Too many open files"
+        BOOST_TEST(r->report.error == emfile);
+        BOOST_TEST(r->report.description.find(named) != std::string::npos, r->report.description);
+        const auto done = r->rec.of("dial_done");
+        BOOST_TEST_REQUIRE(done.size() == 1u);
+        BOOST_TEST(done[0].description.find(named) != std::string::npos, done[0].description);
+        BOOST_TEST(r->report.attempts.size() == attempts_each);
+        for (const auto& a : r->report.attempts) {
+            BOOST_TEST(a.error == emfile);
+            BOOST_TEST((a.outcome == nettrace::connect_outcome::failed));
+        }
+    }
+    BOOST_TEST_MESSAGE(connected << " connected, " << exhausted << " failed with EMFILE (" << free_slots
+                                 << " descriptors were free)");
+    BOOST_TEST(connected <= free_slots);
+    BOOST_TEST(connected >= 1, "no dial got one of the " << free_slots << " free descriptors");
+    BOOST_TEST(exhausted == int(results.size()) - connected);
+    BOOST_TEST(exhausted >= dials - free_slots);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dials_at_the_descriptor_limit_fail_with_emfile_and_recover) {
+    asio::io_context ioc;
+    open_reactor(ioc);
+    const auto v4 = asio::ip::make_address("127.0.0.1");
+    backlog_listener listener(v4);
+    const std::string address = "127.0.0.1:" + std::to_string(listener.port());
+    const nettrace::dialer d;
+    const auto fds_before = nettrace::testing::open_fd_count();
+    {
+        const int limit = limit_leaving(spare);
+        const int free_slots = spare;
+        std::vector<std::unique_ptr<one_dial>> results;
+        {
+            lowered_fd_limit lowered{static_cast<rlim_t>(limit)};
+            results = dial_all(ioc, d, address, dials);
+        }
+        BOOST_TEST_REQUIRE(results.size() == std::size_t(dials));
+        check_at_limit(results, free_slots, 1);
+    }
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+
+    // The limit is back: every dial connects.
+    auto again = dial_all(ioc, d, address, dials);
+    int connected = 0;
+    for (const auto& r : again) {
+        BOOST_TEST(r->calls == 1);
+        BOOST_TEST(!r->ec, r->ec.message());
+        connected += !r->ec;
+        r->rec.check_contract();
+    }
+    BOOST_TEST(connected == dials);
+    again.clear();
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+}
+
+// A name with two addresses: both attempts fail at socket(); the dial reports
+// EMFILE (a local failure, the only kind there is) and lists both attempts.
+BOOST_AUTO_TEST_CASE(every_attempt_of_a_named_dial_fails_with_emfile) {
+    asio::io_context ioc;
+    open_reactor(ioc);
+    backlog_listener listener(asio::ip::make_address("127.0.0.1"));
+    nettrace::dial_options o;
+    o.resolver = nettrace::make_static_resolver(
+        {{"limit.test", {asio::ip::make_address("127.0.0.1"), asio::ip::make_address("127.0.0.2")}}});
+    o.attempt_delay = 5s;  // a second attempt starts at once only because the first failed
+    const nettrace::dialer d(o);
+    const std::string address = "limit.test:" + std::to_string(listener.port());
+    const auto fds_before = nettrace::testing::open_fd_count();
+    {
+        const int limit = limit_leaving(spare);
+        const int free_slots = spare;
+        std::vector<std::unique_ptr<one_dial>> results;
+        {
+            lowered_fd_limit lowered{static_cast<rlim_t>(limit)};
+            results = dial_all(ioc, d, address, dials);
+        }
+        // A dial that got a descriptor for its first attempt connected with
+        // it; the others tried both addresses.
+        const error_code emfile = asio::error::no_descriptors;
+        int connected = 0;
+        for (const auto& r : results) {
+            BOOST_TEST(r->calls == 1);
+            r->rec.check_contract();
+            if (!r->ec) {
+                ++connected;
+                continue;
+            }
+            BOOST_TEST(r->ec == emfile, r->ec.message());
+            BOOST_TEST(ms(r->elapsed) < 2000.0, "failed after " << ms(r->elapsed) << " ms");
+            BOOST_TEST(r->report.description.find(emfile.message()) != std::string::npos, r->report.description);
+            BOOST_TEST(r->report.description.find("limit.test") != std::string::npos, r->report.description);
+            BOOST_TEST_REQUIRE(r->report.attempts.size() == 2u);
+            for (const auto& a : r->report.attempts) BOOST_TEST(a.error == emfile);
+            BOOST_TEST(r->report.description.find("2 attempts") != std::string::npos, r->report.description);
+        }
+        BOOST_TEST(connected <= free_slots);
+        BOOST_TEST(connected >= 1);
+        BOOST_TEST(dials - connected >= dials - free_slots);
+    }
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+    auto again = dial_all(ioc, d, address, 5);
+    for (const auto& r : again) BOOST_TEST(!r->ec, r->ec.message());
+}
+
+// ---------------------------------------------------------------------------
+// Names at the limit: the lookup itself needs a descriptor (getaddrinfo reads
+// /etc/hosts, c-ares opens a UDP socket). The dial must still name EMFILE,
+// not blame the name or the DNS server.
+//
+// Both resolvers see only a symptom ("no such host" from getaddrinfo,
+// "could not contact the server" from c-ares) and look at errno / the failed
+// socket() to report EMFILE instead.
+
+namespace {
+
+// Runs one dial of `address` with every descriptor number below the limit in
+// use, and returns its report.
+nettrace::dial_report dial_with_no_free_descriptor(asio::io_context& ioc, const nettrace::dialer& d,
+                                                   const std::string& address) {
+    one_dial od;
+    {
+        lowered_fd_limit lowered{static_cast<rlim_t>(limit_leaving(0))};
+        d.dial(ioc.get_executor(), nettrace::with_dial_report(od.rec.attach(), od.report), "tcp", address,
+               [&od](error_code ec, tcp::socket) {
+                   od.rec.completed();
+                   ++od.calls;
+                   od.ec = ec;
+               });
+        ioc.restart();
+        ioc.run_for(10s);
+    }
+    BOOST_TEST(od.calls == 1);
+    od.rec.check_contract();
+    return od.report;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(system_resolver_at_the_limit_names_emfile) {
+    asio::io_context ioc;
+    open_reactor(ioc);
+    nettrace::dial_options o;
+    o.resolver = nettrace::make_system_resolver();
+    const nettrace::dialer d(o);
+    const auto fds_before = nettrace::testing::open_fd_count();
+    const auto report = dial_with_no_free_descriptor(ioc, d, "localhost:80");
+    BOOST_TEST(report.error == asio::error::no_descriptors, report.error.message());
+    BOOST_TEST(report.description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
+               report.description);
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+}
+
+BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
+    if (!nettrace::dns_resolver_available()) {
+        BOOST_TEST_MESSAGE("built without c-ares: skipped");
+        return;
+    }
+    asio::io_context ioc;
+    open_reactor(ioc);
+    // A name server that never answers, on a socket of our own.
+    asio::ip::udp::socket server(ioc, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    nettrace::dns_resolver_options ro;
+    ro.nameservers = {"127.0.0.1:" + std::to_string(server.local_endpoint().port())};
+    ro.use_hosts_file = false;
+    ro.tries = 1;
+    ro.timeout = 100ms;
+    nettrace::dial_options o;
+    o.resolver = nettrace::make_dns_resolver(ro);
+    const nettrace::dialer d(o);
+    {
+        // The io_context's c-ares channel is made on first use: make it
+        // now, so that only the query's socket meets the limit.
+        error_code warm_ec;
+        d.resolve(ioc.get_executor(), {}, "warm.test",
+                  [&](error_code ec, std::vector<asio::ip::address>) { warm_ec = ec; });
+        ioc.run_for(5s);
+        BOOST_TEST(warm_ec == nettrace::error::dns_timeout, warm_ec.message());
+    }
+    const auto fds_before = nettrace::testing::open_fd_count();
+    const auto report = dial_with_no_free_descriptor(ioc, d, "name.test:80");
+    BOOST_TEST(report.error == asio::error::no_descriptors, report.error.message());
+    BOOST_TEST(report.description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
+               report.description);
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+}

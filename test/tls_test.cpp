@@ -1,0 +1,438 @@
+// dial_tls against a loopback TLS server whose self-signed certificate the
+// test makes at run time. Host names are pinned to 127.0.0.1 with a static
+// resolver; nothing leaves loopback.
+#define BOOST_TEST_MODULE tls
+#include <boost/test/unit_test.hpp>
+
+#include <nettrace/nettrace.hpp>
+#include <nettrace/tls.hpp>
+
+#include "support/loopback.hpp"
+#include "support/tls_server.hpp"
+#include "support/trace_recorder.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <openssl/x509_vfy.h>
+
+#include <chrono>
+#include <optional>
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using namespace std::chrono_literals;
+using nettrace::testing::test_certificate;
+using nettrace::testing::tls_server;
+using nettrace::testing::trace_recorder;
+
+namespace {
+
+const auto v4 = asio::ip::make_address("127.0.0.1");
+const auto v4_other = asio::ip::make_address("127.0.0.2");
+
+const test_certificate& certificate() {
+    static const test_certificate cert({"localhost", "tls.test", "IP:127.0.0.1"});
+    return cert;
+}
+
+ssl::context trusting_client() {
+    ssl::context c(ssl::context::tls_client);
+    certificate().trust_in(c);
+    return c;
+}
+
+nettrace::dialer pinned(nettrace::dial_options o = {}) {
+    o.resolver = nettrace::make_static_resolver(
+        {{"tls.test", {v4}}, {"other.test", {v4}}, {"hole.test", {v4_other}}});
+    return nettrace::dialer(o);
+}
+
+struct tls_result {
+    error_code ec;
+    std::optional<nettrace::tls_stream> stream;
+    std::chrono::steady_clock::duration elapsed{};
+};
+
+tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, const trace_recorder& rec,
+                   const std::string& address, ssl::context& client, const nettrace::tls_options& o = {}) {
+    tls_result r;
+    const auto start = std::chrono::steady_clock::now();
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            auto [ec, s] = co_await nettrace::dial_tls(d, rec.attach(), "tcp", address, client, o,
+                                                       asio::as_tuple(asio::use_awaitable));
+            const_cast<trace_recorder&>(rec).completed();
+            r.elapsed = std::chrono::steady_clock::now() - start;
+            r.ec = ec;
+            if (!ec) r.stream.emplace(std::move(s));
+            ioc.stop();  // servers keep accepting
+        },
+        asio::detached);
+    ioc.run();
+    ioc.restart();
+    return r;
+}
+
+std::string at(const std::string& host, unsigned short port) { return host + ":" + std::to_string(port); }
+
+double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The trace contract with the TLS hooks: the dial's hooks, then (when the
+// dial connected) one tls_handshake_start and one tls_handshake_done, last.
+void check_tls_contract(const trace_recorder& rec, bool handshake_expected = true) {
+    const auto ev = rec.events();
+    BOOST_TEST(rec.hooks_after_completion() == 0);
+    BOOST_TEST(rec.overlapping_hooks() == 0);
+    BOOST_TEST(rec.count("dial_start") == 1u);
+    BOOST_TEST(rec.count("dial_done") == 1u);
+    BOOST_TEST(rec.count("dns_start") == rec.count("dns_done"));
+    BOOST_TEST(rec.count("connect_start") == rec.count("connect_done"));
+    const std::size_t tls = handshake_expected ? 1u : 0u;
+    BOOST_TEST(rec.count("tls_handshake_start") == tls);
+    BOOST_TEST(rec.count("tls_handshake_done") == tls);
+    BOOST_REQUIRE(ev.size() >= 2u);
+    BOOST_TEST(ev.front().kind == "dial_start");
+    if (handshake_expected) {
+        BOOST_REQUIRE(ev.size() >= 4u);
+        BOOST_TEST(ev[ev.size() - 3].kind == "dial_done");
+        BOOST_TEST(ev[ev.size() - 2].kind == "tls_handshake_start");
+        BOOST_TEST(ev.back().kind == "tls_handshake_done");
+    } else {
+        BOOST_TEST(ev.back().kind == "dial_done");
+    }
+}
+
+bool is_verify_failure(const error_code& ec) {
+    return ec.category() == asio::error::get_ssl_category() &&
+           ec.message().find("certificate verify failed") != std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(handshake_succeeds_with_verification_against_a_trusted_certificate) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    trace_recorder rec;
+    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.stream);
+    BOOST_TEST(r.stream->lowest_layer().is_open());
+    BOOST_TEST(r.stream->lowest_layer().remote_endpoint().port() == server.port());
+    BOOST_TEST((r.stream->lowest_layer().get_executor() == asio::any_io_executor(ioc.get_executor())));
+    // SNI was sent.
+    const char* sni = SSL_get_servername(r.stream->native_handle(), TLSEXT_NAMETYPE_host_name);
+    BOOST_TEST((sni != nullptr && std::string(sni) == "tls.test"));
+
+    const auto start = rec.of("tls_handshake_start");
+    const auto done = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(start.size() == 1u);
+    BOOST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(start[0].server_name == "tls.test");
+    BOOST_TEST(start[0].endpoint == tcp::endpoint(v4, server.port()));
+    BOOST_TEST(!done[0].error);
+    BOOST_TEST(done[0].server_name == "tls.test");
+    BOOST_TEST(done[0].endpoint == tcp::endpoint(v4, server.port()));
+    BOOST_TEST(!done[0].version.empty());
+    BOOST_TEST(done[0].version.rfind("TLSv1.", 0) == 0u, done[0].version);
+    BOOST_TEST(!done[0].cipher.empty());
+    BOOST_TEST(done[0].alpn.empty());
+    BOOST_TEST(!done[0].resumed);
+    BOOST_TEST(done[0].verify_error.empty());
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(default_deferred_token_returns_the_stream) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    std::optional<std::string> version;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            // The default token: deferred, an exception on error.
+            auto s = co_await nettrace::dial_tls(pinned(), {}, "tcp", at("tls.test", server.port()), client);
+            version = SSL_get_version(s.native_handle());
+            // TLS 1.3: the server is done once it has read the client's Finished.
+            asio::steady_timer wait(ioc);
+            for (int i = 0; i < 100 && server.handshakes() == 0; ++i) {
+                wait.expires_after(10ms);
+                co_await wait.async_wait(asio::use_awaitable);
+            }
+            ioc.stop();
+        },
+        asio::detached);
+    ioc.run();
+    BOOST_TEST((version && version->rfind("TLSv1.", 0) == 0u));
+    BOOST_TEST(server.handshakes() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(ip_literal_is_verified_against_the_ip_san_without_sni) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    trace_recorder rec;
+    auto r = run_tls(ioc, nettrace::dialer(), rec, at("127.0.0.1", server.port()), client);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.stream);
+    BOOST_TEST(SSL_get_servername(r.stream->native_handle(), TLSEXT_NAMETYPE_host_name) == nullptr);
+    BOOST_TEST(rec.of("tls_handshake_start").at(0).server_name == "127.0.0.1");
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_name_fails_with_a_verification_error) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    trace_recorder rec;
+    auto r = run_tls(ioc, pinned(), rec, at("other.test", server.port()), client);
+    BOOST_TEST(is_verify_failure(r.ec), r.ec.message());
+    BOOST_TEST(!r.stream);
+    const auto done = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(done[0].error == r.ec);
+    BOOST_TEST(done[0].server_name == "other.test");
+    BOOST_TEST(done[0].verify_error == X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH));
+    BOOST_TEST(done[0].version.empty());
+    BOOST_TEST(done[0].cipher.empty());
+    // The dial itself succeeded.
+    BOOST_TEST(!rec.of("dial_done").at(0).error);
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(server_name_option_overrides_the_host) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    trace_recorder rec;
+    nettrace::tls_options o;
+    o.server_name = "tls.test";
+    auto r = run_tls(ioc, pinned(), rec, at("other.test", server.port()), client, o);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.of("tls_handshake_done").at(0).server_name == "tls.test");
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(untrusted_certificate_fails_and_closes_the_socket) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    ssl::context client(ssl::context::tls_client);  // trusts nothing
+    trace_recorder rec;
+    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client);
+    BOOST_TEST(is_verify_failure(r.ec), r.ec.message());
+    const auto done = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(done[0].error == r.ec);
+    BOOST_TEST(!done[0].verify_error.empty());
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(failed_handshake_hands_back_a_closed_stream) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    ssl::context client(ssl::context::tls_client);
+    error_code result;
+    bool open = true;
+    nettrace::dial_tls(ioc.get_executor(), pinned(), {}, "tcp", at("tls.test", server.port()), client,
+                       [&](error_code ec, nettrace::tls_stream s) {
+                           result = ec;
+                           open = s.lowest_layer().is_open();
+                           ioc.stop();
+                       });
+    ioc.run();
+    BOOST_TEST(is_verify_failure(result), result.message());
+    BOOST_TEST(!open);
+}
+
+BOOST_AUTO_TEST_CASE(verify_peer_false_accepts_an_untrusted_certificate) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    ssl::context client(ssl::context::tls_client);
+    client.set_verify_mode(ssl::verify_peer);  // the option overrides the context
+    trace_recorder rec;
+    nettrace::tls_options o;
+    o.verify_peer = false;
+    auto r = run_tls(ioc, pinned(), rec, at("other.test", server.port()), client, o);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.stream);
+    BOOST_TEST(!rec.of("tls_handshake_done").at(0).version.empty());
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(alpn_h2_is_negotiated_when_the_server_selects_it) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate(), {{"h2", "http/1.1"}});
+    auto client = trusting_client();
+    trace_recorder rec;
+    nettrace::tls_options o;
+    o.alpn = {"http/1.1", "h2"};
+    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client, o);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.of("tls_handshake_done").at(0).alpn == "h2");
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(no_alpn_when_the_server_selects_none) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    trace_recorder rec;
+    nettrace::tls_options o;
+    o.alpn = {"h2"};
+    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client, o);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.of("tls_handshake_done").at(0).alpn.empty());
+}
+
+BOOST_AUTO_TEST_CASE(invalid_alpn_protocol_fails_before_dialing) {
+    asio::io_context ioc;
+    auto client = trusting_client();
+    trace_recorder rec;
+    nettrace::tls_options o;
+    o.alpn = {""};
+    auto r = run_tls(ioc, pinned(), rec, "tls.test:1", client, o);
+    BOOST_TEST(r.ec == asio::error::invalid_argument);
+    BOOST_TEST(rec.events().empty());
+}
+
+BOOST_AUTO_TEST_CASE(silent_server_times_out_at_the_dialers_timeout) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener silent(ioc.get_executor(), v4);  // accepts TCP, never speaks TLS
+    auto client = trusting_client();
+    nettrace::dial_options opts;
+    opts.timeout = 300ms;
+    trace_recorder rec;
+    auto r = run_tls(ioc, pinned(opts), rec, at("tls.test", silent.port()), client);
+    BOOST_TEST(r.ec == nettrace::error::timeout, r.ec.message());
+    BOOST_TEST(ms(r.elapsed) >= 299.0, "took " << ms(r.elapsed) << " ms");
+    BOOST_TEST(ms(r.elapsed) < 1000.0, "took " << ms(r.elapsed) << " ms");
+    const auto done = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(done[0].error == nettrace::error::timeout);
+    check_tls_contract(rec);
+}
+
+BOOST_AUTO_TEST_CASE(timeout_during_the_dial_fires_no_tls_hooks) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole(v4_other);
+    auto client = trusting_client();
+    nettrace::dial_options opts;
+    opts.timeout = 200ms;
+    trace_recorder rec;
+    auto r = run_tls(ioc, pinned(opts), rec, at("hole.test", hole.port()), client);
+    BOOST_TEST(r.ec == nettrace::error::timeout, r.ec.message());
+    check_tls_contract(rec, false);
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_during_the_handshake_completes_promptly) {
+    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                      asio::cancellation_type::total}) {
+        asio::io_context ioc;
+        nettrace::testing::live_listener silent(ioc.get_executor(), v4);
+        auto client = trusting_client();
+        trace_recorder rec;
+        asio::cancellation_signal signal;
+        error_code result;
+        bool open = true;
+        std::chrono::steady_clock::time_point cancelled_at, completed_at;
+        asio::steady_timer timer(ioc);
+        auto ctx = rec.attach();
+        nettrace::client_trace t;
+        t.tls_handshake_start = [&](const nettrace::tls_handshake_start_info&) {
+            timer.expires_after(100ms);
+            timer.async_wait([&](error_code) {
+                cancelled_at = std::chrono::steady_clock::now();
+                signal.emit(type);
+            });
+        };
+        nettrace::dial_tls(ioc.get_executor(), pinned(), nettrace::with_client_trace(ctx, t), "tcp",
+                           at("tls.test", silent.port()), client,
+                           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
+                               rec.completed();
+                               completed_at = std::chrono::steady_clock::now();
+                               result = ec;
+                               open = s.lowest_layer().is_open();
+                               ioc.stop();
+                           }));
+        ioc.run();
+        BOOST_TEST(result == asio::error::operation_aborted, result.message());
+        BOOST_TEST(!open);
+        BOOST_TEST(ms(completed_at - cancelled_at) < 100.0);
+        const auto done = rec.of("tls_handshake_done");
+        BOOST_REQUIRE(done.size() == 1u);
+        BOOST_TEST(done[0].error == asio::error::operation_aborted);
+        check_tls_contract(rec);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_during_the_dial_cancels_the_dial) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole(v4_other);
+    auto client = trusting_client();
+    trace_recorder rec;
+    asio::cancellation_signal signal;
+    error_code result;
+    std::chrono::steady_clock::time_point cancelled_at, completed_at;
+    nettrace::dial_tls(ioc.get_executor(), pinned(), rec.attach(), "tcp", at("hole.test", hole.port()), client,
+                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream) {
+                           rec.completed();
+                           completed_at = std::chrono::steady_clock::now();
+                           result = ec;
+                       }));
+    asio::steady_timer t(ioc, 100ms);
+    t.async_wait([&](error_code) {
+        cancelled_at = std::chrono::steady_clock::now();
+        signal.emit(asio::cancellation_type::terminal);
+    });
+    ioc.run();
+    BOOST_TEST(result == asio::error::operation_aborted, result.message());
+    BOOST_TEST(ms(completed_at - cancelled_at) < 100.0);
+    BOOST_TEST(rec.of("dial_done").at(0).error == asio::error::operation_aborted);
+    check_tls_contract(rec, false);
+}
+
+BOOST_AUTO_TEST_CASE(dial_errors_are_reported_without_tls_hooks) {
+    asio::io_context ioc;
+    nettrace::testing::refused_port refused(v4);
+    auto client = trusting_client();
+    trace_recorder rec;
+    auto r = run_tls(ioc, pinned(), rec, at("tls.test", refused.port()), client);
+    BOOST_TEST(r.ec == asio::error::connection_refused, r.ec.message());
+    check_tls_contract(rec, false);
+}
+
+// Hooks of one dial_tls never overlap and all precede the completion, with
+// the io_context run by several threads.
+BOOST_AUTO_TEST_CASE(hooks_are_serialised_on_a_thread_pool) {
+    asio::thread_pool pool(4);
+    tls_server server(pool.get_executor(), v4, certificate(), {{"h2"}});
+    auto client = trusting_client();
+    nettrace::tls_options o;
+    o.alpn = {"h2"};
+    for (int i = 0; i < 20; ++i) {
+        trace_recorder rec;
+        auto f = nettrace::dial_tls(pool.get_executor(), pinned(), rec.attach(), "tcp",
+                                    at("tls.test", server.port()), client, o, asio::use_future);
+        auto s = f.get();
+        rec.completed();
+        BOOST_TEST(s.lowest_layer().is_open());
+        BOOST_TEST(rec.of("tls_handshake_done").at(0).alpn == "h2");
+        check_tls_contract(rec);
+    }
+    pool.stop();
+    pool.join();
+}
