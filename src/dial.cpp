@@ -82,7 +82,8 @@ using io_strand = asio::strand<asio::io_context::executor_type>;
 // over the type-erased executor is heap-allocated there, and allocates again
 // on every handler it runs (to query the inner executor's blocking property).
 asio::any_io_executor make_op_strand(const asio::any_io_executor& ex) {
-    return ex;  // EXPERIMENT
+    if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
+    return asio::make_strand(ex);
 }
 
 // The operation whose first step is running inside its initiating function

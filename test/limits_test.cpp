@@ -127,6 +127,26 @@ struct one_dial {
     steady::duration elapsed{};
 };
 
+// Sanitizer runtimes need descriptors of their own: UBSan's vptr check, on
+// the first sight of a (type, vtable) pair, probes memory through a pipe(),
+// and reports a false "invalid vptr" when there is no descriptor for it.
+// One dial that fails the same way (every attempt refused) walks the same
+// code before the limit is lowered, so the sanitizers know it already.
+void warm_up(asio::io_context& ioc, const nettrace::dialer& d, const std::string& address) {
+    trace_recorder rec;
+    nettrace::dial_report report;
+    int calls = 0;
+    d.dial(ioc.get_executor(), nettrace::with_dial_report(rec.attach(), report), "tcp", address,
+           [&](error_code ec, tcp::socket) {
+               ++calls;
+               BOOST_TEST(ec == asio::error::connection_refused, ec.message());
+           });
+    ioc.restart();
+    ioc.run_for(10s);
+    BOOST_TEST_REQUIRE(calls == 1);
+    BOOST_TEST(!report.description.empty());
+}
+
 // Starts `n` dials at once and runs them to completion (bounded).
 std::vector<std::unique_ptr<one_dial>> dial_all(asio::io_context& ioc, const nettrace::dialer& d,
                                                 const std::string& address, int n) {
@@ -198,6 +218,10 @@ BOOST_AUTO_TEST_CASE(dials_at_the_descriptor_limit_fail_with_emfile_and_recover)
     backlog_listener listener(v4);
     const std::string address = "127.0.0.1:" + std::to_string(listener.port());
     const nettrace::dialer d;
+    {
+        nettrace::testing::refused_port refused(v4);
+        warm_up(ioc, d, "127.0.0.1:" + std::to_string(refused.port()));
+    }
     const auto fds_before = nettrace::testing::open_fd_count();
     {
         const int limit = limit_leaving(spare);
@@ -238,6 +262,11 @@ BOOST_AUTO_TEST_CASE(every_attempt_of_a_named_dial_fails_with_emfile) {
     o.attempt_delay = 5s;  // a second attempt starts at once only because the first failed
     const nettrace::dialer d(o);
     const std::string address = "limit.test:" + std::to_string(listener.port());
+    {
+        nettrace::testing::refused_port refused1(asio::ip::make_address("127.0.0.1"));
+        nettrace::testing::refused_port refused2(asio::ip::make_address("127.0.0.2"), refused1.port());
+        warm_up(ioc, d, "limit.test:" + std::to_string(refused1.port()));
+    }
     const auto fds_before = nettrace::testing::open_fd_count();
     {
         const int limit = limit_leaving(spare);
