@@ -175,7 +175,7 @@ void sequential_cases(const config& cfg) {
     // A round interleaves short blocks of every variant, so that the others'
     // load on this shared machine falls on all of them alike.
     const long block = 100;
-    const int blocks = cfg.quick ? 4 : 20, rounds = cfg.rounds_or(11);
+    const int blocks = cfg.quick ? 4 : 20, rounds = cfg.rounds_or(21);
     const long n = block * blocks;  // dials per variant and round
 
     std::size_t hook_calls = 0;
@@ -329,7 +329,7 @@ void concurrency_case(const config& cfg) {
     bench::sink_listener listener(localhost, 0, 3);  // 3 x 4096 queued handshakes > 10,000 dials
     nettrace::testing::black_hole hole(localhost);
     const tcp::endpoint ep = listener.endpoint(), hole_ep(localhost, hole.port());
-    const int rounds = cfg.rounds_or(5);
+    const int rounds = cfg.rounds_or(7);
     std::printf("\n### Case 4: dials in flight (%d rounds; raw Asio and nettrace alternate)\n\n", rounds);
     std::printf("| in flight | threads | dials | raw Asio dials/s | nettrace dials/s | ratio median [min, max] | "
                 "listen overflows |\n|---|---|---|---|---|---|---|\n");
@@ -394,7 +394,7 @@ void race_case(const config& cfg) {
             listener.reset();
         }
     if (!hole) throw std::runtime_error("no port free on both 127.0.0.1 and 127.0.0.2");
-    const int n = cfg.quick ? 100 : 1000, rounds = cfg.rounds_or(3);
+    const int n = cfg.quick ? 100 : 1000, rounds = cfg.rounds_or(5);
     nettrace::dial_options o;
     o.resolver = nettrace::make_static_resolver({{"race.test", {hole_addr, localhost}}});
     const nettrace::dialer d(o);

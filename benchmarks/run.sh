@@ -40,7 +40,7 @@ step "$dir/benchmarks/nettrace-bench" --cases=1,2,3
 step "$dir/benchmarks/nettrace-bench" --cases=4
 step "$dir/benchmarks/nettrace-bench" --cases=5,6
 echo
-step bash benchmarks/go/compare.sh "$dir/benchmarks/nettrace-bench"
+step bash benchmarks/go/compare.sh "$PWD/$dir/benchmarks/nettrace-bench"
 echo
 echo "### nettrace-microbench (Google Benchmark; absolute times, for profiling)"
 echo

@@ -43,12 +43,6 @@ for t in "${targets[@]}"; do
 done
 ninja -C "$build" "${built[@]}"
 
-# A known bug the DNS target would stop at within seconds, tolerated here so
-# that fuzzing goes on past it; its inputs fail the replay test's known_bug
-# case until it is fixed (fuzz/regressions/dns_answer_fuzzer/known_bugs/).
-# NETTRACE_FUZZ_KNOWN_BUGS= (empty) makes the fuzzer stop at it again.
-export NETTRACE_FUZZ_KNOWN_BUGS=${NETTRACE_FUZZ_KNOWN_BUGS-unchained-cname}
-
 status=0
 for t in "${targets[@]}"; do
   exe=$build/fuzz/$t

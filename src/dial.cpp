@@ -432,13 +432,13 @@ private:
     }
 
     void report_done(const error_code& ec, const tcp::socket& result) {
-        std::vector<attempt_record> records;
-        if (racer_) {
-            records.reserve(racer_->attempts().size());
+        // Inline room for two attempts: a traced dial of one or two addresses allocates nothing here.
+        boost::container::small_vector<attempt_record, 2> records;
+        if (racer_)
             for (const auto& a : racer_->attempts())
                 records.push_back({a.endpoint, a.error, a.outcome, a.started - started_, a.finished - a.started});
-        }
-        dial_done_info info{network_, address_, ec, {}, {}, records, clock::now() - started_, hook_exception_};
+        dial_done_info info{network_, address_, ec, {}, {}, std::span(records.data(), records.size()),
+                            clock::now() - started_, hook_exception_};
         error_code ignored;
         if (!ec) {
             info.remote = result.remote_endpoint(ignored);

@@ -36,7 +36,10 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace nettrace {
 
@@ -205,6 +208,14 @@ public:
             if (int rc = ares_set_servers_ports_csv(ares_, config_->servers_csv.c_str()); rc != ARES_SUCCESS)
                 throw boost::system::system_error(make_error_code(error::dns_failure),
                                                   std::string("c-ares servers: ") + ares_strerror(rc));
+        // The names c-ares may put in the question: the name itself and the
+        // name under each search domain (resolv.conf's search/domain).
+        ares_options saved{};
+        int saved_mask = 0;
+        if (ares_save_options(ares_, &saved, &saved_mask) == ARES_SUCCESS) {
+            for (int i = 0; i < saved.ndomains; ++i) search_domains_.push_back(detail::canonical_name(saved.domains[i]));
+            ares_destroy_options(&saved);
+        }
     }
 
     void lookup(const std::shared_ptr<waiter>& w) {
@@ -318,7 +329,12 @@ private:
                 ttl = std::min(ttl, std::max(n->ai_ttl, 0));
             }
             for (auto* c = info->cnames; c; c = c->next) ttl = std::min(ttl, std::max(c->ttl, 0));
-            if (r.addrs.empty()) r.error = make_error_code(error::no_addresses);
+            if (!cname_chain_from(q.k.first, info->cnames)) {
+                r.addrs.clear();
+                r.error = make_error_code(error::dns_malformed);
+            } else if (r.addrs.empty()) {
+                r.error = make_error_code(error::no_addresses);
+            }
         } else {
             r.error = from_ares_status(status);
             if (status != ARES_ENOTFOUND && status != ARES_ENODATA &&
@@ -332,6 +348,27 @@ private:
             cache_[q.k] = {r, clock::now() + std::chrono::seconds(ttl)};
         auto node = inflight_.extract(q.k);  // keeps q alive until the end of this function
         for (auto& w : q.waiters) w->deliver(r);
+    }
+
+    // c-ares 1.18 follows every CNAME record of an answer in order, whoever
+    // owns it: "other.test CNAME evil.test" plus "evil.test A x" would answer
+    // a query for "good.test" with x. Accept addresses only when the aliases
+    // form one chain that starts at the name asked for (RFC 1034 3.6.2);
+    // otherwise the answer is not for our question, and c-ares has already
+    // thrown away the records that were.
+    bool cname_chain_from(std::string_view name, const ares_addrinfo_cname* c) const {
+        if (!c) return true;
+        const auto same = [](std::string_view a, std::string_view b) {
+            return detail::canonical_name(a) == detail::canonical_name(b);
+        };
+        if (!c->alias) return false;
+        bool asked = same(c->alias, name);
+        for (const auto& domain : search_domains_)
+            asked = asked || same(c->alias, std::string(name) + "." + domain);
+        if (!asked) return false;
+        for (; c->next; c = c->next)
+            if (!c->name || !c->next->alias || !same(c->next->alias, c->name)) return false;
+        return true;
     }
 
     // c-ares says which of its sockets it wants watched, and for what.
@@ -409,6 +446,7 @@ private:
     std::unordered_map<int, std::unique_ptr<watcher>> watchers_;
     std::uint64_t generation_ = 0;
     int socket_errno_ = 0;  // why the last socket() failed, 0 when it worked
+    std::vector<std::string> search_domains_;
 };
 
 // The channels of one io_context, one per resolver; shut down with it.

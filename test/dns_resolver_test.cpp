@@ -352,6 +352,33 @@ BOOST_AUTO_TEST_CASE(answers_of_the_wrong_family_are_never_used) {
     BOOST_TEST(r.ec == nettrace::error::no_addresses, r.ec.message());
 }
 
+BOOST_AUTO_TEST_CASE(cname_records_that_do_not_chain_from_the_name_asked_are_never_followed) {
+    // Found by fuzz/dns_answer_fuzzer: c-ares 1.18 follows every CNAME of an
+    // answer, whoever owns it. Here the answer for good.test is
+    // "other.test CNAME evil.test" + "evil.test A 127.0.0.66" (all on loopback, never dialed).
+    const auto evil4 = asio::ip::make_address("127.0.0.66"), evil6 = asio::ip::make_address("::1");
+    for (const auto family : {nettrace::family_preference::ipv4_only, nettrace::family_preference::ipv6_only}) {
+        asio::io_context ioc;
+        fake_dns_server dns(ioc.get_executor());
+        dns.add("good.test", query_type::a, {.cname = "evil.test", .cname_owner = "other.test"});
+        dns.add("good.test", query_type::aaaa, {.cname = "evil.test", .cname_owner = "other.test"});
+        dns.add("evil.test", query_type::a, {.addresses = {evil4}});
+        dns.add("evil.test", query_type::aaaa, {.addresses = {evil6}});
+        // A chained CNAME through the same server still resolves.
+        dns.add("alias.test", query_type::a, {.cname = "evil.test"});
+        dns.add("alias.test", query_type::aaaa, {.cname = "evil.test"});
+        nettrace::dial_options o;
+        o.preference = family;
+        const auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())), o);
+        auto r = run_resolve(ioc, d, "good.test");
+        BOOST_TEST(r.addrs.empty());
+        BOOST_TEST(r.ec == nettrace::error::dns_malformed, r.ec.message());
+        auto chained = run_resolve(ioc, d, "alias.test");
+        BOOST_TEST(!chained.ec, chained.ec.message());
+        BOOST_TEST(chained.addrs.size() == 1u);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leaves_nothing_behind) {
     asio::io_context ioc;
     fake_dns_server dns(ioc.get_executor());

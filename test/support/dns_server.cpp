@@ -233,7 +233,8 @@ struct fake_dns_server::state : std::enable_shared_from_this<state> {
             if (!b.cname.empty()) {
                 writer target;
                 target.name(b.cname);
-                a.records.push_back({name, type_cname, b.ttl, std::move(target.out)});
+                a.records.push_back({b.cname_owner.empty() ? name : normalise(b.cname_owner), type_cname, b.ttl,
+                                     std::move(target.out)});
                 name = normalise(b.cname);
                 continue;
             }
@@ -327,6 +328,7 @@ void fake_dns_server::add(const std::string& name, query_type type, behaviour b)
     const auto n = normalise(name);
     check_name(n);
     if (!b.cname.empty()) check_name(normalise(b.cname));
+    if (!b.cname_owner.empty()) check_name(normalise(b.cname_owner));
     for (const auto& a : b.addresses)
         if (a.is_v4() != (type == query_type::a))
             throw std::invalid_argument(a.to_string() + " is the wrong family for " + name);

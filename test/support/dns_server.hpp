@@ -36,6 +36,10 @@ struct behaviour {
     /// script says for (cname, type) — its addresses, its own CNAME, or its
     /// rcode (NXDOMAIN if unknown). `addresses` and `rcode` are then unused.
     std::string cname{};
+    /// With `cname`: write the CNAME record under this owner instead of the
+    /// name asked for — an "unchained" CNAME that answers some other name,
+    /// which a resolver must not follow.
+    std::string cname_owner{};
     /// TTL and MINIMUM of the SOA sent with NODATA and NXDOMAIN: caching
     /// resolvers (c-ares >= 1.23's query cache) cache negative answers only
     /// with an SOA.
