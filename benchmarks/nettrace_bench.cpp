@@ -3,7 +3,7 @@
 // run: the two alternate, round after round (the order rotating), and the
 // median ratio is reported with its min and max. Loopback only.
 //
-//   nettrace-bench [--cases=1,2,3,4,5,6] [--rounds=N] [--quick]
+//   nettrace-bench [--cases=1,2,3,4,5,6] [--rounds=N] [--quick] [--default-hint]
 //   nettrace-bench --serve                       listener for go/compare.sh
 //   nettrace-bench --loop=nettrace|raw --port=P --dials=N
 //                                                sequential dials, prints dials/s
@@ -125,6 +125,7 @@ struct config {
     std::set<int> cases{1, 2, 3, 4, 5, 6};
     int rounds = 0;  // 0: each case's default
     bool quick = false;
+    bool default_hint = false;  // cases 1-3 on io_context() rather than io_context(1)
     int rounds_or(int dflt) const { return rounds > 0 ? rounds : quick ? 2 : dflt; }
     long dials(long dflt) const { return quick ? std::max(dflt / 20, 1L) : dflt; }
 };
@@ -211,7 +212,9 @@ void sequential_cases(const config& cfg) {
     v.push_back({"by name, static resolver", [&](long k) { return dial_loop(by_static, {}, by_name, k); }});
     if (dns) v.push_back({"by name, c-ares, warm cache", [&](long k) { return dial_loop(by_dns, {}, by_name, k); }});
 
-    asio::io_context ioc;
+    // One thread runs it, and says so (concurrency hint 1), as Beast's
+    // examples do: Asio then drops its locks, and nettrace its per-dial strand.
+    asio::io_context ioc(cfg.default_hint ? BOOST_ASIO_CONCURRENCY_HINT_DEFAULT : 1);
     for (auto& x : v) run(ioc, x.loop(200));  // warm up: services, caches, the DNS answer
     for (int r = 0; r < rounds; ++r) {
         std::vector<double> seconds(v.size()), cpu(v.size());
@@ -244,8 +247,8 @@ void sequential_cases(const config& cfg) {
             r.push_back(cpu ? v[a].cpu_us[i] / v[b].cpu_us[i] : v[a].us[i] / v[b].us[i]);
         return bench::summarize(r);
     };
-    std::printf("\n### Cases 1-3: sequential dials, one thread (%d rounds of %ld dials per variant, interleaved in "
-                "blocks of %ld)\n\n", rounds, n, block);
+    std::printf("\n### Cases 1-3: sequential dials, one thread, `io_context(%s)` (%d rounds of %ld dials per variant, "
+                "interleaved in blocks of %ld)\n\n", cfg.default_hint ? "" : "1", rounds, n, block);
     std::printf("| case | dial | wall µs/dial | CPU µs/dial | baseline | wall ratio | CPU ratio | wall ratio to raw "
                 "Asio | allocs/dial |\n|---|---|---|---|---|---|---|---|---|\n");
     const int cases[] = {1, 1, 2, 2, 3, 3};
@@ -504,7 +507,7 @@ int serve() {
 }
 
 int dial_loop_rate(const std::string& kind, unsigned short port, long n) {
-    asio::io_context ioc;
+    asio::io_context ioc(1);  // one thread, as in cases 1-3
     const nettrace::dialer d;
     const tcp::endpoint ep(localhost, port);
     run(ioc, kind == "raw" ? raw_loop(ep, 200) : dial_loop(d, {}, endpoint_string(localhost, port), 200));
@@ -532,6 +535,7 @@ int main(int argc, char** argv) try {
         auto value = [&](const char* flag) { return a.substr(std::strlen(flag)); };
         if (a == "--serve") return serve();
         if (a == "--quick") cfg.quick = true;
+        else if (a == "--default-hint") cfg.default_hint = true;
         else if (a.starts_with("--rounds=")) cfg.rounds = std::stoi(value("--rounds="));
         else if (a.starts_with("--loop=")) loop = value("--loop=");
         else if (a.starts_with("--port=")) port = static_cast<unsigned short>(std::stoi(value("--port=")));
@@ -541,7 +545,7 @@ int main(int argc, char** argv) try {
             for (char c : value("--cases="))
                 if (c >= '1' && c <= '6') cfg.cases.insert(c - '0');
         } else {
-            std::fprintf(stderr, "usage: %s [--cases=1,2,3,4,5,6] [--rounds=N] [--quick] | --serve | "
+            std::fprintf(stderr, "usage: %s [--cases=1,2,3,4,5,6] [--rounds=N] [--quick] [--default-hint] | --serve | "
                                  "--loop=nettrace|raw --port=P --dials=N\n", argv[0]);
             return 2;
         }

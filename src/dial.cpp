@@ -10,6 +10,7 @@
 #include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detail/scheduler.hpp>  // concurrency_hint(): see make_op_strand
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/io_context.hpp>
@@ -77,12 +78,19 @@ std::size_t index(address_family f) { return f == address_family::ipv6 ? 0 : 1; 
 
 using io_strand = asio::strand<asio::io_context::executor_type>;
 
-// A strand over the io_context's own executor when that is what we were
-// given (the usual case), as it fits in place in an any_io_executor: a strand
-// over the type-erased executor is heap-allocated there, and allocates again
-// on every handler it runs (to query the inner executor's blocking property).
+// Where the operation's handlers run, one at a time. An io_context made with
+// concurrency hint 1 is, by Asio's own definition of that hint, run by one
+// thread, so its executor already serialises them: no strand (its mutex and
+// its heap block) needed. Otherwise a strand over the io_context's own
+// executor when that is what we were given (the usual case), as it fits in
+// place in an any_io_executor: a strand over the type-erased executor is
+// heap-allocated there, and allocates again on every handler it runs (to
+// query the inner executor's blocking property).
 asio::any_io_executor make_op_strand(const asio::any_io_executor& ex) {
-    if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
+    if (const auto* io = ex.target<asio::io_context::executor_type>()) {
+        if (asio::use_service<asio::detail::scheduler>(io->context()).concurrency_hint() == 1) return ex;
+        return asio::make_strand(*io);
+    }
     return asio::make_strand(ex);
 }
 
