@@ -10,8 +10,9 @@
 # Needs go (Debian: golang-go); builds dialloop.go from the standard library
 # only, with the module proxy off. ROUNDS and DIALS override the defaults.
 set -euo pipefail
-cd "$(dirname "$0")"
-bench=$(realpath "${1:-../../build-bench/benchmarks/nettrace-bench}")
+here=$(dirname "$0")
+bench=$(realpath "${1:-$here/../../build-bench/benchmarks/nettrace-bench}")  # before the cd: relative to the caller
+cd "$here"
 rounds=${ROUNDS:-15}
 dials=${DIALS:-3000}
 

@@ -3,6 +3,9 @@
 // dial() accepts the forms Go's net.Dial does: "host:port", "[v6]:port",
 // "[v6%zone]:port", with numeric ports or service names ("http"). Parsing is
 // exposed so tools and users can validate input up front.
+//
+// Every function here is synchronous and thread safe (service names go
+// through getservbyname_r, zones through if_nametoindex).
 #pragma once
 
 #include <nettrace/error.hpp>
@@ -20,7 +23,8 @@ namespace nettrace {
 /// Which address families a network admits.
 enum class network { tcp, tcp4, tcp6 };
 
-/// "tcp", "tcp4" or "tcp6"; anything else is error::unknown_network.
+/// "tcp", "tcp4" or "tcp6" (case-sensitive, as in Go).
+/// Errors: error::unknown_network for anything else; `ec` is cleared on success.
 std::optional<network> parse_network(std::string_view text, boost::system::error_code& ec) noexcept;
 
 /// The Go spelling of a network ("tcp", "tcp4", "tcp6").
@@ -36,9 +40,15 @@ struct host_port {
 };
 
 /// Splits and validates "host:port" as dial() does. On failure returns
-/// nullopt and sets `ec` to the nettrace::error that names what is wrong.
-/// Service names are looked up in a built-in table of well-known services,
-/// then in the system's services database.
+/// nullopt and sets `ec` to the nettrace::error that names what is wrong;
+/// on success clears `ec`. Service names are looked up in a built-in table
+/// of well-known services, then in the system's services database. No DNS.
+///
+/// Errors: unclosed_bracket, unexpected_bracket, junk_after_bracket,
+/// missing_port, too_many_colons (an unbracketed IPv6 literal),
+/// missing_host, invalid_host, host_too_long, invalid_zone (a zone that
+/// names no interface), zone_on_ipv4, invalid_port (not 0..65535 nor a
+/// known service). Throws only std::bad_alloc.
 std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec);
 
 /// True when `host` is a name DNS can carry: at most 253 bytes (a trailing

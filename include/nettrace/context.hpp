@@ -28,12 +28,21 @@ private:
 /// in `parent`'s trace. `trace` is copied, never modified; attaching the same
 /// trace twice calls its hooks twice. Composition happens here, once, so a
 /// traced dial pays one std::function call per hook.
+///
+/// Thread safety: `parent` is not modified; any thread, at any time. The
+/// hooks themselves run on the strand of each operation given the context
+/// (never concurrently within one operation; concurrently across
+/// operations, so hooks shared by concurrent dials must synchronise).
+///
+/// Errors: none; throws only std::bad_alloc.
 context with_client_trace(const context& parent, const client_trace& trace);
 
 /// A context whose trace fills `report` when a dial given it completes,
 /// before the completion handler runs: the Go-style description and every
 /// (endpoint, error) pair, also when the dial's error is all the completion
 /// carries (an exception from co_await). `report` must outlive the dial.
+/// Thread safety: `report` is written on the dial's strand, before its
+/// handler runs; give one report to one dial at a time.
 ///
 ///     nettrace::dial_report report;
 ///     auto [ec, s] = co_await nettrace::dial(nettrace::with_dial_report(ctx, report), "tcp", addr,
@@ -42,7 +51,7 @@ context with_client_trace(const context& parent, const client_trace& trace);
 context with_dial_report(const context& parent, dial_report& report);
 
 /// The composed trace `ctx` carries, or nullptr when it carries none. The
-/// pointer is valid as long as some copy of `ctx` is.
+/// pointer is valid as long as some copy of `ctx` is. Thread safe.
 const client_trace* context_client_trace(const context& ctx) noexcept;
 
 }  // namespace nettrace

@@ -115,6 +115,9 @@ using resolve_signature = void(boost::system::error_code, std::vector<boost::asi
 
 /// Dials with a fixed set of options. Cheap to copy (copies share the
 /// immutable options); may be destroyed while its dials are in flight.
+/// Constructing one copies and clamps the options (see options()); the
+/// default constructor shares one process-wide default. Thread safety: a
+/// dialer is never modified after construction; share it freely.
 class dialer {
 public:
     dialer() : state_(detail::default_dialer_state()) {}
@@ -126,29 +129,52 @@ public:
 
     /// Resolves `address` ("host:port", "[v6]:port", "[v6%zone]:port") and
     /// connects to it over `network` ("tcp", "tcp4", "tcp6"), racing the
-    /// addresses with RFC 8305 Happy Eyeballs.
+    /// addresses with RFC 8305 Happy Eyeballs. An IP literal skips DNS (and
+    /// its hooks). The trace's hooks run as docs/tracing.md says.
     ///
     /// Completion signature: void(error_code, tcp::socket). On success the
-    /// socket is connected and uses the operation's executor.
+    /// socket is connected; on error it is closed. It uses the I/O executor.
     ///
-    /// Executor: the completion handler's associated executor (in a
-    /// coroutine, the coroutine's executor); internal work and trace hooks
-    /// run on a strand of it, so an io_context run by several threads is fine.
+    /// Executor: the I/O executor (sockets, timer, resolver callbacks) is `ex`
+    /// when given, else the handler's associated executor (in a coroutine, the
+    /// coroutine's); a handler with neither does not compile. Intermediate
+    /// work and trace hooks run on a strand of it, so an io_context run by
+    /// several threads is fine (an io_context made with concurrency hint 1,
+    /// which Asio defines as run by one thread, needs and gets no strand). The handler runs through its associated
+    /// executor (dispatch), never inside the initiating function; that
+    /// executor is kept busy (outstanding work) until the handler has run.
     ///
     /// Cancellation: terminal, partial and total per-operation cancellation
-    /// all abandon the dial: every attempt is closed, pending lookups are
-    /// abandoned, and the operation completes promptly with
-    /// boost::asio::error::operation_aborted. options().timeout bounds the
-    /// whole dial (error::timeout).
+    /// all abandon the dial: every attempt is cancelled and closed, lookups
+    /// are cancelled (a getaddrinfo call is abandoned, not waited for), and
+    /// the operation completes promptly with boost::asio::error::
+    /// operation_aborted. A signal that arrives after the race is decided has
+    /// no effect. options().timeout bounds the whole dial the same way.
     ///
-    /// Errors: bad input fails before any DNS query or connect with the
-    /// nettrace::error naming the problem; DNS failures with nettrace's DNS
-    /// errors; when every attempt failed, with the most telling attempt's
-    /// error (one the peer reported, such as connection_refused, over a
-    /// local one such as network_unreachable). The trace's dial_done gets
-    /// every (endpoint, error) pair and a Go-style description.
+    /// Thread safety: a dialer is immutable; distinct dials may start on it
+    /// from any thread at once. `ctx`, `network` and `address` are copied
+    /// before this returns.
     ///
-    /// Thread safety: distinct dials may start from any thread concurrently.
+    /// Errors:
+    /// - a nettrace::error input error (unknown_network, missing_port,
+    ///   invalid_port, invalid_host, ... as parse_network/parse_host_port
+    ///   report), before any DNS query or connect;
+    /// - error::no_suitable_address: the network (tcp4/tcp6) or the family
+    ///   preference (ipv4_only/ipv6_only) excludes the literal's family, or
+    ///   every family;
+    /// - when no family yielded an address: the resolver's error, a real
+    ///   failure over no_addresses (host_not_found, no_addresses,
+    ///   dns_failure, dns_timeout, dns_refused, dns_malformed, no_resolver,
+    ///   boost::asio::error::no_descriptors at the descriptor limit); a
+    ///   resolver that throws counts as dns_failure;
+    /// - when every attempt failed: the most telling attempt's error, one the
+    ///   peer caused (connection_refused, timed_out, connection_reset, ...)
+    ///   over a local one (network_unreachable, address_family_not_supported,
+    ///   no_descriptors, error::no_local_address);
+    /// - error::timeout: options().timeout expired before any attempt won;
+    /// - boost::asio::error::operation_aborted: cancelled.
+    /// The trace's dial_done (or with_dial_report) gets every (endpoint,
+    /// error) pair and a Go-style description.
     template <class Token = boost::asio::deferred_t>
     auto dial(const context& ctx, std::string_view network, std::string_view address, Token&& token = {}) const {
         return boost::asio::async_initiate<Token, dial_signature>(
@@ -156,7 +182,8 @@ public:
             std::string(address));
     }
 
-    /// As above, on `ex` (for completion handlers without an associated executor).
+    /// As above, with `ex` as the I/O executor (needed by completion handlers
+    /// without an associated executor, such as a plain callback).
     template <detail::executor Executor, class Token = boost::asio::deferred_t>
     auto dial(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
               Token&& token = {}) const {
@@ -165,13 +192,28 @@ public:
             std::string(address));
     }
 
-    /// Looks up the addresses of `host` (both families, or the one the
-    /// family preference allows), firing dns_start, dns_answer and dns_done.
-    /// An IP literal is returned as is, without DNS hooks.
+    /// Looks up the addresses of `host` (a name or an IP literal, no port, no
+    /// brackets) for both families, or the one the family preference allows,
+    /// through options().resolver, firing dns_start, dns_answer and dns_done.
+    /// An IP literal is returned as is, without DNS or hooks.
     ///
-    /// Completion signature: void(error_code, std::vector<ip::address>),
-    /// IPv6 addresses first (or IPv4 first with prefer_ipv4). Executor,
-    /// cancellation and thread safety as for dial().
+    /// Completion signature: void(error_code, std::vector<ip::address>):
+    /// IPv6 addresses first (IPv4 first with prefer_ipv4); empty on error.
+    /// It completes once every family asked for has answered.
+    ///
+    /// Executor: as for dial().
+    ///
+    /// Cancellation: terminal, partial and total cancel the lookups; the
+    /// operation completes promptly with boost::asio::error::
+    /// operation_aborted. options().timeout does not apply to resolve(); the
+    /// resolver's own timeouts do (dns_resolver_options::timeout and tries).
+    ///
+    /// Thread safety: as for dial().
+    ///
+    /// Errors: error::missing_host (empty), host_too_long, invalid_host,
+    /// before any lookup; when neither family yielded an address, the
+    /// resolver's error as for dial(); boost::asio::error::operation_aborted
+    /// when cancelled.
     template <class Token = boost::asio::deferred_t>
     auto resolve(const context& ctx, std::string_view host, Token&& token = {}) const {
         return boost::asio::async_initiate<Token, resolve_signature>(
@@ -188,7 +230,8 @@ private:
     std::shared_ptr<const detail::dialer_state> state_;
 };
 
-/// dialer{}.dial(...): default options, the system resolver.
+/// dialer{}.dial(...): default options and the default resolver (c-ares when
+/// built with it, else the system resolver). Everything else as dialer::dial.
 template <class Token = boost::asio::deferred_t>
 auto dial(const context& ctx, std::string_view network, std::string_view address, Token&& token = {}) {
     return dialer().dial(ctx, network, address, std::forward<Token>(token));
@@ -200,7 +243,7 @@ auto dial(const Executor& ex, const context& ctx, std::string_view network, std:
     return dialer().dial(ex, ctx, network, address, std::forward<Token>(token));
 }
 
-/// dialer{}.resolve(...).
+/// dialer{}.resolve(...); as dialer::resolve.
 template <class Token = boost::asio::deferred_t>
 auto resolve(const context& ctx, std::string_view host, Token&& token = {}) {
     return dialer().resolve(ctx, host, std::forward<Token>(token));

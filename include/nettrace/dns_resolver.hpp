@@ -36,7 +36,7 @@ struct dns_resolver_options {
 };
 
 /// Whether this build of nettrace has the c-ares resolver (meson option
-/// `cares`); without it make_dns_resolver throws.
+/// `cares`); without it make_dns_resolver throws. Thread safe.
 bool dns_resolver_available() noexcept;
 
 /// A resolver on c-ares. Each io_context that uses it gets its own c-ares
@@ -49,14 +49,36 @@ bool dns_resolver_available() noexcept;
 /// cancelled caller gets operation_aborted at once and leaves the query
 /// running for the others.
 ///
-/// Errors: error::host_not_found (NXDOMAIN), no_addresses (NODATA),
-/// dns_failure (SERVFAIL, unreachable server), dns_timeout, dns_refused,
-/// dns_malformed (an answer that cannot be parsed). With several name
-/// servers, a SERVFAIL or REFUSED answer makes c-ares try the next server,
-/// and only the overall failure (dns_failure) is reported.
+/// Completion and executor: each lookup's answer is posted to the executor
+/// given to lookup() (the dial's strand); c-ares runs on the channel's own
+/// strand of the io_context, not on the caller's. A name the hosts file lists is answered from it at once
+/// (dns_source::hosts), a cached answer from the cache (dns_source::cache).
 ///
-/// Throws boost::system::system_error when a name server is not an IP
-/// address with an optional port, or c-ares cannot be initialised.
+/// Cancellation: pending_lookup::cancel() (any thread) completes that caller
+/// with operation_aborted; the query goes on for the other callers and the
+/// cache. Shutting down the io_context destroys its channel and abandons its
+/// queries.
+///
+/// Thread safety: the resolver may be shared by any number of dials,
+/// io_contexts and threads.
+///
+/// Errors: error::host_not_found (NXDOMAIN), no_addresses (NODATA, or a
+/// hosts-file name without an address of the family), dns_failure
+/// (SERVFAIL, unreachable server), dns_timeout (no answer after `tries`
+/// rounds of `timeout`), dns_refused, dns_malformed (an answer that cannot
+/// be parsed), invalid_host (a name c-ares rejects),
+/// boost::asio::error::no_descriptors when a socket cannot be opened at the
+/// descriptor limit, no_memory. With several name servers, a SERVFAIL or
+/// REFUSED answer makes c-ares try the next server, and only the overall
+/// failure (dns_failure) is reported. With `cache` on, answers, NXDOMAIN
+/// and NODATA are cached; other failures are not.
+///
+/// Throws boost::system::system_error: error::invalid_host,
+/// unclosed_bracket, junk_after_bracket or invalid_port when a name server
+/// is not an IP address with an optional port; error::dns_failure when
+/// c-ares cannot be initialised (the per-io_context channel is made at its
+/// first lookup: a dial reports that failure as dns_failure);
+/// error::no_resolver in a build without c-ares.
 std::shared_ptr<resolver> make_dns_resolver(dns_resolver_options options = {});
 
 }  // namespace nettrace

@@ -2,7 +2,13 @@
 //
 // Errors the operating system reports (connection refused, timed out, ...) are
 // passed through as the system's own error codes; this category holds what
-// nettrace itself decides: bad input, DNS outcomes, the dial timeout.
+// nettrace itself decides: bad input, DNS outcomes, the dial timeout. Each
+// operation's `Errors:` paragraph says which codes it produces, and when.
+//
+// Portable conditions: error::timeout and dns_timeout compare equal to
+// boost::system::errc::timed_out (and std::errc::timed_out), the input
+// errors to errc::invalid_argument. Cancellation is always Asio's
+// boost::asio::error::operation_aborted, never a nettrace::error.
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -42,7 +48,8 @@ enum class error {
     no_local_address,        ///< no local address is configured for this endpoint's family
 };
 
-/// The category of nettrace::error; its name is "nettrace".
+/// The category of nettrace::error; its name is "nettrace". One instance
+/// per process (compare by address). Thread safe.
 const boost::system::error_category& category() noexcept;
 
 inline boost::system::error_code make_error_code(error e) noexcept {

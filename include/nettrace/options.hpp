@@ -1,4 +1,9 @@
 // nettrace/options.hpp — how a dialer races: RFC 8305 timing and limits.
+//
+// Plain values, no operations: a dialer copies its dial_options when it is
+// constructed (clamping them, see dialer::options()), so changing or
+// destroying the struct afterwards affects no dialer. Which error each
+// setting can produce is said beside it and in dialer::dial's `Errors:`.
 #pragma once
 
 #include <boost/asio/ip/address_v4.hpp>
@@ -12,6 +17,8 @@ namespace nettrace {
 
 class resolver;
 
+/// Which family goes first; the *_only values exclude the other family (an
+/// excluded IP literal, or no family left, is error::no_suitable_address).
 enum class family_preference {
     prefer_ipv6,  ///< RFC 8305 default: IPv6 first, IPv4 interleaved
     prefer_ipv4,
@@ -20,8 +27,9 @@ enum class family_preference {
 };
 
 struct dial_options {
-    /// Bound on the whole dial (DNS and every attempt); zero means none.
-    /// When it expires the dial fails with error::timeout.
+    /// Bound on the whole dial (DNS and every attempt; with dial_tls, the
+    /// handshake too); zero or negative means none. When it expires the dial
+    /// fails with error::timeout. It does not bound dialer::resolve().
     std::chrono::milliseconds timeout{0};
 
     /// RFC 8305 Connection Attempt Delay: how long an attempt runs alone
@@ -35,6 +43,7 @@ struct dial_options {
 
     /// RFC 8305 Resolution Delay: with an IPv4 answer in hand and IPv6
     /// preferred, how long to wait for the AAAA answer before connecting.
+    /// Negative counts as zero.
     std::chrono::milliseconds resolution_delay{50};
 
     /// RFC 8305 First Address Family Count: how many addresses of the

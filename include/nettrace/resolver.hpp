@@ -32,6 +32,8 @@ struct lookup_result {
 /// A lookup in flight. cancel() makes it complete promptly with
 /// operation_aborted unless it has completed already; a lookup that cannot
 /// be interrupted (getaddrinfo) is abandoned and its late result dropped.
+/// nettrace calls cancel() on the executor it gave lookup(); nettrace's own
+/// resolvers accept it from any thread, and more than once.
 class pending_lookup {
 public:
     virtual ~pending_lookup() = default;
@@ -45,8 +47,26 @@ public:
     virtual ~resolver() = default;
 
     /// Starts looking up the addresses of `family` for `host` (a name, never
-    /// an IP literal). `done` is called exactly once, through `ex`, and never
-    /// from inside lookup(). Thread safe.
+    /// an IP literal). A resolver is the dialer's extension point: nettrace
+    /// calls this, an implementation must keep the contract below.
+    ///
+    /// Completion signature: done(lookup_result), called exactly once, as if
+    /// posted to `ex`, never from inside lookup() (when `ex`'s execution
+    /// context is shut down first, nettrace's resolvers drop it uncalled).
+    ///
+    /// Executor: `done` runs on `ex` (the dial's strand); the work itself
+    /// may run anywhere (a thread pool, another strand).
+    ///
+    /// Cancellation: through the returned pending_lookup (null: the lookup
+    /// cannot be cancelled; nettrace's resolvers never return null).
+    ///
+    /// Thread safety: lookup() may be called from several threads at once.
+    ///
+    /// Errors: in lookup_result::error, set exactly when addrs is empty;
+    /// nettrace::error's DNS codes (host_not_found for a name that does not
+    /// exist, no_addresses for one without addresses of `family`, ...),
+    /// operation_aborted when cancelled. An exception thrown by lookup()
+    /// fails the family as error::dns_failure.
     virtual std::shared_ptr<pending_lookup> lookup(const boost::asio::any_io_executor& ex,
                                                    std::string_view host, address_family family,
                                                    callback done) = 0;
@@ -57,12 +77,29 @@ public:
 /// Asio's resolver, whose one thread per io_context serialises lookups.
 /// Cancelled lookups are abandoned, never waited for: their threads finish
 /// in the background and the results are dropped.
+///
+/// Cancellation: completes at once with operation_aborted; a lookup
+/// cancelled while still queued never calls getaddrinfo.
+///
+/// Thread safety: the resolver may be shared by any number of dials,
+/// io_contexts and threads.
+///
+/// Errors (getaddrinfo's, mapped): EAI_NONAME -> error::host_not_found;
+/// EAI_NODATA, EAI_ADDRFAMILY or an empty list -> no_addresses; EAI_AGAIN,
+/// EAI_FAIL and others -> dns_failure; EAI_MEMORY -> boost::asio::error::
+/// no_memory; EAI_SYSTEM -> the errno as a system error; at the descriptor
+/// limit (EMFILE, ENFILE) -> boost::asio::error::no_descriptors. lookup()
+/// throws std::system_error when no worker thread exists and none can be
+/// started. Answers report dns_source::system.
 std::shared_ptr<resolver> make_system_resolver();
 
 /// A fixed table host -> addresses, like curl's --resolve. Names compare
 /// case-insensitively; a host not in the table is looked up through
 /// `fallback`, or fails with error::no_resolver when there is none. A host in
 /// the table without addresses of the asked family reports no_addresses.
+/// Answers report dns_source::static_table and are posted at once, so
+/// cancel() has nothing to stop: the answer is delivered anyway.
+/// Thread safety: the table is immutable; share it freely.
 std::shared_ptr<resolver> make_static_resolver(
     std::vector<std::pair<std::string, std::vector<boost::asio::ip::address>>> table,
     std::shared_ptr<resolver> fallback = nullptr);

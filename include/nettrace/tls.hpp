@@ -87,12 +87,15 @@ auto async_dial_tls(const Given& given, const dialer& d, const context& ctx, std
 /// tls_handshake_start and tls_handshake_done.
 ///
 /// Completion signature: void(error_code, tls_stream). On success the
-/// stream is connected and handshaken, its socket uses the operation's
-/// executor, and it refers to `ssl_ctx`, which must outlive it (Asio's rule).
+/// stream is connected and handshaken, its socket uses the I/O executor,
+/// and it refers to `ssl_ctx`, which must outlive it (Asio's rule).
 ///
-/// Executor: the completion handler's associated executor (in a coroutine,
-/// the coroutine's executor), or the one given first; internal work and
-/// trace hooks run on a strand of it.
+/// Executor: the I/O executor is the one given first, else the completion
+/// handler's associated executor (in a coroutine, the coroutine's);
+/// internal work, the handshake's intermediate handlers and trace hooks run
+/// on a strand of it. The handler runs through its associated executor
+/// (dispatch), never inside dial_tls(); both executors are kept busy until
+/// it has run.
 ///
 /// Cancellation: terminal, partial and total per-operation cancellation
 /// cancel whichever phase is running (the dial, or the handshake) and the
@@ -100,11 +103,18 @@ auto async_dial_tls(const Given& given, const dialer& d, const context& ctx, std
 /// the socket closed. d.options().timeout bounds the whole operation: what
 /// is left of it after the dial bounds the handshake (error::timeout).
 ///
-/// Errors: the dial's errors, as dialer::dial reports them; a TLS failure
-/// (an untrusted certificate, a name mismatch, a handshake failure) with
-/// the SSL error code, whose message is OpenSSL's ("certificate verify
-/// failed"); tls_handshake_done_info::verify_error says why verification
-/// failed. On any error the socket is closed.
+/// Errors:
+/// - boost::asio::error::invalid_argument: an ALPN protocol is empty or
+///   longer than 255 bytes (before dialing);
+/// - the dial's errors, as dialer::dial reports them;
+/// - a TLS failure (an untrusted certificate, a name mismatch, a handshake
+///   failure) with OpenSSL's code in Asio's SSL category, whose message is
+///   OpenSSL's ("certificate verify failed");
+///   tls_handshake_done_info::verify_error says why verification failed;
+///   boost::asio::ssl::error::stream_truncated when the peer closes during
+///   the handshake;
+/// - error::timeout, boost::asio::error::operation_aborted: as above.
+/// On any error the stream's socket is closed.
 ///
 /// Thread safety: distinct operations may start from any thread at once;
 /// `ssl_ctx` must not be modified while they run.
@@ -142,7 +152,8 @@ auto dial_tls(const context& ctx, std::string_view network, std::string_view add
                                   token);
 }
 
-/// As above, on `ex` (for completion handlers without an associated executor).
+/// As above, with `ex` as the I/O executor (needed by completion handlers
+/// without an associated executor, such as a plain callback).
 template <detail::executor Executor, detail::tls_token Token = boost::asio::deferred_t>
 auto dial_tls(const Executor& ex, const dialer& d, const context& ctx, std::string_view network,
               std::string_view address, boost::asio::ssl::context& ssl_ctx, const tls_options& options,

@@ -7,7 +7,9 @@
 //
 // Guarantees, for every dial and every resolve:
 // - hooks of one operation never run concurrently, even on an io_context run
-//   by several threads; they run on the operation's strand, in causal order;
+//   by several threads; they run on the operation's strand, in causal order
+//   (an io_context made with concurrency hint 1 is run by one thread, as
+//   Asio defines that hint, and its operations need and get no strand);
 // - every dns_start is followed by exactly one dns_done, every connect_start
 //   by exactly one connect_done, dial_start by exactly one dial_done,
 //   tls_handshake_start by exactly one tls_handshake_done, on every path
