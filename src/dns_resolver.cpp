@@ -355,7 +355,7 @@ private:
     // a query for "good.test" with x. Accept addresses only when the aliases
     // form one chain that starts at the name asked for (RFC 1034 3.6.2);
     // otherwise the answer is not for our question, and c-ares has already
-    // thrown away the records that were.
+    // thrown away the records that were. Found by fuzz/dns_answer_fuzzer.
     bool cname_chain_from(std::string_view name, const ares_addrinfo_cname* c) const {
         if (!c) return true;
         const auto same = [](std::string_view a, std::string_view b) {
@@ -366,8 +366,12 @@ private:
         for (const auto& domain : search_domains_)
             asked = asked || same(c->alias, std::string(name) + "." + domain);
         if (!asked) return false;
-        for (; c->next; c = c->next)
-            if (!c->name || !c->next->alias || !same(c->next->alias, c->name)) return false;
+        for (; c; c = c->next) {
+            // An alias of the root name is no host: addresses "for" it would
+            // be whatever records the answer has under the root.
+            if (!c->name || !*c->name) return false;
+            if (c->next && (!c->next->alias || !same(c->next->alias, c->name))) return false;
+        }
         return true;
     }
 

@@ -9,14 +9,21 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+// Boost.JSON header-only, to parse --trace-json files.
+#include <boost/json/src.hpp>
+
 #include <unistd.h>
 
 #include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <optional>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +83,62 @@ std::string field(const std::string& line, const std::string& name) {
     std::smatch m;
     const std::regex re("\"" + name + "\":(\"[^\"]*\"|[^,}]*)");
     return std::regex_search(line, m, re) ? m[1].str() : std::string("<missing>");
+}
+
+// A file in /tmp for the tool to write, removed when the test ends.
+struct temp_file {
+    std::string path;
+    explicit temp_file(const std::string& name)
+        : path("/tmp/nettrace-tool-test-" + std::to_string(::getpid()) + "-" + name) {
+        std::remove(path.c_str());
+    }
+    ~temp_file() { std::remove(path.c_str()); }
+    std::string read() const {
+        std::ifstream in(path, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    }
+};
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto pos = text.find(what); pos != std::string::npos; pos = text.find(what, pos + what.size())) ++n;
+    return n;
+}
+
+// What a --trace-json file says about its connect spans, after checking that
+// it is a trace-event document.
+struct trace_summary {
+    std::set<std::int64_t> pids;
+    std::map<std::int64_t, std::set<std::int64_t>> attempt_tids;  // per pid
+    std::vector<std::string> winners;  // network.peer.address of each won span
+};
+
+trace_summary summarize_trace(const std::string& text) {
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(text, ec);
+    BOOST_REQUIRE_MESSAGE(!ec, "not JSON: " << ec.message() << ": " << text.substr(0, 300));
+    BOOST_TEST(doc.as_object().at("displayTimeUnit").as_string() == "ms");
+    trace_summary s;
+    for (const auto& ev : doc.as_object().at("traceEvents").as_array()) {
+        const auto& o = ev.as_object();
+        const std::string ph(o.at("ph").as_string());
+        BOOST_TEST((ph == "X" || ph == "M"), ph);
+        BOOST_TEST(o.at("ts").is_number());
+        BOOST_REQUIRE(o.at("pid").is_int64());
+        BOOST_REQUIRE(o.at("tid").is_int64());
+        if (ph != "X") continue;
+        BOOST_TEST(o.at("dur").to_number<double>() >= 0.0);
+        const auto pid = o.at("pid").as_int64();
+        s.pids.insert(pid);
+        if (o.at("cat").as_string() != "connect") continue;
+        s.attempt_tids[pid].insert(o.at("tid").as_int64());
+        const auto& args = o.at("args").as_object();
+        if (args.at("nettrace.outcome").as_string() == "won")
+            s.winners.emplace_back(args.at("network.peer.address").as_string());
+    }
+    return s;
 }
 
 // Runs an io_context on a thread so live listeners accept while the tool runs.
@@ -191,4 +254,52 @@ BOOST_AUTO_TEST_CASE(nameserver_option_resolves_through_a_loopback_dns_server,
     int joined = 0;
     for (auto& l : dones) joined += field(l, "coalesced") == "true";
     BOOST_TEST(joined == 3);
+}
+
+BOOST_AUTO_TEST_CASE(demo_trace_json_writes_a_trace_event_document) {
+    temp_file file("trace.json");
+    const auto r = run_tool("--demo --trace-json " + file.path);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto s = summarize_trace(file.read());
+    BOOST_TEST(s.pids.size() == 1u);
+    BOOST_REQUIRE(s.attempt_tids.size() == 1u);
+    BOOST_TEST(s.attempt_tids.begin()->second.size() == 2u);  // two attempts, a track each
+    BOOST_TEST(s.winners == std::vector<std::string>{"127.0.0.1"});
+}
+
+BOOST_AUTO_TEST_CASE(count_with_trace_json_writes_one_process_per_dial) {
+    background_io io;
+    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+    temp_file file("count.json");
+    const auto r = run_tool("--json --count 3 --trace-json " + file.path + " tcp 127.0.0.1:" +
+                            std::to_string(live.port()));
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(events(r, "result").size() == 3u);  // stdout still carries the JSON lines
+    const auto s = summarize_trace(file.read());
+    BOOST_TEST(s.pids == (std::set<std::int64_t>{1, 2, 3}));
+    BOOST_TEST(s.winners.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(demo_svg_writes_a_waterfall) {
+    temp_file file("waterfall.svg");
+    const auto r = run_tool("--demo --svg " + file.path);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto svg = file.read();
+    BOOST_TEST(svg.rfind("<?xml", 0) == 0u);
+    BOOST_TEST(occurrences(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\"") == 1u);
+    BOOST_TEST(svg.ends_with("</svg>\n"));
+    BOOST_TEST(occurrences(svg, "<rect class=\"bar attempt ") == 2u);
+    BOOST_TEST(occurrences(svg, "class=\"bar attempt won winner\"") == 1u);
+    BOOST_TEST(svg.find(">#1 127.0.0.1:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unwritable_trace_file_fails_at_once_with_the_reason) {
+    for (const std::string option : {"--svg", "--trace-json"}) {
+        // A directory cannot be opened for writing.
+        const auto r = run_tool("--demo " + option + " /tmp");
+        BOOST_TEST(r.status == 1, option);
+        BOOST_TEST(r.err.find(option + " /tmp: cannot open for writing") != std::string::npos, r.err);
+        // It failed before dialing: no demo intro, no timeline.
+        BOOST_TEST(r.lines.empty(), option);
+    }
 }

@@ -1,9 +1,11 @@
 // nettrace-dial: resolves an address, races its IPs with RFC 8305 Happy
 // Eyeballs through nettrace::dial, and shows what happened, either as a
-// timeline with a waterfall (like httpstat) or as one JSON object per event.
+// timeline with a waterfall (like httpstat) or as one JSON object per event,
+// and optionally writes the dials to a Chrome trace or an SVG waterfall. The
+// recording and the file formats are the library's (recorder.hpp, export.hpp).
 //
 //   nettrace-dial [options] [NETWORK] ADDRESS
-//   nettrace-dial --demo [--json]
+//   nettrace-dial --demo [--json] [--trace-json FILE] [--svg FILE]
 
 #include <nettrace/nettrace.hpp>
 
@@ -20,13 +22,16 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -45,6 +50,7 @@ using boost::system::error_code;
 using tcp = asio::ip::tcp;
 using ip_address = asio::ip::address;
 using steady = std::chrono::steady_clock;
+using nettrace::event_kind;
 using namespace std::chrono_literals;
 
 constexpr std::string_view program = "nettrace-dial";
@@ -130,6 +136,8 @@ struct command_line {
     bool resolver_given = false;
     nettrace::dns_resolver_options dns;
     unsigned count = 1;
+    std::string trace_json_path;  // --trace-json FILE
+    std::string svg_path;         // --svg FILE
 };
 
 constexpr std::string_view usage_text = R"(usage: nettrace-dial [options] [NETWORK] ADDRESS
@@ -165,12 +173,18 @@ Resolution:
 
 Output and runs:
   --json                   one JSON object per event on stdout
+  --trace-json FILE        when the dials are over, write them to FILE in the
+                           Chrome trace-event format (open in ui.perfetto.dev
+                           or chrome://tracing)
+  --svg FILE               when the dials are over, write them to FILE as an
+                           SVG waterfall
   --count N                N concurrent dials of ADDRESS in one process
   --demo                   race a black-holed [::1] against a live 127.0.0.1,
                            both on loopback (needs no network)
   -h, --help               show this help
 
-Exit status: 0 when every dial connected, 1 when one failed, 2 for bad usage.
+Exit status: 0 when every dial connected, 1 when one failed or FILE could not be
+written, 2 for bad usage.
 )";
 
 unsigned long long parse_number(std::string_view option, std::string_view text, unsigned long long min,
@@ -229,6 +243,12 @@ command_line parse_command_line(int argc, char** argv) {
         } else if (name == "--json") {
             flag();
             cl.format = output_format::json;
+        } else if (name == "--trace-json") {
+            cl.trace_json_path = value();
+            if (cl.trace_json_path.empty()) throw usage_error("--trace-json needs a file name");
+        } else if (name == "--svg") {
+            cl.svg_path = value();
+            if (cl.svg_path.empty()) throw usage_error("--svg needs a file name");
         } else if (name == "--demo") {
             flag();
             cl.demo = true;
@@ -354,38 +374,8 @@ std::shared_ptr<nettrace::resolver> make_resolver(const command_line& cl) {
 }
 
 // ---------------------------------------------------------------------------
-// What the hooks saw, copied out of the info structs (whose views die with
-// the call) and stamped with the time since the dial started.
-
-enum class event_kind { dns_start, dns_answer, dns_done, connect_start, connect_done };
-
-struct trace_event {
-    event_kind kind = event_kind::dns_start;
-    steady::duration t{};
-    // DNS
-    std::string host;
-    std::optional<nettrace::address_family> family;  // dns_answer only
-    std::vector<ip_address> addrs;
-    nettrace::dns_source source = nettrace::dns_source::none;
-    bool coalesced = false;
-    // connect
-    std::string network;
-    tcp::endpoint endpoint;
-    std::size_t attempt = 0;
-    nettrace::connect_outcome outcome = nettrace::connect_outcome::failed;  // connect_done only
-    // both
-    error_code error;
-    steady::duration elapsed{};  // dns: since dns_start; connect_done: since its connect_start
-};
-
-/// What dial_done reported.
-struct dial_report {
-    error_code error;
-    tcp::endpoint remote, local;
-    std::vector<nettrace::attempt_record> attempts;
-    steady::duration t{};
-    std::string description;  // dial_done_info::describe()
-};
+// One dial: a nettrace::dial_record filled by the library's recorder, each
+// event handed to the reporter as it happens.
 
 class dial_session;
 
@@ -393,17 +383,21 @@ class reporter {
 public:
     virtual ~reporter() = default;
     virtual void started(const dial_session&) {}
-    virtual void event(const dial_session&, const trace_event&) = 0;
+    virtual void event(const dial_session&, const nettrace::recorded_event&) = 0;
     virtual void finished(const dial_session&) = 0;
     virtual void all_finished(std::span<const std::unique_ptr<dial_session>>) {}
 };
 
-/// One dial: its trace hooks, its clock and its outcome.
 class dial_session {
 public:
     dial_session(std::size_t index, std::size_t count, std::string network, std::string address, reporter& out)
         : index_(index), count_(count), network_(std::move(network)), address_(std::move(address)), out_(out) {
-        ctx_ = nettrace::with_client_trace({}, make_trace());
+        ctx_ = nettrace::with_recording({}, record_, [this](const nettrace::dial_record&,
+                                                            const nettrace::recorded_event& e) {
+            if (e.kind == nettrace::event_kind::dial_done && e.hook_exception)
+                report_hook_exception(e.hook_exception);
+            out_.event(*this, e);
+        });
     }
 
     std::size_t index() const noexcept { return index_; }
@@ -411,94 +405,30 @@ public:
     const std::string& network() const noexcept { return network_; }
     const std::string& address() const noexcept { return address_; }
     const nettrace::context& context() const noexcept { return ctx_; }
-    const dial_report& report() const noexcept { return report_; }
-    bool ok() const noexcept { return !report_.error; }
+    const nettrace::dial_record& record() const noexcept { return record_; }
+    /// The dial_done event; valid once completed() ran.
+    const nettrace::recorded_event& result() const noexcept { return *record_.done(); }
+    bool ok() const noexcept { return !result().error; }
 
     void completed(const error_code& ec) {
-        if (!reported_) {
+        if (!record_.done()) {
             // The library promises dial_done before completion; this only
             // keeps the output whole if that promise were ever broken.
-            report_.error = ec;
-            report_.t = since_start();
-            report_.description = "dial " + network_ + " " + address_ + ": " + ec.message();
+            nettrace::recorded_event e;
+            e.kind = nettrace::event_kind::dial_done;
+            e.network = network_;
+            e.address = address_;
+            e.error = ec;
+            e.at = record_.events.empty() ? steady::duration{} : steady::now() - record_.started;
+            e.elapsed = e.at;
+            e.description = "dial " + network_ + " " + address_ + ": " + ec.message();
+            record_.events.push_back(std::move(e));
+            out_.event(*this, record_.events.back());
         }
         out_.finished(*this);
     }
 
 private:
-    steady::duration since_start() const { return steady::now() - start_; }
-
-    void emit(trace_event e) {
-        e.t = since_start();
-        out_.event(*this, e);
-    }
-
-    nettrace::client_trace make_trace() {
-        nettrace::client_trace trace;
-        // dial_start is the first hook of every dial, and the dialer measures
-        // dial_done_info::elapsed from the same moment.
-        trace.dial_start = [this](const nettrace::dial_start_info&) { start_ = steady::now(); };
-        trace.dns_start = [this](const nettrace::dns_start_info& i) {
-            trace_event e;
-            e.kind = event_kind::dns_start;
-            e.host = i.host;
-            emit(std::move(e));
-        };
-        trace.dns_answer = [this](const nettrace::dns_answer_info& i) {
-            trace_event e;
-            e.kind = event_kind::dns_answer;
-            e.host = i.host;
-            e.family = i.family;
-            e.addrs.assign(i.addrs.begin(), i.addrs.end());
-            e.error = i.error;
-            e.source = i.source;
-            e.coalesced = i.coalesced;
-            e.elapsed = i.elapsed;
-            emit(std::move(e));
-        };
-        trace.dns_done = [this](const nettrace::dns_done_info& i) {
-            trace_event e;
-            e.kind = event_kind::dns_done;
-            e.host = i.host;
-            e.addrs.assign(i.addrs.begin(), i.addrs.end());
-            e.error = i.error;
-            e.source = i.source;
-            e.coalesced = i.coalesced;
-            e.elapsed = i.elapsed;
-            emit(std::move(e));
-        };
-        trace.connect_start = [this](const nettrace::connect_start_info& i) {
-            trace_event e;
-            e.kind = event_kind::connect_start;
-            e.network = i.network;
-            e.endpoint = i.endpoint;
-            e.attempt = i.attempt;
-            emit(std::move(e));
-        };
-        trace.connect_done = [this](const nettrace::connect_done_info& i) {
-            trace_event e;
-            e.kind = event_kind::connect_done;
-            e.network = i.network;
-            e.endpoint = i.endpoint;
-            e.attempt = i.attempt;
-            e.error = i.error;
-            e.outcome = i.outcome;
-            e.elapsed = i.elapsed;
-            emit(std::move(e));
-        };
-        trace.dial_done = [this](const nettrace::dial_done_info& i) {
-            reported_ = true;
-            report_.error = i.error;
-            report_.remote = i.remote;
-            report_.local = i.local;
-            report_.attempts.assign(i.attempts.begin(), i.attempts.end());
-            report_.t = since_start();
-            report_.description = i.describe();
-            if (i.hook_exception) report_hook_exception(i.hook_exception);
-        };
-        return trace;
-    }
-
     // The dialer swallows what a hook throws; a bug in this tool's hooks
     // should still be seen.
     static void report_hook_exception(const std::exception_ptr& e) {
@@ -514,192 +444,26 @@ private:
     std::size_t index_, count_;
     std::string network_, address_;
     reporter& out_;
+    nettrace::dial_record record_;
     nettrace::context ctx_;
-    steady::time_point start_ = steady::now();
-    bool reported_ = false;
-    dial_report report_;
 };
 
 // ---------------------------------------------------------------------------
-// JSON lines
-
-// Escapes for a JSON string body. Bytes that are not UTF-8 (an error message
-// in some legacy locale) become U+FFFD, so every line stays valid JSON.
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 8);
-    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    const auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
-    for (std::size_t i = 0; i < s.size();) {
-        const unsigned char c = byte(i);
-        if (c < 0x80) {
-            switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20 || c == 0x7F) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-            }
-            ++i;
-            continue;
-        }
-        // Length of a well-formed sequence (RFC 3629), or 0: no overlongs,
-        // no surrogates, nothing above U+10FFFF.
-        std::size_t n = 0;
-        if (c >= 0xC2 && c <= 0xDF)
-            n = continuation(i + 1) ? 2 : 0;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = continuation(i + 1) && continuation(i + 2) && !(c == 0xE0 && byte(i + 1) < 0xA0) &&
-                        !(c == 0xED && byte(i + 1) > 0x9F)
-                    ? 3
-                    : 0;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = continuation(i + 1) && continuation(i + 2) && continuation(i + 3) &&
-                        !(c == 0xF0 && byte(i + 1) < 0x90) && !(c == 0xF4 && byte(i + 1) > 0x8F)
-                    ? 4
-                    : 0;
-        if (n == 0) {
-            out += "\\ufffd";
-            ++i;
-        } else {
-            out.append(s.substr(i, n));
-            i += n;
-        }
-    }
-    return out;
-}
-
-/// Builds one JSON object, fields in insertion order.
-class json_object {
-public:
-    json_object& string(std::string_view key, std::string_view value) {
-        name(key);
-        text_ += '"' + json_escape(value) + '"';
-        return *this;
-    }
-    json_object& string_or_null(std::string_view key, const std::optional<std::string>& value) {
-        return value ? string(key, *value) : null(key);
-    }
-    json_object& number(std::string_view key, double value, int decimals) {
-        name(key);
-        text_ += fixed(value, decimals);
-        return *this;
-    }
-    json_object& integer(std::string_view key, std::uint64_t value) {
-        name(key);
-        text_ += std::to_string(value);
-        return *this;
-    }
-    json_object& boolean(std::string_view key, bool value) {
-        name(key);
-        text_ += value ? "true" : "false";
-        return *this;
-    }
-    json_object& null(std::string_view key) {
-        name(key);
-        text_ += "null";
-        return *this;
-    }
-    json_object& strings(std::string_view key, const std::vector<std::string>& values) {
-        name(key);
-        text_ += '[';
-        for (std::size_t i = 0; i < values.size(); ++i) text_ += (i ? ",\"" : "\"") + json_escape(values[i]) + '"';
-        text_ += ']';
-        return *this;
-    }
-    std::string line() const { return text_ + "}\n"; }
-
-private:
-    void name(std::string_view key) {
-        text_ += first_ ? "\"" : ",\"";
-        first_ = false;
-        text_ += json_escape(key) + "\":";
-    }
-    std::string text_ = "{";
-    bool first_ = true;
-};
-
-std::optional<std::string> error_text(const error_code& ec) {
-    return ec ? std::optional<std::string>(ec.message()) : std::nullopt;
-}
+// JSON lines: the library's writer, one line per event as it happens.
 
 class json_writer final : public reporter {
 public:
     explicit json_writer(std::ostream& out) : out_(out) {}
 
-    void event(const dial_session& s, const trace_event& e) override {
-        json_object o = begin(s, event_name(e.kind), e.t);
-        switch (e.kind) {
-        case event_kind::dns_start:
-        case event_kind::dns_answer:
-        case event_kind::dns_done: {
-            o.string("host", e.host);
-            if (e.family) o.string("family", nettrace::to_string(*e.family));
-            std::vector<std::string> addrs;
-            for (const auto& a : e.addrs) addrs.push_back(a.to_string());
-            o.strings("addrs", addrs).boolean("coalesced", e.coalesced).string_or_null("error", error_text(e.error));
-            if (e.kind != event_kind::dns_start)
-                o.string("source", nettrace::to_string(e.source)).number("elapsed_ms", to_ms(e.elapsed), 3);
-            break;
-        }
-        case event_kind::connect_start:
-        case event_kind::connect_done:
-            o.string("network", e.network)
-                .string("address", e.endpoint.address().to_string())
-                .integer("port", e.endpoint.port())
-                .integer("attempt", e.attempt)
-                .string_or_null("error", error_text(e.error));
-            if (e.kind == event_kind::connect_done)
-                o.string("outcome", nettrace::to_string(e.outcome)).number("elapsed_ms", to_ms(e.elapsed), 3);
-            break;
-        }
-        write(o);
+    // Flushed per line so that `| jq` sees a slow dial as it happens.
+    void event(const dial_session& s, const nettrace::recorded_event& e) override {
+        out_ << nettrace::to_json_line(e, s.count() > 1 ? std::optional(s.index()) : std::nullopt) << '\n'
+             << std::flush;
     }
 
-    void finished(const dial_session& s) override {
-        const auto& r = s.report();
-        json_object o = begin(s, "result", r.t);
-        o.boolean("ok", !r.error)
-            .string_or_null("remote", r.error ? std::nullopt : std::optional(endpoint_text(r.remote)))
-            .string_or_null("local", r.error ? std::nullopt : std::optional(endpoint_text(r.local)))
-            .string_or_null("error", r.error ? std::optional(r.description) : std::nullopt)
-            .integer("attempts", r.attempts.size());
-        write(o);
-    }
+    void finished(const dial_session&) override {}
 
 private:
-    static std::string_view event_name(event_kind k) {
-        switch (k) {
-        case event_kind::dns_start: return "dns_start";
-        case event_kind::dns_answer: return "dns_answer";
-        case event_kind::dns_done: return "dns_done";
-        case event_kind::connect_start: return "connect_start";
-        case event_kind::connect_done: return "connect_done";
-        }
-        return "unknown";
-    }
-
-    static json_object begin(const dial_session& s, std::string_view event, steady::duration t) {
-        json_object o;
-        o.string("event", event);
-        if (s.count() > 1) o.integer("dial", s.index());
-        o.number("t_ms", to_ms(t), 3);
-        return o;
-    }
-
-    // Flushed per line so that `| jq` sees a slow dial as it happens.
-    void write(const json_object& o) { out_ << o.line() << std::flush; }
-
     std::ostream& out_;
 };
 
@@ -720,17 +484,17 @@ public:
         write(s, header + "\n");
     }
 
-    void event(const dial_session& s, const trace_event& e) override {
-        if (e.kind == event_kind::dns_done) views_[s.index()].dns_done = e.t;
+    void event(const dial_session& s, const nettrace::recorded_event& e) override {
+        if (e.kind == event_kind::dns_done) views_[s.index()].dns_done = e.at;
         write(s, row(e));
     }
 
     void finished(const dial_session& s) override {
-        const auto& r = s.report();
+        const auto& r = s.result();
         std::string text = waterfall(views_[s.index()], r);
         if (!r.error) {
-            text += "connected to " + endpoint_text(r.remote) + " from " + endpoint_text(r.local) + " in " +
-                    duration_text(r.t) + " (" + plural(r.attempts.size(), "attempt", "attempts") + ")\n";
+            text += "connected to " + endpoint_text(r.endpoint) + " from " + endpoint_text(r.local) + " in " +
+                    duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts") + ")\n";
         } else {
             text += "failed: " + r.description + "\n";
             std::size_t width = 0;
@@ -758,7 +522,7 @@ public:
         for (const auto& s : sessions)
             if (s->ok()) {
                 ++ok;
-                times.push_back(s->report().t);
+                times.push_back(s->result().at);
             }
         out_ << "\n"
              << plural(sessions.size(), "dial", "dials") << ": " << ok << " connected, " << sessions.size() - ok
@@ -791,9 +555,16 @@ private:
             views_[s.index()].pending += text;
     }
 
-    static std::string row(const trace_event& e) {
+    // One line per DNS and connect event; the header and the summary stand
+    // for dial_start and dial_done.
+    static std::string row(const nettrace::recorded_event& e) {
         std::string who = "dns", what, detail;
         switch (e.kind) {
+        case event_kind::dial_start:
+        case event_kind::dial_done:
+        case event_kind::tls_handshake_start:
+        case event_kind::tls_handshake_done:
+            return {};
         case event_kind::dns_start:
             what = "start";
             detail = e.host;
@@ -827,11 +598,11 @@ private:
             }
             break;
         }
-        return "  " + pad_left(fixed(to_ms(e.t), 3), 9) + " ms  " + pad_right(who, 4) + " " +
+        return "  " + pad_left(fixed(to_ms(e.at), 3), 9) + " ms  " + pad_right(who, 4) + " " +
                pad_right(what, outcome_width) + "  " + detail + "\n";
     }
 
-    std::string waterfall(const view& v, const dial_report& r) const {
+    std::string waterfall(const view& v, const nettrace::recorded_event& r) const {
         struct bar {
             std::string label;
             steady::duration from, to;
@@ -846,7 +617,7 @@ private:
         }
         if (bars.empty()) return {};
 
-        steady::duration total = r.t;
+        steady::duration total = r.at;
         std::size_t label_width = 0;
         for (const auto& b : bars) {
             total = std::max(total, b.to);
@@ -987,8 +758,48 @@ void print_demo_intro(std::ostream& out, const demo_peers& d, const nettrace::di
 }
 
 // ---------------------------------------------------------------------------
+// Trace files (--trace-json, --svg)
+
+class output_file {
+public:
+    // Opened before dialing: a mistyped path should fail at once, not after
+    // a dial that may take the whole --timeout.
+    output_file(std::string option, std::string path) : option_(std::move(option)), path_(std::move(path)) {
+        stream_.open(path_, std::ios::out | std::ios::trunc | std::ios::binary);
+        if (!stream_) throw std::runtime_error(what("cannot open for writing", errno));
+    }
+
+    /// Writes with `write`, then reports whether it all reached the file.
+    template <class Write>
+    bool save(Write&& write) {
+        errno = 0;
+        write(stream_);
+        stream_.close();
+        if (stream_.fail()) {
+            std::cerr << program << ": " << what("cannot write", errno) << '\n';
+            return false;
+        }
+        return true;
+    }
+
+private:
+    std::string what(std::string_view doing, int err) const {
+        std::string text = option_ + " " + path_ + ": " + std::string(doing);
+        if (err) text += ": " + std::string(std::strerror(err));
+        return text;
+    }
+
+    std::string option_, path_;
+    std::ofstream stream_;
+};
+
+// ---------------------------------------------------------------------------
 
 int run(const command_line& cl) {
+    std::optional<output_file> trace_json, svg;
+    if (!cl.trace_json_path.empty()) trace_json.emplace("--trace-json", cl.trace_json_path);
+    if (!cl.svg_path.empty()) svg.emplace("--svg", cl.svg_path);
+
     asio::io_context io(1);
     std::optional<demo_peers> demo;  // after `io`, so destroyed before it
     std::string address = cl.address;
@@ -1014,11 +825,19 @@ int run(const command_line& cl) {
     if (demo) {
         const tcp::endpoint expected(demo->live, demo->port);
         for (const auto& s : sessions)
-            if (s->ok() && s->report().remote != expected) {
-                std::cerr << program << ": demo: connected to " << endpoint_text(s->report().remote)
+            if (s->ok() && s->result().endpoint != expected) {
+                std::cerr << program << ": demo: connected to " << endpoint_text(s->result().endpoint)
                           << ", expected the live listener at " << endpoint_text(expected) << '\n';
                 ok = false;
             }
+    }
+
+    if (trace_json || svg) {
+        std::vector<nettrace::dial_record> records;
+        for (const auto& s : sessions) records.push_back(s->record());
+        if (trace_json && !trace_json->save([&](std::ostream& f) { nettrace::write_chrome_trace(f, records); }))
+            ok = false;
+        if (svg && !svg->save([&](std::ostream& f) { nettrace::write_svg_waterfall(f, records); })) ok = false;
     }
     return ok ? 0 : 1;
 }

@@ -6,6 +6,9 @@
 #include <nettrace/dial.hpp>
 #include <nettrace/dns_resolver.hpp>
 #include <nettrace/error.hpp>
+#include <nettrace/export.hpp>
 #include <nettrace/options.hpp>
+#include <nettrace/recorder.hpp>
 #include <nettrace/resolver.hpp>
+#include <nettrace/timings.hpp>
 #include <nettrace/trace.hpp>

@@ -1,0 +1,106 @@
+#include <nettrace/timings.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <ostream>
+
+namespace nettrace {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Shared by the hooks of one with_timings layer. Offsets come from this
+// layer's own clock reads, one per hook: hooks of an operation run one after
+// another, so the offsets are ordered as the events were, whatever the
+// dialer's own clock reads said.
+struct timings_state {
+    explicit timings_state(timings& o) : out(o) {}
+    timings& out;
+    clock::time_point start{};
+    bool dialing = false;
+
+    timings::duration since_start() const { return clock::now() - start; }
+};
+
+timings::duration not_negative(timings::duration d) { return d < timings::duration::zero() ? timings::duration::zero() : d; }
+
+std::string milliseconds(timings::duration d) {
+    if (d == timings::duration::zero()) return "0 ms";
+    const double ms = std::chrono::duration<double, std::milli>(d).count();
+    char buf[32];
+    // Loopback phases take microseconds: keep two decimals below 1 ms so
+    // they do not all print as 0.0.
+    std::snprintf(buf, sizeof buf, ms < 1.0 ? "%.2f ms" : "%.1f ms", ms);
+    return buf;
+}
+
+}  // namespace
+
+context with_timings(const context& parent, timings& out) {
+    auto state = std::make_shared<timings_state>(out);
+    client_trace t;
+    t.dial_start = [state](const dial_start_info&) {
+        state->out = timings{};
+        state->start = clock::now();
+        state->dialing = true;
+    };
+    t.dns_start = [state](const dns_start_info&) {
+        if (state->dialing) return;
+        // A resolve() of its own: it starts the clock.
+        state->out = timings{};
+        state->start = clock::now();
+    };
+    t.dns_done = [state](const dns_done_info& i) {
+        state->out.dns = i.elapsed;
+        state->out.name_lookup_at = state->since_start();
+        state->out.source = i.source;
+        state->out.coalesced = i.coalesced;
+        if (!state->dialing) state->out.error = i.error;
+    };
+    t.connect_start = [state](const connect_start_info&) { ++state->out.attempts; };
+    t.connect_done = [state](const connect_done_info& i) {
+        if (i.outcome != connect_outcome::won) return;
+        state->out.connected_at = state->since_start();
+        state->out.winner = i.endpoint.address().is_v6() ? address_family::ipv6 : address_family::ipv4;
+        state->out.remote = i.endpoint;
+    };
+    t.dial_done = [state](const dial_done_info& i) {
+        timings& o = state->out;
+        o.total = state->since_start();
+        o.error = i.error;
+        // A dial cancelled or timed out in the very instant its winner
+        // connected reports an error: it has no winner then.
+        if (i.error) {
+            o.winner.reset();
+            o.remote = {};
+            o.connected_at = {};
+        }
+        const auto connect_end = o.winner ? o.connected_at : o.attempts > 0 ? o.total : o.name_lookup_at;
+        o.connect = not_negative(connect_end - o.name_lookup_at);
+        state->dialing = false;
+    };
+    t.tls_handshake_start = [state](const tls_handshake_start_info&) { state->out.tls_used = true; };
+    t.tls_handshake_done = [state](const tls_handshake_done_info& i) {
+        timings& o = state->out;
+        o.tls = i.elapsed;
+        o.tls_done_at = state->since_start();
+        o.total = o.tls_done_at;
+        if (i.error) o.error = i.error;
+    };
+    return with_client_trace(parent, t);
+}
+
+std::string to_string(const timings& t) {
+    std::string s = "dns " + milliseconds(t.dns) + ", connect " + milliseconds(t.connect) + " (" +
+                    std::to_string(t.attempts) + (t.attempts == 1 ? " attempt" : " attempts");
+    if (t.winner) s += ", won by " + std::string(to_string(*t.winner));
+    s += ")";
+    if (t.tls_used) s += ", tls " + milliseconds(t.tls);
+    s += ", total " + milliseconds(t.total);
+    if (t.error) s += ", error: " + t.error.message();
+    return s;
+}
+
+std::ostream& operator<<(std::ostream& os, const timings& t) { return os << to_string(t); }
+
+}  // namespace nettrace
