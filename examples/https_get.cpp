@@ -22,6 +22,9 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -100,6 +103,10 @@ nettrace::dialer make_dialer(const config& cfg) {
     std::vector<std::pair<std::string, std::vector<asio::ip::address>>> table;
     for (const auto& p : cfg.pins)
         if (p.port == cfg.port) table.emplace_back(p.host, p.addrs);
+    for (const auto& p : cfg.pins)
+        if (p.port != cfg.port)
+            std::cerr << "https_get: warning: --resolve " << p.spec << " is for another port than " << cfg.address
+                      << "; ignored\n";
     if (!table.empty()) options.resolver = nettrace::make_static_resolver(std::move(table), nettrace::make_system_resolver());
     return nettrace::dialer(options);
 }
@@ -111,6 +118,12 @@ std::string ms(clock_type::duration d) {
     std::snprintf(buf, sizeof buf, value < 1.0 ? "%.2f ms" : "%.1f ms", value);
     return buf;
 }
+
+// How long the request and response may take, after the dial and handshake.
+constexpr auto request_timeout = std::chrono::seconds(30);
+
+asio::awaitable<int> exchange(const config& cfg, nettrace::tls_stream& stream, clock_type::time_point start,
+                              const nettrace::timings& t);
 
 asio::awaitable<int> get(const config& cfg, ssl::context& ssl_ctx) {
     // Two layers: with_timings for the phases, and a hook of our own for the
@@ -136,6 +149,30 @@ asio::awaitable<int> get(const config& cfg, ssl::context& ssl_ctx) {
         co_return 1;
     }
 
+    // The dialer's timeout ended with the handshake; one deadline bounds the
+    // rest, so a server that stalls after TLS cannot hang us. Closing the
+    // socket fails whatever operation is pending.
+    bool timed_out = false;
+    asio::steady_timer deadline(co_await asio::this_coro::executor, start + request_timeout);
+    deadline.async_wait([&](boost::system::error_code e) {
+        if (e) return;  // cancelled: the request finished first
+        timed_out = true;
+        boost::system::error_code ignored;
+        stream.lowest_layer().close(ignored);
+    });
+    try {
+        co_return co_await exchange(cfg, stream, start, t);
+    } catch (const boost::system::system_error& e) {
+        if (!timed_out) throw;
+        std::cerr << "https_get: " << cfg.url << ": no complete response within "
+                  << std::chrono::duration_cast<std::chrono::seconds>(request_timeout).count() << " s\n";
+        co_return 1;
+    }
+}
+
+// The request and its response, on a handshaken stream.
+asio::awaitable<int> exchange(const config& cfg, nettrace::tls_stream& stream, clock_type::time_point start,
+                              const nettrace::timings& t) {
     http::request<http::empty_body> req{http::verb::get, cfg.target, 11};
     req.set(http::field::host, cfg.port == 443 ? cfg.address.substr(0, cfg.address.rfind(':')) : cfg.address);
     req.set(http::field::user_agent, "nettrace-https_get");
@@ -147,8 +184,14 @@ asio::awaitable<int> get(const config& cfg, ssl::context& ssl_ctx) {
     boost::beast::flat_buffer buffer;
     buffer.commit(co_await stream.async_read_some(buffer.prepare(16 * 1024), asio::deferred));
     const auto first_byte = clock_type::now() - start;
-    http::response<http::string_body> res;
-    co_await http::async_read(stream, buffer, res, asio::deferred);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::deferred));
+    // A body that runs to the end of the connection, closed without TLS's
+    // close_notify: what arrived is the body (as browsers and curl take it).
+    if (ec == ssl::error::stream_truncated) parser.put_eof(ec);
+    if (ec) throw boost::system::system_error(ec, "reading the response");
+    const auto& res = parser.get();
 
     std::cout << "HTTP/" << res.version() / 10 << '.' << res.version() % 10 << ' ' << res.result_int() << ' '
               << res.reason() << '\n';

@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -185,7 +186,13 @@ int main(int argc, char** argv) {
     const nettrace::dialer dialer(options);
     dial_metrics metrics;
 
-    tcp::acceptor acceptor(ioc, cfg.listen);
+    tcp::acceptor acceptor(ioc);
+    try {
+        acceptor = tcp::acceptor(ioc, cfg.listen);
+    } catch (const boost::system::system_error& e) {
+        std::cerr << "proxy: listen on " << cfg.listen << ": " << e.code().message() << '\n';
+        return 1;
+    }
     std::cout << "listening on " << acceptor.local_endpoint() << std::endl;
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -195,8 +202,20 @@ int main(int argc, char** argv) {
 
     unsigned finished = 0;
     auto accept_clients = [&]() -> asio::awaitable<void> {
-        for (unsigned accepted = 0; cfg.max_clients == 0 || accepted < cfg.max_clients; ++accepted) {
-            tcp::socket client = co_await acceptor.async_accept(asio::deferred);
+        asio::steady_timer backoff(ioc);
+        for (unsigned accepted = 0; cfg.max_clients == 0 || accepted < cfg.max_clients;) {
+            auto [ec, client] = co_await acceptor.async_accept(asio::as_tuple(asio::deferred));
+            if (ec == asio::error::operation_aborted) break;
+            if (ec) {
+                // A client that gave up before we accepted it, or no descriptor
+                // free for now: the next client may do better. Wait a little,
+                // so that a lasting EMFILE does not become a busy loop.
+                std::clog << "proxy: accept: " << ec.message() << std::endl;
+                backoff.expires_after(std::chrono::milliseconds(100));
+                co_await backoff.async_wait(asio::as_tuple(asio::deferred));
+                continue;
+            }
+            ++accepted;
             asio::co_spawn(ioc, serve(std::move(client), cfg, dialer, metrics), [&](std::exception_ptr e) {
                 if (e) try {
                         std::rethrow_exception(e);

@@ -786,7 +786,12 @@ void write_svg_waterfall(std::ostream& out, std::span<const dial_record> dials) 
                     (b.dashed ? " stroke=\"#607d8b\" stroke-dasharray=\"4 2\"" : "") + "><title>" +
                     xml_escape(b.tooltip) + "</title></rect>\n";
             std::string note = b.note;
-            if (note.size() > 60) note = note.substr(0, 57) + "...";
+            if (note.size() > 60) {
+                // Cut on a UTF-8 boundary: never inside a multi-byte character.
+                std::size_t cut = 57;
+                while (cut > 0 && (static_cast<unsigned char>(note[cut]) & 0xC0) == 0x80) --cut;
+                note = note.substr(0, cut) + "...";
+            }
             body += "<text x=\"" + px(plot_x + plot_w + pad) + "\" y=\"" + px(mid + font / 3) + "\" fill=\"" +
                     (b.bold ? "#1b5e20" : "#424242") + "\"" + (b.bold ? " font-weight=\"bold\"" : "") + ">" +
                     xml_escape(note) + "</text>\n";

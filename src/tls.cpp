@@ -130,7 +130,6 @@ private:
     }
 
     void on_dialed(error_code ec, tcp::socket socket) {
-        if (!ec && cancelled_) ec = asio::error::operation_aborted;
         if (ec) {
             error_code ignored;
             socket.close(ignored);
@@ -138,10 +137,20 @@ private:
         }
         error_code ignored;
         remote_ = socket.remote_endpoint(ignored);
+        // The dial succeeded, so from here every way out is the handshake's
+        // and reports tls_handshake_start/done: a trace must never see a
+        // connected dial_done and then nothing to explain a failed operation.
+        handshake_started_ = clock::now();
+        if (trace_) fire(trace_->tls_handshake_start, tls_handshake_start_info{server_name_, remote_});
+        const auto fail = [&](const error_code& why) {
+            if (trace_) report_handshake(why);
+            complete(why);
+        };
+        if (cancelled_) return fail(asio::error::operation_aborted);  // raced the dial's completion
         try {
             stream_.emplace(std::move(socket), ssl_ctx_);
         } catch (const boost::system::system_error& e) {
-            return complete(e.code());
+            return fail(e.code());
         }
         SSL* ssl = stream_->native_handle();
         const bool ip = is_ip_literal(server_name_);
@@ -155,11 +164,8 @@ private:
         if (!alpn_.empty() &&
             SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn_.data()),
                                 static_cast<unsigned>(alpn_.size())) != 0)
-            return complete(asio::error::no_memory);
-
+            return fail(asio::error::no_memory);
         phase_ = phase::handshaking;
-        handshake_started_ = clock::now();
-        if (trace_) fire(trace_->tls_handshake_start, tls_handshake_start_info{server_name_, remote_});
 
         // What is left of the dialer's timeout bounds the handshake.
         if (const auto timeout = dialer_.options().timeout; timeout.count() > 0) {
@@ -191,14 +197,16 @@ private:
     }
 
     void report_handshake(const error_code& ec) {
-        SSL* ssl = stream_->native_handle();
+        SSL* ssl = stream_ ? stream_->native_handle() : nullptr;
         tls_handshake_done_info info;
         info.server_name = server_name_;
         info.remote = remote_;
         info.error = ec;
         info.elapsed = clock::now() - handshake_started_;
         info.hook_exception = hook_exception_;
-        if (!ec) {
+        if (!ssl) {
+            // failed before the handshake could begin
+        } else if (!ec) {
             info.version = SSL_get_version(ssl);
             if (const char* cipher = SSL_get_cipher_name(ssl)) info.cipher = cipher;
             const unsigned char* proto = nullptr;

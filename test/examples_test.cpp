@@ -254,7 +254,8 @@ private:
 
 // Connects to 127.0.0.1:port, sends `message` and half-closes while reading
 // all that comes back up to EOF (reading meanwhile, so a long message cannot
-// fill every buffer on the way); nullopt on an error or after 10 s.
+// fill every buffer on the way); nullopt when the reply does not end in EOF
+// or takes over 10 s. A failed connect or write throws out of run_for.
 std::optional<std::string> round_trip(unsigned short port, const std::string& message) {
     using namespace asio::experimental::awaitable_operators;
     asio::io_context ioc;

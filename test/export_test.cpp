@@ -123,6 +123,7 @@ const latin1_category latin1;
 nettrace::dial_record hostile_record(const std::string& host) {
     nettrace::dial_record r;
     r.started = std::chrono::steady_clock::now();
+    r.events.reserve(8);  // add() hands out references into the vector: it must not move
     const auto add = [&](nettrace::event_kind k, std::chrono::microseconds at) -> nettrace::recorded_event& {
         nettrace::recorded_event e;
         e.kind = k;

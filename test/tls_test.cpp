@@ -379,6 +379,39 @@ BOOST_AUTO_TEST_CASE(cancellation_during_the_handshake_completes_promptly) {
     }
 }
 
+// The cancellation arrives while the dial completes successfully: the
+// operation fails, and the trace explains it with a handshake pair rather
+// than ending on a connected dial_done.
+BOOST_AUTO_TEST_CASE(cancellation_racing_the_dials_success_reports_an_aborted_handshake) {
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    auto client = trusting_client();
+    trace_recorder rec;
+    asio::cancellation_signal signal;
+    error_code result;
+    bool open = true;
+    nettrace::client_trace t;
+    t.dial_done = [&](const nettrace::dial_done_info& i) {
+        if (!i.error) signal.emit(asio::cancellation_type::terminal);
+    };
+    nettrace::dial_tls(ioc.get_executor(), pinned(), nettrace::with_client_trace(rec.attach(), t), "tcp",
+                       at("tls.test", server.port()), client,
+                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
+                           rec.completed();
+                           result = ec;
+                           open = s.lowest_layer().is_open();
+                           ioc.stop();
+                       }));
+    ioc.run();
+    BOOST_TEST(result == asio::error::operation_aborted, result.message());
+    BOOST_TEST(!open);
+    BOOST_TEST(!rec.of("dial_done").at(0).error);
+    const auto done = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(done[0].error == asio::error::operation_aborted);
+    check_tls_contract(rec);
+}
+
 BOOST_AUTO_TEST_CASE(cancellation_during_the_dial_cancels_the_dial) {
     asio::io_context ioc;
     nettrace::testing::black_hole hole(v4_other);

@@ -213,6 +213,7 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_and_says_what_is_wrong) {
         {"--resolve bad tcp a.test:1", "--resolve"},
         {"--timeout abc 127.0.0.1:1", "--timeout"},
         {"--no-such-option 127.0.0.1:1", "--no-such-option"},
+        {"--demo --trace-json same.out --svg same.out", "name the same file"},
     };
     for (const auto& row : rows) {
         const auto r = run_tool(row.args);

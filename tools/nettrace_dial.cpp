@@ -307,6 +307,8 @@ command_line parse_command_line(int argc, char** argv) {
     }
 
     if (families > 1) throw usage_error("-4, -6 and --prefer-ipv4 exclude one another");
+    if (!cl.svg_path.empty() && cl.svg_path == cl.trace_json_path)
+        throw usage_error("--trace-json and --svg name the same file " + quoted(cl.svg_path));
 
     if (cl.demo) {
         if (!positional.empty()) throw usage_error("--demo dials its own address; drop " + quoted(positional[0]));

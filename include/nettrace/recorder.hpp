@@ -115,7 +115,8 @@ using record_callback = std::function<void(const dial_record&, const recorded_ev
 
 /// A context whose trace appends every event of a dial given it to `out`,
 /// then calls `on_event` (when set) with it: the event is copied out of the
-/// info struct first, so `on_event` may keep it.
+/// info struct first, so `on_event` may copy it (the reference itself is
+/// valid only during the call: the next event may move the vector).
 ///
 /// A dial_start clears `out`, so one record can serve consecutive dials and
 /// holds the latest. The hooks run on the dial's strand and never

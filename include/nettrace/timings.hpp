@@ -59,7 +59,9 @@ struct timings {
     bool tls_used = false;                   ///< a TLS handshake was started
     boost::system::error_code error;         ///< the dial's error, else the handshake's
 
-    /// True when the operation succeeded (dial connected, handshake if any done).
+    /// True when a dial (or dial_tls) succeeded: it connected, and its
+    /// handshake, if any, completed. Always false after a resolve() alone,
+    /// which has no winner: look at `error` there.
     bool ok() const noexcept { return !error && winner.has_value(); }
 };
 
