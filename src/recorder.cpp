@@ -54,6 +54,24 @@ recorded_event make(event_kind k) {
     return e;
 }
 
+// What dns_answer and dns_done share, and connect_start and connect_done.
+template <class Info>
+void copy_dns(recorded_event& e, const Info& i) {
+    e.host = i.host;
+    e.addrs.assign(i.addrs.begin(), i.addrs.end());
+    e.error = i.error;
+    e.source = i.source;
+    e.coalesced = i.coalesced;
+    e.elapsed = i.elapsed;
+}
+
+template <class Info>
+void copy_attempt(recorded_event& e, const Info& i) {
+    e.network = i.network;
+    e.endpoint = i.endpoint;
+    e.attempt = i.attempt;
+}
+
 }  // namespace
 
 context with_recording(const context& parent, dial_record& out, record_callback on_event) {
@@ -72,37 +90,23 @@ context with_recording(const context& parent, dial_record& out, record_callback 
     };
     t.dns_answer = [r](const dns_answer_info& i) {
         auto e = make(event_kind::dns_answer);
-        e.host = i.host;
+        copy_dns(e, i);
         e.family = i.family;
-        e.addrs.assign(i.addrs.begin(), i.addrs.end());
-        e.error = i.error;
-        e.source = i.source;
-        e.coalesced = i.coalesced;
-        e.elapsed = i.elapsed;
         r->add(std::move(e));
     };
     t.dns_done = [r](const dns_done_info& i) {
         auto e = make(event_kind::dns_done);
-        e.host = i.host;
-        e.addrs.assign(i.addrs.begin(), i.addrs.end());
-        e.error = i.error;
-        e.source = i.source;
-        e.coalesced = i.coalesced;
-        e.elapsed = i.elapsed;
+        copy_dns(e, i);
         r->add(std::move(e));
     };
     t.connect_start = [r](const connect_start_info& i) {
         auto e = make(event_kind::connect_start);
-        e.network = i.network;
-        e.endpoint = i.endpoint;
-        e.attempt = i.attempt;
+        copy_attempt(e, i);
         r->add(std::move(e));
     };
     t.connect_done = [r](const connect_done_info& i) {
         auto e = make(event_kind::connect_done);
-        e.network = i.network;
-        e.endpoint = i.endpoint;
-        e.attempt = i.attempt;
+        copy_attempt(e, i);
         e.error = i.error;
         e.outcome = i.outcome;
         e.elapsed = i.elapsed;
