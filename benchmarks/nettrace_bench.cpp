@@ -199,8 +199,8 @@ void sequential_cases(const config& cfg) {
     struct variant {
         const char* name;
         std::function<asio::awaitable<void>(long)> loop;
-        std::vector<double> us;  // per dial, one entry per round
-        std::vector<double> cpu_us;  // the same in CPU time of the dialing thread
+        std::vector<double> us{};      // per dial, one entry per round
+        std::vector<double> cpu_us{};  // the same in CPU time of the dialing thread
         double allocs = 0;       // per dial, last round
     };
     std::vector<variant> v;
