@@ -601,6 +601,46 @@ BOOST_AUTO_TEST_CASE(cancelling_from_inside_a_hook_completes_promptly) {
     BOOST_TEST(ms(std::chrono::steady_clock::now() - start) < 1000.0);
 }
 
+// An io_context made with concurrency hint 1 gives dials no strand (Asio
+// defines that hint as one thread): the race, the trace contract and
+// cancellation from inside a hook must work the same there.
+BOOST_AUTO_TEST_CASE(single_threaded_io_context_races_and_keeps_the_trace_contract) {
+    asio::io_context ioc(1);
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    nettrace::testing::black_hole hole(v4_other, live.port());
+    nettrace::dial_options o;
+    o.attempt_delay = 50ms;
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.socket);
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
+    BOOST_TEST(rec.count("connect_start") == 2u);
+    rec.check_contract();
+
+    asio::cancellation_signal signal;
+    nettrace::client_trace t;
+    t.connect_start = [&](const nettrace::connect_start_info&) { signal.emit(asio::cancellation_type::terminal); };
+    trace_recorder cancelled;
+    int calls = 0;
+    error_code result;
+    pinned({v4_other, v4}, o)
+        .dial(ioc.get_executor(), nettrace::with_client_trace(cancelled.attach(), t), "tcp",
+              "race.test:" + std::to_string(live.port()),
+              asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+                  cancelled.completed();
+                  ++calls;
+                  result = ec;
+                  ioc.stop();
+              }));
+    BOOST_TEST(calls == 0);  // never inside the initiating function
+    ioc.run_for(5s);
+    BOOST_TEST(calls == 1);
+    BOOST_TEST(result == asio::error::operation_aborted, result.message());
+    BOOST_TEST(cancelled.count("connect_start") == 1u);
+    cancelled.check_contract();
+}
+
 BOOST_AUTO_TEST_CASE(dial_report_gives_every_attempt_to_a_caller_without_a_trace) {
     asio::io_context ioc;
     nettrace::testing::refused_port r1(v4_other);
