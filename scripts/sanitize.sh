@@ -9,8 +9,13 @@ bash scripts/setup.sh
 status=0
 # A shared library built with sanitizers has undefined sanitizer symbols
 # until the executable links the runtime: hence b_lundef=false.
+# -O1 -g1 (line tables, enough for the reports' file:line) rather than the
+# default -O2 -g: it halves the compile time of these builds, which dominate
+# CI (a Beast + coroutine test file takes 173 s at -O2 -g under ASan, 76 s
+# at -O1 -g1), and -O1 is what the sanitizers' own docs suggest.
+san_opts=(-Db_lundef=false -Doptimization=1 -Ddebug=false -Dcpp_args=-g1)
 if [ ! -f build-asan/build.ninja ]; then
-  meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+  meson setup build-asan -Db_sanitize=address,undefined "${san_opts[@]}" >/dev/null || exit 1
 fi
 ninja -C build-asan >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
@@ -20,7 +25,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 tsan_tests="trace dial tls"
 [ -f test/fault_schedule_test.cpp ] && tsan_tests="$tsan_tests fault_schedule"
 if [ ! -f build-tsan/build.ninja ]; then
-  meson setup build-tsan -Db_sanitize=thread -Db_lundef=false >/dev/null || exit 1
+  meson setup build-tsan -Db_sanitize=thread "${san_opts[@]}" >/dev/null || exit 1
 fi
 targets=""
 for t in $tsan_tests; do targets="$targets test/${t}_test"; done
