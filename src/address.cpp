@@ -100,15 +100,20 @@ std::optional<std::uint16_t> parse_port(std::string_view text)
     return lookup_service(text);
 }
 
+// A zone must name an interface that exists, by name or by index: a scope
+// id that names none would only fail later, at connect, with a less telling
+// error (or be silently ignored for a global address).
 std::optional<unsigned long> zone_index(std::string_view zone)
 {
-    if (zone.empty())
+    if (zone.empty() || zone.size() >= IF_NAMESIZE || zone.find('\0') != std::string_view::npos)
         return std::nullopt;
     std::uint32_t index = 0;
-    if (parse_decimal(zone, std::numeric_limits<std::uint32_t>::max(), index))
+    if (parse_decimal(zone, std::numeric_limits<std::uint32_t>::max(), index)) {
+        char name[IF_NAMESIZE];
+        if (index == 0 || ::if_indextoname(index, name) == nullptr)
+            return std::nullopt;
         return index;
-    if (zone.size() >= IF_NAMESIZE || zone.find('\0') != std::string_view::npos)
-        return std::nullopt;
+    }
     unsigned int found = ::if_nametoindex(std::string(zone).c_str());
     if (found == 0)
         return std::nullopt;
@@ -188,6 +193,76 @@ bool is_valid_host_name(std::string_view host) noexcept
     }
 }
 
+std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, boost::system::error_code& ec)
+{
+    ec.clear();
+    // The C parsers below stop at a NUL, so "127.0.0.1\0junk" would pass.
+    if (host.find('\0') != std::string_view::npos) {
+        ec = error::invalid_host;
+        return std::nullopt;
+    }
+    const auto percent = host.find('%');
+    const auto literal = host.substr(0, percent);
+    if (literal.find(':') == std::string_view::npos) {
+        auto v4 = parse_ipv4(literal);
+        if (percent != std::string_view::npos) {
+            ec = v4 ? error::zone_on_ipv4 : error::invalid_host;
+            return std::nullopt;
+        }
+        if (!v4)
+            return std::nullopt;  // a name, not a literal
+        return boost::asio::ip::address(*v4);
+    }
+    // A colon is never part of a name: this is an IPv6 literal or nothing.
+    boost::system::error_code parse_ec;
+    auto v6 = boost::asio::ip::make_address_v6(std::string(literal), parse_ec);
+    if (parse_ec) {
+        ec = error::invalid_host;
+        return std::nullopt;
+    }
+    if (percent != std::string_view::npos) {
+        auto scope = zone_index(host.substr(percent + 1));
+        if (!scope) {
+            ec = error::invalid_zone;
+            return std::nullopt;
+        }
+        v6.scope_id(*scope);
+    }
+    return boost::asio::ip::address(v6);
+}
+
+namespace detail {
+
+bool is_legacy_numeric_host(std::string_view host) noexcept
+{
+    // inet_aton's forms: 1 to 4 parts, each decimal, octal (leading 0) or
+    // hex (0x), the last filling the remaining bytes. Anything else a name
+    // may hold (a letter other than a hex digit after 0x) makes it a name.
+    host = without_trailing_dot(host);
+    if (host.empty())
+        return false;
+    int parts = 0;
+    for (std::size_t start = 0;;) {
+        auto dot = host.find('.', start);
+        auto part = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (part.empty() || ++parts > 4)
+            return false;
+        if (part.size() > 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
+            if (!std::all_of(part.begin() + 2, part.end(), [](char c) {
+                    return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f');
+                }))
+                return false;
+        } else if (!is_number(part)) {
+            return false;
+        }
+        if (dot == std::string_view::npos)
+            return true;
+        start = dot + 1;
+    }
+}
+
+}  // namespace detail
+
 std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec)
 {
     constexpr auto npos = std::string_view::npos;
@@ -221,39 +296,32 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
 
     if (host.empty())
         return fail(ec, error::missing_host);
-    // The C parsers below stop at a NUL, so "127.0.0.1\0junk" would pass.
-    if (host.find('\0') != npos)
-        return fail(ec, error::invalid_host);
 
     host_port result;
+    boost::system::error_code literal_ec;
+    auto ip = parse_ip_literal(host, literal_ec);
+    if (literal_ec) {
+        // parse_ip_literal reports only nettrace errors.
+        const auto e = static_cast<error>(literal_ec.value());
+        return fail(ec, bracketed && e == error::zone_on_ipv4 ? error::invalid_host : e);
+    }
     if (bracketed) {
-        auto percent = host.find('%');
-        auto literal = host.substr(0, percent);
-        boost::system::error_code parse_ec;
-        auto v6 = boost::asio::ip::make_address_v6(std::string(literal), parse_ec);
-        if (parse_ec)
-            return fail(ec, error::invalid_host);
-        if (percent != npos) {
-            auto zone = host.substr(percent + 1);
-            auto scope = zone_index(zone);
-            if (!scope)
-                return fail(ec, error::invalid_zone);
-            v6.scope_id(*scope);
-            result.zone = zone;
-        }
         // Unlike Go, "[::ffff:1.2.3.4]" stays IPv6: the brackets say the
         // user asked for an IPv6 address, and we keep what was written.
-        result.ip = v6;
-        result.host = literal;
+        if (!ip || !ip->is_v6())
+            return fail(ec, error::invalid_host);
+        auto percent = host.find('%');
+        result.host = host.substr(0, percent);
+        if (percent != npos)
+            result.zone = host.substr(percent + 1);
+        result.ip = ip;
     } else {
-        if (auto percent = host.find('%'); percent != npos)
-            return fail(ec, parse_ipv4(host.substr(0, percent)) ? error::zone_on_ipv4
-                                                                 : error::invalid_host);
-        if (auto v4 = parse_ipv4(host)) {
-            result.ip = *v4;
+        // An unbracketed IPv6 literal was refused above (too_many_colons).
+        if (ip) {
+            result.ip = ip;
         } else {
             // Names such as "256.1.1.1" that are not IPv4 literals are names,
-            // as in Go; DNS will reject them.
+            // as in Go; resolvers refuse the numeric-looking ones.
             if (without_trailing_dot(host).size() > max_name_length)
                 return fail(ec, error::host_too_long);
             if (!is_valid_host_name(host))

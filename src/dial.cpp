@@ -5,6 +5,8 @@
 #include <nettrace/dns_resolver.hpp>
 #include <nettrace/error.hpp>
 
+#include "detail/saturate.hpp"
+#include "detail/spare_socket.hpp"
 #include "happy_eyeballs.hpp"
 
 #include <boost/asio/any_completion_executor.hpp>
@@ -18,6 +20,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <array>
@@ -53,14 +56,26 @@ const std::shared_ptr<resolver>& default_resolver() {
 std::shared_ptr<const dialer_state> make_dialer_state(dial_options o) {
     using std::chrono::milliseconds;
     o.timeout = std::max(o.timeout, milliseconds(0));
-    // RFC 8305 section 5: a delay below 10 ms floods the network with SYNs.
-    o.attempt_delay = std::max(o.attempt_delay, milliseconds(10));
+    // RFC 8305 section 5: a delay below 10 ms floods the network with SYNs;
+    // above 2 s (its recommended maximum, kept by HEv3) a dead address
+    // stalls the dial for longer than any user waits.
+    o.attempt_delay = std::clamp(o.attempt_delay, min_attempt_delay, max_attempt_delay);
     o.resolution_delay = std::max(o.resolution_delay, milliseconds(0));
     o.first_family_count = std::max(o.first_family_count, 1u);
     if (!o.resolver) o.resolver = default_resolver();
+    prepare_spare_context();  // while descriptors are free: see spare_socket.hpp
     auto state = std::make_shared<dialer_state>();
-    state->racer = {o.attempt_delay, o.race,         o.resolution_delay, o.first_family_count,
-                    o.preference,    o.max_concurrent_attempts, o.timeout};
+    // Durations beyond what the clock holds saturate: "very long" stays
+    // very long (every deadline is computed with saturating_add).
+    state->racer = racer_config{
+        .attempt_delay = o.attempt_delay,
+        .race = o.race,
+        .resolution_delay = saturating_duration<clock>(o.resolution_delay),
+        .first_family_count = o.first_family_count,
+        .preference = o.preference,
+        .max_concurrent = o.max_concurrent_attempts,
+        .timeout = saturating_duration<clock>(o.timeout),
+    };
     state->options = std::move(o);
     return state;
 }
@@ -218,11 +233,16 @@ protected:
                 l.handle = r.lookup(strand_, host_, f, [self, f](lookup_result result) {
                     self->on_lookup(f, std::move(result));
                 });
-            } catch (const std::exception&) {
+            } catch (const std::exception& e) {
                 // A resolver that throws fails its family, like any lookup
-                // failure; the answer is posted, as resolvers promise.
+                // failure; the answer is posted, as resolvers promise. At
+                // the descriptor limit (a c-ares channel's first timer on a
+                // fresh io_context) that is the error to name.
                 lookup_result failed;
-                failed.error = make_error_code(error::dns_failure);
+                const auto* system = dynamic_cast<const boost::system::system_error*>(&e);
+                failed.error = system && system->code() == asio::error::no_descriptors
+                                   ? system->code()
+                                   : make_error_code(error::dns_failure);
                 asio::post(strand_, [self, f, failed]() mutable { self->on_lookup(f, std::move(failed)); });
             }
         }
@@ -309,7 +329,15 @@ public:
           state_(std::move(state)),
           network_(std::move(network)),
           address_(std::move(address)),
-          handler_(std::move(handler)) {}
+          handler_(std::move(handler)) {
+        // Made first: on a fresh io_context this creates the reactor, which
+        // at the descriptor limit fails. The dial then completes with that
+        // error (run() checks start_error_) and hands back a spare socket:
+        // an exception from here would leave io_context::run() (or, in a
+        // coroutine, abandon it) and lose the dial. This socket is also the
+        // result when no attempt wins, so completing never makes one.
+        first_socket_.emplace(make_socket(ex_, start_error_));
+    }
 
     void initiate(const asio::any_completion_executor& handler_ex) {
         bind_handler(handler_, handler_ex);
@@ -321,6 +349,7 @@ private:
         started_ = clock::now();
         if (trace_) fire(trace_->dial_start, dial_start_info{network_, address_});
 
+        if (start_error_) return complete(start_error_);
         error_code ec;
         const auto net = parse_network(network_, ec);
         if (!net) return complete(ec);
@@ -392,7 +421,7 @@ private:
 
     void start_attempt(std::size_t i) {
         const tcp::endpoint endpoint = racer_->attempts()[i].endpoint;
-        tcp::socket& socket = add_socket();
+        tcp::socket& socket = add_socket(i);
         if (trace_) fire(trace_->connect_start, connect_start_info{network_, endpoint, i});
         if (error_code ec = open(socket, endpoint)) {
             // Failing to create the socket (no IPv6 stack, no local address)
@@ -432,7 +461,8 @@ private:
     }
 
     void complete(const error_code& ec) {
-        tcp::socket result = racer_ && racer_->winner() ? std::move(attempt_socket(*racer_->winner())) : tcp::socket(ex_);
+        // The winner's socket, else the first one, closed by now.
+        tcp::socket result = std::move(attempt_socket(racer_ && racer_->winner() ? *racer_->winner() : 0));
         first_socket_.reset();
         more_sockets_.reset();
         if (trace_ && trace_->dial_done) report_done(ec, result);
@@ -462,13 +492,14 @@ private:
     dial_handler handler_;
     clock::time_point started_{};
     std::optional<happy_eyeballs> racer_;
+    error_code start_error_;  // the first socket could not be made (see the constructor)
 
     // One socket per attempt, by index, never moved while it connects. The
     // first lives inline, so a dial of one address allocates none; the
     // others in a deque, made only when needed.
     tcp::socket& attempt_socket(std::size_t i) { return i == 0 ? *first_socket_ : (*more_sockets_)[i - 1]; }
-    tcp::socket& add_socket() {
-        if (!first_socket_) return first_socket_.emplace(ex_);
+    tcp::socket& add_socket(std::size_t i) {
+        if (i == 0) return *first_socket_;
         if (!more_sockets_) more_sockets_ = std::make_unique<std::deque<tcp::socket>>();
         return more_sockets_->emplace_back(ex_);
     }
@@ -494,8 +525,8 @@ public:
 private:
     void run() {
         error_code ec;
-        const auto literal = asio::ip::make_address(host_, ec);
-        if (!ec) return complete({}, {literal});
+        if (const auto literal = parse_ip_literal(host_, ec)) return complete({}, {*literal});
+        if (ec) return complete(ec, {});
         if (host_.empty()) return complete(make_error_code(error::missing_host), {});
         if (host_.size() > 253 + (host_.back() == '.' ? 1 : 0))
             return complete(make_error_code(error::host_too_long), {});

@@ -2,6 +2,7 @@
 // event loop: each c-ares socket is watched with an Asio descriptor wait, its
 // timeouts with an Asio timer, all on one strand per io_context, so there
 // are no threads and no locks on the lookup path.
+#include <nettrace/address.hpp>
 #include <nettrace/dns_resolver.hpp>
 #include <nettrace/error.hpp>
 
@@ -91,29 +92,54 @@ hosts_table read_hosts(const std::string& path) {
     return table;
 }
 
-// "1.2.3.4", "1.2.3.4:53", "[::1]:53", "::1" -> c-ares' CSV form, validated.
-std::string to_ares_server(const std::string& text) {
-    std::string host = text, port;
-    if (!text.empty() && text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string::npos) throw boost::system::system_error(error::unclosed_bracket, "nameserver " + text);
-        host = text.substr(1, close - 1);
-        if (close + 1 < text.size()) {
-            if (text[close + 1] != ':') throw boost::system::system_error(error::junk_after_bracket, "nameserver " + text);
-            port = text.substr(close + 2);
+// The name server as written, safe to put in a message: control bytes
+// (a NUL, say) shown as \xNN.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
         }
-    } else if (std::count(text.begin(), text.end(), ':') == 1) {
-        host = text.substr(0, text.find(':'));
-        port = text.substr(text.find(':') + 1);
     }
+    return out;
+}
+
+[[noreturn]] void bad_server(error e, std::string_view text, std::string_view why) {
+    throw boost::system::system_error(make_error_code(e), "nameserver \"" + printable(text) + "\": " + std::string(why));
+}
+
+// "1.2.3.4", "1.2.3.4:53", "::1", "[::1]", "[::1]:53" -> the one form c-ares
+// 1.18 takes for every server, "addr:port" or "[v6]:port", through the same
+// literal parser as dial(). An IPv6 address without brackets carries no
+// port ("::1:53" is an address); the default port is 53.
+std::string to_ares_server(const std::string& text) {
+    std::string address = text;
+    const bool bracketed = !text.empty() && text.front() == '[';
+    const auto colons = std::count(text.begin(), text.end(), ':');
+    if (bracketed ? text.back() == ']' : colons == 0)
+        address += ":53";
+    else if (!bracketed && colons > 1)
+        address = "[" + text + "]:53";
     error_code ec;
-    const auto addr = asio::ip::make_address(host, ec);
-    if (ec) throw boost::system::system_error(error::invalid_host, "nameserver " + text + " (an IP address is required)");
-    if (!port.empty() && (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoul(port) == 0 ||
-                          std::stoul(port) > 65535))
-        throw boost::system::system_error(error::invalid_port, "nameserver " + text);
-    std::string out = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-    return port.empty() ? out : out + ":" + port;
+    const auto hp = parse_host_port(address, ec);
+    if (!hp) {
+        if (ec == error::invalid_port && !text.empty() && text.back() == ':')
+            bad_server(error::invalid_port, text, "the port after ':' is empty");
+        bad_server(static_cast<error>(ec.value()), text, ec.message());
+    }
+    if (!hp->ip) bad_server(error::invalid_host, text, "an IP address is required, not a name");
+    if (hp->port == 0) bad_server(error::invalid_port, text, "port 0 is no server's port");
+    // c-ares 1.18 keeps no scope id for a server: a link-local server would
+    // be asked on whichever interface the kernel picks.
+    if (!hp->zone.empty())
+        bad_server(error::invalid_zone, text, "c-ares cannot use a zone (%" + printable(hp->zone) + ") for a server");
+    const auto port = std::to_string(hp->port);
+    return hp->ip->is_v6() ? "[" + hp->ip->to_string() + "]:" + port : hp->ip->to_string() + ":" + port;
 }
 
 struct ares_library {
@@ -200,9 +226,15 @@ public:
             mask |= ARES_OPT_FLAGS;
             opts.flags = ARES_FLAG_NOCHECKRESP;
         }
-        if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS)
-            throw boost::system::system_error(make_error_code(error::dns_failure),
-                                              std::string("c-ares: ") + ares_strerror(rc));
+        errno = 0;
+        if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS) {
+            // At the descriptor limit c-ares cannot open its configuration
+            // file and says only "error reading file": name the cause.
+            const bool no_descriptors = errno == EMFILE || errno == ENFILE;
+            throw boost::system::system_error(
+                no_descriptors ? error_code(asio::error::no_descriptors) : make_error_code(error::dns_failure),
+                std::string("c-ares: ") + ares_strerror(rc));
+        }
         ares_set_socket_functions(ares_, &socket_functions, this);
         if (!config_->servers_csv.empty())
             if (int rc = ares_set_servers_ports_csv(ares_, config_->servers_csv.c_str()); rc != ARES_SUCCESS)
@@ -278,7 +310,11 @@ private:
         rearm_timer();
     }
 
-    // A cancelled caller leaves; the query goes on for the others (and the cache).
+    // A cancelled caller leaves; the query goes on for the others (and the
+    // cache). When nobody waits for any query any more, c-ares is told to
+    // stop: its retries would otherwise keep the io_context's run() busy
+    // for seconds on answers nobody wants. c-ares 1.18 can only cancel a
+    // whole channel, hence "any query".
     void drop(const std::shared_ptr<waiter>& w) {
         if (!w->done) return;
         auto q = inflight_.find(key{w->name, w->family});
@@ -286,6 +322,12 @@ private:
         lookup_result aborted;
         aborted.error = asio::error::operation_aborted;
         w->deliver(std::move(aborted));
+        const bool nobody_waits = std::all_of(inflight_.begin(), inflight_.end(),
+                                              [](const auto& entry) { return entry.second->waiters.empty(); });
+        if (ares_ && !inflight_.empty() && nobody_waits) {
+            ares_cancel(ares_);  // fails each query with ARES_ECANCELLED, from inside this call
+            rearm_timer();
+        }
     }
 
     // c-ares' own socket calls, plus a note of why the last socket could not
@@ -463,13 +505,14 @@ public:
 
     std::shared_ptr<channel> get(const std::shared_ptr<const dns_config>& config, const asio::any_io_executor& ex) {
         std::lock_guard lock(mutex_);
-        auto& c = channels_[config->id];
-        if (!c) {
-            auto made = std::make_shared<channel>(config, ex);
-            made->init();
-            c = std::move(made);
-        }
-        return c;
+        if (auto it = channels_.find(config->id); it != channels_.end()) return it->second;
+        // Stored only once it has started: a channel whose start failed
+        // (c-ares refused a server, no descriptor left) is not kept, and
+        // the next lookup tries again.
+        auto made = std::make_shared<channel>(config, ex);
+        made->init();
+        channels_.emplace(config->id, made);
+        return made;
     }
 
 private:

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <string>
@@ -285,16 +286,26 @@ void add_error(json_object& args, const error_code& ec) {
 // ---------------------------------------------------------------------------
 // Chrome trace events
 
-constexpr int dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_track = 4, tls_track = 5,
-              first_attempt_track = 10;
+// Track ids are unsigned 64-bit: an attempt index is a size_t, and a
+// hand-built record may hold any value there (no signed overflow).
+using track_id = std::uint64_t;
+constexpr track_id dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_track = 4, tls_track = 5,
+                   first_attempt_track = 10;
+
+// An attempt's track; saturates rather than wrapping onto the fixed tracks.
+track_id attempt_track(std::size_t attempt) {
+    const auto a = static_cast<track_id>(attempt);
+    return a > std::numeric_limits<track_id>::max() - first_attempt_track ? std::numeric_limits<track_id>::max()
+                                                                         : first_attempt_track + a;
+}
 
 struct chrome_dial {
     int pid;
     double offset_us;  // this record's start on the shared axis
     std::vector<std::string> spans, meta;
-    std::map<int, std::string> tracks;
+    std::map<track_id, std::string> tracks;
 
-    void span(int tid, std::string_view cat, std::string_view name, clock::duration from, clock::duration to,
+    void span(track_id tid, std::string_view cat, std::string_view name, clock::duration from, clock::duration to,
               const json_object& args) {
         if (to < from) to = from;
         json_object o;
@@ -304,18 +315,18 @@ struct chrome_dial {
             .number("ts", offset_us + to_us(from), 3)
             .number("dur", to_us(to - from), 3)
             .integer("pid", static_cast<std::uint64_t>(pid))
-            .integer("tid", static_cast<std::uint64_t>(tid))
+            .integer("tid", tid)
             .object("args", args);
         spans.push_back(o.str());
     }
 
-    void metadata(int tid, std::string_view what, const json_object& args) {
+    void metadata(track_id tid, std::string_view what, const json_object& args) {
         json_object o;
         o.string("name", what)
             .string("ph", "M")
             .integer("ts", 0)
             .integer("pid", static_cast<std::uint64_t>(pid))
-            .integer("tid", static_cast<std::uint64_t>(tid))
+            .integer("tid", tid)
             .object("args", args);
         meta.push_back(o.str());
     }
@@ -359,7 +370,7 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
         case event_kind::dns_answer: {
             if (!e.family) break;
             const bool v6 = *e.family == address_family::ipv6;
-            const int tid = v6 ? dns_ipv6_track : dns_ipv4_track;
+            const track_id tid = v6 ? dns_ipv6_track : dns_ipv4_track;
             d.tracks[tid] = v6 ? "dns ipv6 (AAAA)" : "dns ipv4 (A)";
             json_object args;
             args.string("dns.question.name", e.host)
@@ -392,7 +403,7 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
             const clock::duration from = span_start(open == attempts_open.end() ? nullptr : open->second, e);
             if (open != attempts_open.end()) attempts_open.erase(open);
             const bool won = e.outcome == connect_outcome::won;
-            const int tid = first_attempt_track + static_cast<int>(e.attempt);
+            const track_id tid = attempt_track(e.attempt);
             d.tracks[tid] = "#" + std::to_string(e.attempt) + " " + endpoint_text(e.endpoint) + (won ? " (won)" : "");
             json_object args;
             add_peer(args, e.endpoint);
@@ -465,7 +476,7 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
         d.span(dns_track, "dns", "dns.lookup " + dns_start->host + " unfinished", dns_start->at, end, args);
     }
     for (const auto& [attempt, e] : attempts_open) {
-        const int tid = first_attempt_track + static_cast<int>(attempt);
+        const track_id tid = attempt_track(attempt);
         d.tracks[tid] = "#" + std::to_string(attempt) + " " + endpoint_text(e->endpoint);
         json_object args;
         add_peer(args, e->endpoint);
@@ -496,7 +507,7 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
     d.metadata(0, "process_sort_index", json_object().integer("sort_index", index));
     for (const auto& [tid, name] : d.tracks) {
         d.metadata(tid, "thread_name", json_object().string("name", name));
-        d.metadata(tid, "thread_sort_index", json_object().integer("sort_index", static_cast<std::uint64_t>(tid)));
+        d.metadata(tid, "thread_sort_index", json_object().integer("sort_index", tid));
     }
     // Metadata first: viewers then know the names before the spans.
     out.insert(out.end(), std::make_move_iterator(d.meta.begin()), std::make_move_iterator(d.meta.end()));

@@ -2,6 +2,8 @@
 
 #include <nettrace/error.hpp>
 
+#include "detail/saturate.hpp"
+
 #include <boost/asio/error.hpp>
 
 #include <algorithm>
@@ -22,7 +24,7 @@ happy_eyeballs::happy_eyeballs(const racer_config& config, unsigned short port)
 void happy_eyeballs::start(clock::time_point now, bool ipv6_pending, bool ipv4_pending) {
     family_[index(address_family::ipv6)].pending = ipv6_pending;
     family_[index(address_family::ipv4)].pending = ipv4_pending;
-    if (config_.timeout > clock::duration::zero()) dial_deadline_ = now + config_.timeout;
+    if (config_.timeout > clock::duration::zero()) dial_deadline_ = saturating_add(now, config_.timeout);
     advance(now);
 }
 
@@ -38,7 +40,7 @@ void happy_eyeballs::on_answer(address_family f, std::span<const boost::asio::ip
         // RFC 8305 section 3: an answer of the other family waits up to the
         // resolution delay for the preferred one, counted from its arrival.
         if (f != preferred_ && !fam.untried.empty() && !resolution_deadline_)
-            resolution_deadline_ = now + config_.resolution_delay;
+            resolution_deadline_ = saturating_add(now, config_.resolution_delay);
     }
     advance(now);
 }

@@ -229,6 +229,15 @@ class system_resolver final : public resolver {
 public:
     std::shared_ptr<pending_lookup> lookup(const asio::any_io_executor& ex, std::string_view host,
                                            address_family family, callback done) override {
+        if (detail::is_legacy_numeric_host(host)) {
+            // getaddrinfo would take "127.1" for 127.0.0.1 (inet_aton); a
+            // DNS server has no such name. Refused alike by every resolver.
+            lookup_result refused;
+            refused.source = dns_source::system;
+            refused.error = make_error_code(error::host_not_found);
+            asio::post(ex, [done = std::move(done), refused = std::move(refused)]() mutable { done(std::move(refused)); });
+            return detail::answered_lookup();
+        }
         auto& service = asio::use_service<gai_service>(asio::query(ex, asio::execution::context));
         auto l = std::make_shared<gai_lookup>(service, ex, std::move(done));
         service.add(l);

@@ -19,6 +19,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "detail/saturate.hpp"
+#include "detail/spare_socket.hpp"
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -40,8 +43,7 @@ using clock = std::chrono::steady_clock;
 
 bool is_ip_literal(const std::string& host) {
     error_code ec;
-    asio::ip::make_address(host, ec);
-    return !ec;
+    return parse_ip_literal(host, ec).has_value();
 }
 
 // Asio's host name check, which leaves OpenSSL's verify result unset on a
@@ -84,7 +86,6 @@ public:
           ex_(std::move(ex)),
           strand_(asio::make_strand(ex_)),
           work_(asio::prefer(ex_, asio::execution::outstanding_work.tracked)),
-          timer_(strand_),
           handler_(std::move(handler)) {}
 
     // Called on the initiating thread, so a cancellation emitted right after
@@ -117,7 +118,12 @@ private:
             if (auto hp = parse_host_port(address_, ignored)) server_name_ = hp->host;
         }
         auto wire = alpn_wire(options_.alpn);
-        if (!wire) return complete(asio::error::invalid_argument);
+        if (!wire) {
+            // No dial ran, so no socket exists yet to hand back.
+            error_code limit;
+            socket_.emplace(make_socket(ex_, limit));
+            return complete(limit ? limit : error_code(asio::error::invalid_argument));
+        }
         alpn_ = std::move(*wire);
 
         phase_ = phase::dialing;
@@ -130,13 +136,12 @@ private:
     }
 
     void on_dialed(error_code ec, tcp::socket socket) {
-        if (ec) {
-            error_code ignored;
-            socket.close(ignored);
-            return complete(ec);
-        }
+        // Kept until the stream owns it: every failure before that hands it
+        // back, closed, as the result (see complete).
+        socket_.emplace(std::move(socket));
+        if (ec) return complete(ec);
         error_code ignored;
-        remote_ = socket.remote_endpoint(ignored);
+        remote_ = socket_->remote_endpoint(ignored);
         // The dial succeeded, so from here every way out is the handshake's
         // and reports tls_handshake_start/done: a trace must never see a
         // connected dial_done and then nothing to explain a failed operation.
@@ -148,7 +153,8 @@ private:
         };
         if (cancelled_) return fail(asio::error::operation_aborted);  // raced the dial's completion
         try {
-            stream_.emplace(std::move(socket), ssl_ctx_);
+            stream_.emplace(std::move(*socket_), ssl_ctx_);
+            socket_.reset();
         } catch (const boost::system::system_error& e) {
             return fail(e.code());
         }
@@ -168,9 +174,10 @@ private:
         phase_ = phase::handshaking;
 
         // What is left of the dialer's timeout bounds the handshake.
-        if (const auto timeout = dialer_.options().timeout; timeout.count() > 0) {
-            timer_.expires_at(started_ + timeout);
-            timer_.async_wait([self = shared_from_this()](const error_code& ec) {
+        const auto deadline = saturating_add(started_, saturating_duration<clock>(dialer_.options().timeout));
+        if (dialer_.options().timeout.count() > 0 && deadline != clock::time_point::max()) {
+            timer_.emplace(strand_, deadline);  // the dial made this io_context's reactor
+            timer_->async_wait([self = shared_from_this()](const error_code& ec) {
                 if (ec == asio::error::operation_aborted || self->phase_ != phase::handshaking) return;
                 self->timed_out_ = true;
                 error_code ignored;
@@ -187,7 +194,7 @@ private:
     }
 
     void on_handshake(error_code ec) {
-        timer_.cancel();
+        if (timer_) timer_->cancel();
         // A cancellation or timeout that raced the handshake's end wins: the
         // caller has been told nothing yet, and asked for it to stop.
         if (timed_out_) ec = make_error_code(error::timeout);
@@ -245,7 +252,7 @@ private:
     // there, since the caller emits on that executor, not on our strand.
     void complete(const error_code& ec) {
         phase_ = phase::done;
-        timer_.cancel();
+        if (timer_) timer_->cancel();
         std::optional<tls_stream> result;
         if (stream_) {
             if (ec) {
@@ -255,7 +262,9 @@ private:
             result.emplace(std::move(*stream_));
             stream_.reset();
         } else {
-            result.emplace(tcp::socket(ex_), ssl_ctx_);
+            error_code ignored;
+            socket_->close(ignored);
+            result.emplace(std::move(*socket_), ssl_ctx_);
         }
         auto handler = std::move(handler_);
         auto handler_ex = asio::get_associated_executor(handler, ex_);
@@ -278,11 +287,12 @@ private:
     asio::strand<asio::any_io_executor> strand_;
     asio::any_io_executor work_;                  // keeps the I/O executor busy
     asio::any_completion_executor handler_work_;  // and the handler's, until it has run
-    asio::steady_timer timer_;
+    std::optional<asio::steady_timer> timer_;  // made when a timeout applies
     tls_dial_handler handler_;
     asio::cancellation_slot slot_;
     asio::cancellation_signal dial_signal_;  // cancels the dial phase
     std::optional<tls_stream> stream_;
+    std::optional<tcp::socket> socket_;  // what a failure before the handshake hands back
     std::string server_name_;
     std::string alpn_;
     tcp::endpoint remote_;

@@ -31,6 +31,8 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 using nettrace::testing::trace_recorder;
 
+using nettrace::testing::open_reactor;
+
 namespace {
 
 const auto v4 = asio::ip::make_address("127.0.0.1");
@@ -81,9 +83,6 @@ nettrace::dialer pinned(std::vector<asio::ip::address> addrs, nettrace::dial_opt
     return nettrace::dialer(o);
 }
 
-// Asio opens its reactor's descriptors (epoll, eventfd, timerfd) on first
-// use; open them before counting descriptors.
-void open_reactor(asio::io_context& ioc) { asio::steady_timer warm(ioc); }
 
 double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
@@ -358,6 +357,26 @@ BOOST_AUTO_TEST_CASE(system_resolver_dials_localhost_from_the_hosts_file) {
     BOOST_TEST(rec.count("dns_start") == 1u);
     BOOST_TEST(rec.of("dns_done").at(0).addrs.size() >= 1u);
     rec.check_contract();
+}
+
+// getaddrinfo takes inet_aton's shorthands for addresses; nettrace's parser
+// does not, and neither does DNS, so the system resolver refuses them too.
+BOOST_AUTO_TEST_CASE(system_resolver_refuses_numeric_looking_names) {
+    nettrace::dial_options o;
+    o.resolver = nettrace::make_system_resolver();
+    const nettrace::dialer d(o);
+    for (const char* host : {"127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1", "127.0.0.1."}) {
+        asio::io_context ioc;
+        error_code result;
+        std::vector<asio::ip::address> addrs;
+        d.resolve(ioc.get_executor(), {}, host, [&](error_code ec, std::vector<asio::ip::address> a) {
+            result = ec;
+            addrs = std::move(a);
+        });
+        ioc.run();
+        BOOST_TEST(result == nettrace::error::host_not_found, host << ": " << result.message());
+        BOOST_TEST(addrs.empty(), host);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(local_bind_with_only_ipv4_fails_ipv6_attempts_at_once,
@@ -686,4 +705,66 @@ BOOST_AUTO_TEST_CASE(destroying_the_io_context_with_dials_in_flight_is_safe) {
     }
     BOOST_TEST(calls == 0);  // abandoned handlers are destroyed, not invoked
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
+}
+
+// ---------------------------------------------------------------------------
+// Durations at the edge of what std::chrono can hold: "very long" stays very
+// long, and never wraps into a deadline in the past or signed overflow.
+
+BOOST_AUTO_TEST_CASE(extreme_durations_are_clamped_or_saturate) {
+    using std::chrono::milliseconds;
+    struct row {
+        const char* what;
+        nettrace::dial_options o;
+        milliseconds attempt_delay;  // as options() reports it
+    };
+    nettrace::dial_options longest_timeout, ns_max_timeout, min_timeout, max_delay, min_delay, max_resolution;
+    longest_timeout.timeout = milliseconds::max();
+    ns_max_timeout.timeout = std::chrono::duration_cast<milliseconds>(std::chrono::nanoseconds::max());
+    min_timeout.timeout = milliseconds::min();
+    max_delay.attempt_delay = milliseconds::max();
+    min_delay.attempt_delay = milliseconds::min();
+    max_resolution.resolution_delay = milliseconds::max();
+    const row rows[] = {
+        {"timeout = milliseconds::max()", longest_timeout, 250ms},
+        {"timeout = nanoseconds::max() in ms", ns_max_timeout, 250ms},
+        {"timeout = milliseconds::min()", min_timeout, 250ms},
+        {"attempt_delay = milliseconds::max()", max_delay, nettrace::max_attempt_delay},
+        {"attempt_delay = milliseconds::min()", min_delay, nettrace::min_attempt_delay},
+        {"resolution_delay = milliseconds::max()", max_resolution, 250ms},
+    };
+    nettrace::testing::refused_port refused(v4);
+    for (const auto& r : rows) {
+        BOOST_TEST_CONTEXT(r.what) {
+            const nettrace::dialer d = pinned({v4}, r.o);
+            BOOST_TEST(d.options().attempt_delay.count() == r.attempt_delay.count());
+            BOOST_TEST(d.options().timeout.count() >= 0);
+            // A refused port fails with the refusal, never with a timeout
+            // that a wrapped deadline would fire at once.
+            asio::io_context ioc;
+            trace_recorder rec;
+            const auto res = run_dial(ioc, d, rec, "tcp", "race.test:" + std::to_string(refused.port()));
+            BOOST_TEST(res.ec == asio::error::connection_refused, res.ec.message());
+            rec.check_contract();
+        }
+    }
+}
+
+// An attempt delay the clock cannot hold once started the next attempt at
+// once; clamped to 2 s, a black hole holds the live address back that long.
+BOOST_AUTO_TEST_CASE(the_longest_attempt_delay_is_two_seconds) {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    nettrace::testing::black_hole hole(v4_other, live.port());
+    nettrace::dial_options o;
+    o.attempt_delay = std::chrono::milliseconds::max();
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    const auto starts = rec.of("connect_start");
+    BOOST_REQUIRE(starts.size() == 2u);
+    const double gap = ms(starts[1].at - starts[0].at);
+    BOOST_TEST(gap >= 1999.0, "second attempt after " << gap << " ms");
+    BOOST_TEST(gap < 3500.0, "second attempt after " << gap << " ms");
+    rec.check_contract();
 }

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include <unistd.h>
 
@@ -443,4 +444,142 @@ BOOST_AUTO_TEST_CASE(nameserver_that_is_not_an_ip_address_is_rejected) {
     BOOST_CHECK_THROW(nettrace::make_dns_resolver(o), boost::system::system_error);
     o.nameservers = {"[::1]:5353", "127.0.0.1"};
     BOOST_CHECK_NO_THROW(nettrace::make_dns_resolver(o));
+}
+
+// ---------------------------------------------------------------------------
+// Name-server forms: every form make_dns_resolver accepts is one c-ares 1.18
+// can start with; the others are refused up front, naming the form.
+
+BOOST_AUTO_TEST_CASE(nameserver_forms_c_ares_cannot_take_are_refused_with_the_form_named) {
+    struct row {
+        std::string form;
+        nettrace::error expected;
+        std::string named;  // in what()
+    };
+    const row rows[] = {
+        {"[::1]:", nettrace::error::invalid_port, "\"[::1]:\": the port after ':' is empty"},
+        {"127.0.0.1:", nettrace::error::invalid_port, "\"127.0.0.1:\""},
+        {"127.0.0.1:0", nettrace::error::invalid_port, "port 0"},
+        {"[fe80::1%lo]:53", nettrace::error::invalid_zone, "zone (%lo)"},
+        {std::string("127.0.0.1\0:53", 13), nettrace::error::invalid_host, "127.0.0.1\\x00:53"},
+        {"[::1]x", nettrace::error::junk_after_bracket, "\"[::1]x\""},
+        {"[::1", nettrace::error::unclosed_bracket, "\"[::1\""},
+        {"[127.0.0.1]:53", nettrace::error::invalid_host, "\"[127.0.0.1]:53\""},
+        {"dns.test", nettrace::error::invalid_host, "an IP address is required"},
+    };
+    for (const auto& r : rows) {
+        BOOST_TEST_CONTEXT("nameserver " << r.form.size() << " bytes") {
+            nettrace::dns_resolver_options o;
+            o.nameservers = {r.form};
+            try {
+                nettrace::make_dns_resolver(o);
+                BOOST_ERROR("accepted");
+            } catch (const boost::system::system_error& e) {
+                BOOST_TEST(e.code() == nettrace::make_error_code(r.expected), e.code().message());
+                BOOST_TEST(std::string(e.what()).find(r.named) != std::string::npos, e.what());
+            }
+        }
+    }
+}
+
+// "::1" and "[::1]" carry no port; c-ares 1.18 cannot start with them as
+// written, and the channel that failed to start crashed the io_context's
+// shutdown. They mean port 53.
+BOOST_AUTO_TEST_CASE(ipv6_nameserver_without_a_port_is_asked_on_port_53) {
+    if (!nettrace::testing::ipv6_loopback_available()) {
+        BOOST_TEST_MESSAGE("skipped: no IPv6 loopback here");
+        return;
+    }
+    for (const std::string form : {"::1", "[::1]"}) {
+        BOOST_TEST_CONTEXT("nameserver " << form) {
+            std::optional<resolved> r;
+            std::size_t queries = 0;
+            {
+                asio::io_context ioc;
+                std::optional<fake_dns_server> dns;
+                try {
+                    dns.emplace(ioc.get_executor(), v6, 53);
+                } catch (const std::exception& e) {
+                    BOOST_TEST_MESSAGE("skipped: [::1]:53 cannot be had here (" << e.what() << ")");
+                    return;
+                }
+                dns->add("port53.test", query_type::aaaa, {.addresses = {v6}});
+                dns->add("port53.test", query_type::a, {.addresses = {v4}});
+                auto o = server(form);
+                r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), "port53.test");
+                queries = dns->total_queries();
+            }  // the io_context, and with it the channel, shuts down here
+            BOOST_TEST(!r->ec, r->ec.message());
+            BOOST_TEST(r->addrs == (std::vector<asio::ip::address>{v6, v4}));
+            BOOST_TEST(queries == 2u);
+        }
+    }
+}
+
+
+// ---------------------------------------------------------------------------
+// What c-ares' timers cost the io_context.
+
+// A server shutting down, or a CLI exiting, must not wait out the retries
+// of a query nobody wants: when the last caller is cancelled, c-ares is told
+// to stop, and run() returns as soon as the dial has completed.
+BOOST_AUTO_TEST_CASE(cancelling_the_last_caller_lets_run_return_without_waiting_for_c_ares) {
+    // The server runs on an io_context of its own, whose receive loop would
+    // otherwise keep the dial's run() busy for ever.
+    asio::io_context server_io;
+    fake_dns_server dns(server_io.get_executor());
+    dns.add("silent.test", query_type::a, {.never = true});
+    dns.add("silent.test", query_type::aaaa, {.never = true});
+    std::thread server_thread([&] { server_io.run(); });
+    struct stop_server {
+        asio::io_context& io;
+        std::thread& t;
+        ~stop_server() {
+            io.stop();
+            t.join();
+        }
+    } stop{server_io, server_thread};
+
+    asio::io_context ioc;
+    auto o = server(dns.address());
+    o.timeout = 1000ms;
+    o.tries = 3;  // c-ares would keep trying for 1 + 2 + 4 = 7 s
+    auto d = dialer_for(nettrace::make_dns_resolver(o));
+    asio::cancellation_signal signal;
+    trace_recorder rec;
+    nettrace::client_trace cancel_at_dns_start;
+    cancel_at_dns_start.dns_start = [&](const nettrace::dns_start_info&) {
+        signal.emit(asio::cancellation_type::terminal);  // the dial posts it: safe from a hook
+    };
+    error_code result;
+    d.dial(ioc.get_executor(), nettrace::with_client_trace(rec.attach(), cancel_at_dns_start), "tcp",
+           "silent.test:80", asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+               rec.completed();
+               result = ec;
+           }));
+    const auto start = std::chrono::steady_clock::now();
+    ioc.run_for(10s);
+    const auto took = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(ioc.stopped(), "run() still had work after 10 s");
+    BOOST_TEST(result == asio::error::operation_aborted, result.message());
+    BOOST_TEST(ms(took) < 1000.0, "run() returned after " << ms(took) << " ms (c-ares' first try alone is 1000 ms)");
+    rec.check_contract();
+}
+
+// dns_resolver_options::timeout is the first try's: c-ares 1.18 doubles it
+// each round, as the header documents (timeout * (2^tries - 1) in all).
+BOOST_AUTO_TEST_CASE(the_per_try_timeout_doubles_each_round_as_documented) {
+    asio::io_context ioc;
+    fake_dns_server dns(ioc.get_executor());
+    dns.add("silent.test", query_type::a, {.never = true});
+    dns.add("silent.test", query_type::aaaa, {.never = true});
+    auto o = server(dns.address());
+    o.timeout = 100ms;
+    o.tries = 2;  // 100 + 200 = 300 ms
+    const auto start = std::chrono::steady_clock::now();
+    auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), "silent.test");
+    const double took = ms(std::chrono::steady_clock::now() - start);
+    BOOST_TEST(r.ec == nettrace::error::dns_timeout, r.ec.message());
+    BOOST_TEST(took >= 280.0, "gave up after " << took << " ms, before the doubled second try");
+    BOOST_TEST(took < 1000.0, "gave up after " << took << " ms");
 }

@@ -534,6 +534,31 @@ BOOST_AUTO_TEST_CASE(chrome_trace_stays_valid_for_hostile_text) {
     BOOST_TEST(found);
 }
 
+// Attempt indexes in a hand-built record may be anything: the track ids
+// derived from them must neither overflow (UBSan) nor wrap onto another track.
+BOOST_AUTO_TEST_CASE(chrome_trace_track_ids_hold_any_attempt_index) {
+    for (const std::size_t index : {std::size_t(2147483647), std::size_t(-1) - 5, std::size_t(-1)}) {
+        BOOST_TEST_CONTEXT("attempt " << index) {
+            auto rec = hostile_record("huge.test");
+            for (auto& e : rec.events)
+                if (e.kind == nettrace::event_kind::connect_start || e.kind == nettrace::event_kind::connect_done)
+                    e.attempt = index;
+            const auto doc = parse(chrome_trace({&rec, 1}));
+            std::set<std::uint64_t> attempt_tracks;
+            for (const auto& ev : doc.as_object().at("traceEvents").as_array()) {
+                const auto& o = ev.as_object();
+                if (o.at("ph").as_string() != "X" || o.at("cat").as_string() != "connect") continue;
+                attempt_tracks.insert(o.at("tid").to_number<std::uint64_t>());
+            }
+            BOOST_TEST_REQUIRE(attempt_tracks.size() == 1u);
+            const std::uint64_t expected =
+                index > std::numeric_limits<std::uint64_t>::max() - 10 ? std::numeric_limits<std::uint64_t>::max()
+                                                                      : 10 + std::uint64_t(index);
+            BOOST_TEST(*attempt_tracks.begin() == expected);
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // SVG
 

@@ -49,6 +49,8 @@
 #include <thread>
 #include <vector>
 
+using nettrace::testing::open_reactor;
+
 namespace {
 
 namespace sim = nettrace::testing::racer_sim;
@@ -525,9 +527,6 @@ struct real_endpoint {
     real_peer kind;
 };
 
-// Asio opens its reactor's descriptors (epoll, eventfd, timerfd) on first
-// use; open them before counting descriptors.
-void open_reactor(asio::io_context& ioc) { asio::steady_timer warm(ioc); }
 
 // Live, refused and black-holed peers, all on one port.
 struct peer_set {

@@ -896,3 +896,26 @@ BOOST_AUTO_TEST_CASE(complete_is_the_last_action) {
     r = run({.config = {.timeout = 1000ms}, .dns = resolved_at(0, {"192.0.2.1"}), .net = {{"192.0.2.1", rst(10)}}});
     BOOST_TEST(r.after_complete.empty(), r.after_complete.size() << " action(s) after complete");
 }
+
+// ---------------------------------------------------------------------------
+// Durations at the edge of the clock: deadlines saturate, never wrap.
+
+BOOST_AUTO_TEST_CASE(a_timeout_the_clock_cannot_hold_never_expires) {
+    // now + clock::duration::max() would wrap to a deadline in the past.
+    for (const auto t : {std::chrono::steady_clock::duration::max(), std::chrono::steady_clock::duration::max() / 2 + std::chrono::nanoseconds(1)}) {
+        auto r = run({.config = {.timeout = t}, .dns = resolved_at(0, {"1.2.3.4"}), .net = {{"1.2.3.4", ok(5000)}}});
+        CHECK_LINES(r.attempts, "1.2.3.4 0..5000 won");
+        BOOST_TEST(!r.error);
+        BOOST_TEST(r.done_at == 5000);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_resolution_delay_the_clock_cannot_hold_waits_for_the_preferred_family) {
+    // The A answer waits for AAAA however late it is; a wrapped deadline
+    // would start 1.2.3.4 at once instead.
+    auto r = run({.config = {.resolution_delay = std::chrono::steady_clock::duration::max()},
+                  .dns = {A(0, {"1.2.3.4"}), AAAA(900, {"::1"})},
+                  .net = {{"1.2.3.4", ok(10)}, {"::1", ok(10)}}});
+    CHECK_LINES(r.attempts, "::1 900..910 won");
+    BOOST_TEST(r.done_at == 910);
+}

@@ -10,7 +10,9 @@
 
 #include <nettrace/dns_resolver.hpp>
 #include <nettrace/nettrace.hpp>
+#include <nettrace/tls.hpp>
 
+#include "support/dns_server.hpp"
 #include "support/loopback.hpp"
 #include "support/trace_recorder.hpp"
 
@@ -39,6 +41,8 @@ using namespace std::chrono_literals;
 using nettrace::testing::trace_recorder;
 using steady = std::chrono::steady_clock;
 
+using nettrace::testing::open_reactor;
+
 namespace {
 
 constexpr int dials = 50;
@@ -46,9 +50,6 @@ constexpr int spare = 4;  // descriptors left free under the lowered limit
 
 double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-// Asio opens its reactor's descriptors (epoll, eventfd, timerfd) on first
-// use; open them before counting descriptors.
-void open_reactor(asio::io_context& ioc) { asio::steady_timer warm(ioc); }
 
 // The limit under which exactly `free` descriptor numbers are unused. A new
 // descriptor takes the lowest free number, and RLIMIT_NOFILE bounds that
@@ -394,4 +395,124 @@ BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
     BOOST_TEST(report.description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
                report.description);
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+}
+
+// ---------------------------------------------------------------------------
+// A fresh io_context at the limit: its first I/O object would create the
+// reactor, which needs descriptors of its own. The dial still completes, with
+// no_descriptors and a paired trace, and run() returns normally.
+
+namespace {
+
+struct fresh_context_dial {
+    trace_recorder rec;
+    int calls = 0;
+    error_code ec;
+    bool socket_open = true;
+    bool run_threw = false;
+};
+
+template <class Start>
+void run_on_fresh_context_at_limit(fresh_context_dial& out, Start start) {
+    asio::io_context ioc;  // no I/O object yet: no reactor
+    lowered_fd_limit lowered{static_cast<rlim_t>(limit_leaving(0))};
+    start(ioc, out);
+    try {
+        ioc.run_for(10s);
+    } catch (...) {
+        out.run_threw = true;
+    }
+    lowered.restore();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(first_dial_on_a_fresh_io_context_at_the_limit_completes_with_emfile) {
+    const nettrace::dialer d;  // made while descriptors are free, as programs make theirs
+    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+    const std::string address = "127.0.0.1:" + std::to_string(refused.port());
+    {
+        asio::io_context warm;  // the same path, with descriptors, for the sanitizers
+        open_reactor(warm);
+        warm_up(warm, d, address);
+    }
+    fresh_context_dial out;
+    run_on_fresh_context_at_limit(out, [&](asio::io_context& ioc, fresh_context_dial& o) {
+        d.dial(ioc.get_executor(), o.rec.attach(), "tcp", address, [&o](error_code ec, tcp::socket s) {
+            o.rec.completed();
+            ++o.calls;
+            o.ec = ec;
+            o.socket_open = s.is_open();
+        });
+    });
+    BOOST_TEST(!out.run_threw, "an exception left io_context::run()");
+    BOOST_TEST_REQUIRE(out.calls == 1);
+    BOOST_TEST(out.ec == asio::error::no_descriptors, out.ec.message());
+    BOOST_TEST(!out.socket_open);
+    out.rec.check_contract();
+    const auto done = out.rec.of("dial_done");
+    BOOST_TEST_REQUIRE(done.size() == 1u);
+    BOOST_TEST(done[0].description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
+               done[0].description);
+
+    // Descriptors are back: a fresh io_context dials as usual.
+    asio::io_context again;
+    open_reactor(again);
+    warm_up(again, d, address);
+}
+
+BOOST_AUTO_TEST_CASE(first_dial_tls_on_a_fresh_io_context_at_the_limit_completes_with_emfile) {
+    const nettrace::dialer d;
+    asio::ssl::context ssl_ctx(asio::ssl::context::tls_client);
+    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+    const std::string address = "127.0.0.1:" + std::to_string(refused.port());
+    fresh_context_dial out;
+    run_on_fresh_context_at_limit(out, [&](asio::io_context& ioc, fresh_context_dial& o) {
+        nettrace::dial_tls(ioc.get_executor(), d, o.rec.attach(), "tcp", address, ssl_ctx,
+                           [&o](error_code ec, nettrace::tls_stream s) {
+                               o.rec.completed();
+                               ++o.calls;
+                               o.ec = ec;
+                               o.socket_open = s.lowest_layer().is_open();
+                           });
+    });
+    BOOST_TEST(!out.run_threw, "an exception left io_context::run()");
+    BOOST_TEST_REQUIRE(out.calls == 1);
+    BOOST_TEST(out.ec == asio::error::no_descriptors, out.ec.message());
+    BOOST_TEST(!out.socket_open);
+    out.rec.check_contract();
+}
+
+// A c-ares channel starts at the io_context's first lookup. One that cannot
+// start at the limit fails the dial with EMFILE, is not kept, and leaves the
+// io_context safe to destroy (a failed start once left an empty channel
+// that the io_context's shutdown dereferenced); the next lookup starts one.
+BOOST_AUTO_TEST_CASE(dns_channel_that_cannot_start_at_the_limit_is_not_kept) {
+    if (!nettrace::dns_resolver_available()) {
+        BOOST_TEST_MESSAGE("built without c-ares: skipped");
+        return;
+    }
+    nettrace::dial_options o;
+    nettrace::dns_resolver_options ro;
+    ro.use_hosts_file = false;
+    ro.tries = 1;
+    ro.timeout = 500ms;
+    std::optional<nettrace::dial_report> at_limit;
+    {
+        asio::io_context ioc;
+        open_reactor(ioc);
+        nettrace::testing::fake_dns_server dns(ioc.get_executor());
+        dns.add("start.test", nettrace::testing::query_type::a, {.addresses = {asio::ip::make_address("127.0.0.1")}});
+        dns.add("start.test", nettrace::testing::query_type::aaaa, {});
+        ro.nameservers = {dns.address()};
+        o.resolver = nettrace::make_dns_resolver(ro);
+        const nettrace::dialer d(o);
+        at_limit = dial_with_no_free_descriptor(ioc, d, "start.test:9");
+        // Descriptors are back: the same io_context starts its channel now.
+        nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+        warm_up(ioc, d, "start.test:" + std::to_string(refused.port()));
+    }  // the io_context shuts down its channels here
+    BOOST_TEST(at_limit->error == asio::error::no_descriptors, at_limit->error.message());
+    BOOST_TEST(at_limit->description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
+               at_limit->description);
 }

@@ -46,9 +46,10 @@ struct run_result {
 
 // Runs the tool with `args` (no shell expansion of user data: the arguments
 // are fixed strings written by the tests).
-run_result run_tool(const std::string& args) {
+run_result run_tool(const std::string& args, const std::string& shell_prefix = "") {
     const std::string err_file = "/tmp/nettrace-tool-test-" + std::to_string(::getpid()) + ".err";
-    const std::string cmd = tool_path() + " " + args + " 2>" + err_file;
+    // stderr is redirected first, before a prefix can lower the descriptor limit.
+    const std::string cmd = "exec 2>" + err_file + "; " + shell_prefix + tool_path() + " " + args;
     run_result r;
     FILE* p = ::popen(cmd.c_str(), "r");
     BOOST_REQUIRE(p);
@@ -214,12 +215,64 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_and_says_what_is_wrong) {
         {"--timeout abc 127.0.0.1:1", "--timeout"},
         {"--no-such-option 127.0.0.1:1", "--no-such-option"},
         {"--demo --trace-json same.out --svg same.out", "name the same file"},
+        // One file under two spellings is still one file.
+        {"--demo --trace-json same.out --svg ./same.out", "name the same file"},
+        {"--demo --trace-json same.out --svg ../$(basename $PWD)/same.out", "name the same file"},
+        {"--nameserver '[::1]:' 127.0.0.1:1", "the port after ':' is empty"},
+        {"--nameserver '[fe80::1%lo]:53' 127.0.0.1:1", "zone"},
     };
     for (const auto& row : rows) {
         const auto r = run_tool(row.args);
         BOOST_TEST(r.status == 2, row.args);
         BOOST_TEST(r.err.find(row.says) != std::string::npos, row.args << " said: " << r.err);
     }
+}
+
+BOOST_AUTO_TEST_CASE(same_file_check_leaves_no_file_behind_and_accepts_two_files) {
+    std::remove("same.out");
+    auto r = run_tool("--demo --trace-json same.out --svg ./same.out");
+    BOOST_TEST(r.status == 2);
+    BOOST_TEST(!std::ifstream("same.out").good(), "a usage error wrote the file");
+    r = run_tool("--demo --trace-json one.out --svg two.out");
+    BOOST_TEST(r.status == 0, r.err);
+    std::remove("one.out");
+    std::remove("two.out");
+}
+
+// An IPv6 name server without a port once crashed the tool at exit (SIGSEGV,
+// status 139): c-ares refused the form and the io_context's shutdown met the
+// channel that had failed to start. It is now asked on port 53, where nothing
+// listens here, so the dial fails with a DNS error and exit status 1.
+BOOST_AUTO_TEST_CASE(ipv6_nameserver_without_a_port_fails_the_dial_not_the_process,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                         return NETTRACE_WITH_CARES && nettrace::testing::ipv6_loopback_available();
+                     })) {
+    const auto r = run_tool("--json --timeout 5000 --nameserver ::1 x.test:80");
+    BOOST_TEST(r.status == 1, "status " << r.status << ": " << r.err);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "error").find("DNS") != std::string::npos, result[0]);
+}
+
+// With 4 descriptors nothing can make an Asio reactor, so no dial can
+// complete; the tool still reports the dial's failure, not a stray
+// exception.
+BOOST_AUTO_TEST_CASE(descriptor_limit_below_any_reactor_fails_the_dial_with_emfile) {
+    const auto r = run_tool("127.0.0.1:9", "ulimit -n 4; exec ");
+    BOOST_TEST(r.status == 1, "status " << r.status << ": " << r.err);
+    BOOST_REQUIRE(!r.lines.empty());
+    BOOST_TEST(r.lines.back() == "failed: dial tcp 127.0.0.1:9: Too many open files", r.lines.back() << r.err);
+}
+
+// Enough descriptors for nettrace's spare reactor, not for the tool's own
+// io_context: the library completes the dial with EMFILE and a paired trace.
+BOOST_AUTO_TEST_CASE(descriptor_limit_at_the_first_socket_fails_the_dial_with_emfile) {
+    const auto r = run_tool("--json 127.0.0.1:9", "ulimit -n 7; exec ");
+    BOOST_TEST(r.status == 1, "status " << r.status << ": " << r.err);
+    BOOST_TEST(events(r, "dial_start").size() == 1u);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "error").find("Too many open files") != std::string::npos, result[0]);
 }
 
 // The tool's DNS options need a build with c-ares, and the test needs dnsmasq.

@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -179,6 +180,8 @@ Output and runs:
   --svg FILE               when the dials are over, write them to FILE as an
                            SVG waterfall
   --count N                N concurrent dials of ADDRESS in one process
+                           (1 to 1000: more would be a SYN flood, not a
+                           measurement)
   --demo                   race a black-holed [::1] against a live 127.0.0.1,
                            both on loopback (needs no network)
   -h, --help               show this help
@@ -186,6 +189,22 @@ Output and runs:
 Exit status: 0 when every dial connected, 1 when one failed or FILE could not be
 written, 2 for bad usage.
 )";
+
+// Whether two spellings name one file: the same inode when both exist
+// (hard links, symlinks), else the same path once made absolute and with
+// ".", ".." and the symlinks of its existing part resolved ("out", "./out").
+bool same_file(const std::string& a, const std::string& b) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::equivalent(a, b, ec) && !ec) return true;
+    // Absolute first: of a relative path none of whose parts exists,
+    // weakly_canonical keeps it relative ("out" vs "/cwd/out").
+    const auto ca = fs::weakly_canonical(fs::absolute(a, ec), ec);
+    if (ec) return a == b;
+    const auto cb = fs::weakly_canonical(fs::absolute(b, ec), ec);
+    if (ec) return a == b;
+    return ca == cb;
+}
 
 unsigned long long parse_number(std::string_view option, std::string_view text, unsigned long long min,
                                 unsigned long long max) {
@@ -307,8 +326,9 @@ command_line parse_command_line(int argc, char** argv) {
     }
 
     if (families > 1) throw usage_error("-4, -6 and --prefer-ipv4 exclude one another");
-    if (!cl.svg_path.empty() && cl.svg_path == cl.trace_json_path)
-        throw usage_error("--trace-json and --svg name the same file " + quoted(cl.svg_path));
+    if (!cl.svg_path.empty() && !cl.trace_json_path.empty() && same_file(cl.svg_path, cl.trace_json_path))
+        throw usage_error("--trace-json and --svg name the same file: " + quoted(std::string_view(cl.trace_json_path)) +
+                          " and " + quoted(std::string_view(cl.svg_path)));
 
     if (cl.demo) {
         if (!positional.empty()) throw usage_error("--demo dials its own address; drop " + quoted(positional[0]));
@@ -411,11 +431,12 @@ public:
     /// The dial_done event; valid once completed() ran.
     const nettrace::recorded_event& result() const noexcept { return *record_.done(); }
     bool ok() const noexcept { return !result().error; }
+    bool finished() const noexcept { return record_.done() != nullptr; }
 
     void completed(const error_code& ec) {
         if (!record_.done()) {
-            // The library promises dial_done before completion; this only
-            // keeps the output whole if that promise were ever broken.
+            // A dial that could not start (dial_once) fired no hook; the
+            // output still gets its result line.
             nettrace::recorded_event e;
             e.kind = nettrace::event_kind::dial_done;
             e.network = network_;
@@ -683,8 +704,16 @@ std::unique_ptr<reporter> make_reporter(output_format format, std::size_t dials)
 // Dialing
 
 asio::awaitable<void> dial_once(nettrace::dialer dialer, dial_session& session) {
-    auto [ec, socket] = co_await dialer.dial(session.context(), session.network(), session.address(),
-                                              asio::as_tuple(asio::use_awaitable));
+    error_code ec;
+    try {
+        auto [dial_ec, socket] = co_await dialer.dial(session.context(), session.network(), session.address(),
+                                                      asio::as_tuple(asio::use_awaitable));
+        ec = dial_ec;
+    } catch (const boost::system::system_error& e) {
+        // The dial could not start: the first socket of this io_context
+        // met the descriptor limit (no_descriptors). No hook has fired.
+        ec = e.code();
+    }
     session.completed(ec);
 }
 
@@ -704,7 +733,15 @@ std::vector<std::unique_ptr<dial_session>> run_dials(asio::io_context& io, const
             if (--remaining == 0) io.stop();
         });
     }
-    io.run();
+    try {
+        io.run();
+    } catch (const boost::system::system_error& e) {
+        // A process that hit its descriptor limit before it could make even
+        // one reactor cannot complete a dial: the library throws from the
+        // initiation, which Asio's coroutines let out of run().
+        for (auto& s : sessions)
+            if (!s->finished()) s->completed(e.code());
+    }
     out.all_finished(sessions);
     return sessions;
 }

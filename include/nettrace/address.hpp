@@ -51,6 +51,19 @@ struct host_port {
 /// known service). Throws only std::bad_alloc.
 std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec);
 
+/// The one IP-literal parser behind dial(), resolve() and the name-server
+/// options: `host` is an address without brackets, "192.0.2.1", "::1" or
+/// "fe80::1%eth0". Returns the address (the zone applied as the scope id);
+/// nullopt with `ec` cleared when `host` is no literal (a name, to resolve);
+/// nullopt with `ec` set when it is a malformed literal.
+///
+/// Errors: invalid_host (a NUL byte; a colon in something that is no IPv6
+/// literal), invalid_zone (a zone, by name or number, that names no
+/// interface), zone_on_ipv4. IPv4 is strict dotted-quad (inet_pton):
+/// "127.1" and "0x7f.0.0.1" are names here, and every resolver refuses them.
+/// Throws only std::bad_alloc.
+std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, boost::system::error_code& ec);
+
 /// True when `host` is a name DNS can carry: at most 253 bytes (a trailing
 /// dot aside), labels of 1 to 63 bytes of letters, digits, '-' and '_'.
 bool is_valid_host_name(std::string_view host) noexcept;

@@ -14,12 +14,20 @@
 namespace nettrace {
 
 struct dns_resolver_options {
-    /// Name servers as "host", "host:port" or "[v6]:port" (IP addresses
-    /// only). Empty: the servers, search domains and ndots of
-    /// /etc/resolv.conf. When set, /etc/resolv.conf is not read at all.
+    /// Name servers as "addr", "addr:port", "v6addr", "[v6addr]" or
+    /// "[v6addr]:port": IP addresses only, parsed like dial()'s literals;
+    /// the port defaults to 53, and an IPv6 address carries one only in
+    /// brackets ("::1:53" is the address ::1:53). Zones are refused (c-ares
+    /// 1.18 keeps no scope for a server). Empty: the servers, search domains
+    /// and ndots of /etc/resolv.conf. When set, /etc/resolv.conf is not read
+    /// at all.
     std::vector<std::string> nameservers;
 
-    /// Per try, per server; and how many rounds over the servers.
+    /// The first try's timeout, per server, and how many rounds over the
+    /// servers. c-ares 1.18 doubles the timeout each round: round r (from 0)
+    /// waits timeout * 2^r per server, so with one server a lookup gives up
+    /// with dns_timeout after timeout * (2^tries - 1): 400 ms and 2 tries
+    /// take 1,200 ms; the defaults, 6 s.
     std::chrono::milliseconds timeout{2000};
     int tries = 2;
 
@@ -56,7 +64,9 @@ bool dns_resolver_available() noexcept;
 ///
 /// Cancellation: pending_lookup::cancel() (any thread) completes that caller
 /// with operation_aborted; the query goes on for the other callers and the
-/// cache. Shutting down the io_context destroys its channel and abandons its
+/// cache. When no caller waits for any query of the channel any more, its
+/// queries are cancelled (ares_cancel), so io_context::run() does not wait
+/// out retries nobody needs. Shutting down the io_context destroys its channel and abandons its
 /// queries.
 ///
 /// Thread safety: the resolver may be shared by any number of dials,
@@ -73,9 +83,10 @@ bool dns_resolver_available() noexcept;
 /// failure (dns_failure) is reported. With `cache` on, answers, NXDOMAIN
 /// and NODATA are cached; other failures are not.
 ///
-/// Throws boost::system::system_error: error::invalid_host,
-/// unclosed_bracket, junk_after_bracket or invalid_port when a name server
-/// is not an IP address with an optional port; error::dns_failure when
+/// Throws boost::system::system_error, whose what() quotes the name server:
+/// error::invalid_host, unclosed_bracket, junk_after_bracket, invalid_zone
+/// or invalid_port (empty, 0, not a number) when a name server is not an
+/// IP address with an optional port; error::dns_failure when
 /// c-ares cannot be initialised (the per-io_context channel is made at its
 /// first lookup: a dial reports that failure as dns_failure);
 /// error::no_resolver in a build without c-ares.

@@ -26,15 +26,22 @@ enum class family_preference {
     ipv4_only,
 };
 
+/// The bounds dialer applies to dial_options::attempt_delay.
+inline constexpr std::chrono::milliseconds min_attempt_delay{10};
+inline constexpr std::chrono::milliseconds max_attempt_delay{2000};
+
 struct dial_options {
     /// Bound on the whole dial (DNS and every attempt; with dial_tls, the
     /// handshake too); zero or negative means none. When it expires the dial
     /// fails with error::timeout. It does not bound dialer::resolve().
+    /// Values beyond what std::chrono::steady_clock can hold (such as
+    /// milliseconds::max()) mean "never", not an overflow.
     std::chrono::milliseconds timeout{0};
 
     /// RFC 8305 Connection Attempt Delay: how long an attempt runs alone
-    /// before the next one starts beside it. Clamped to at least 10 ms
-    /// (RFC 8305 section 5). An attempt is never aborted by this delay.
+    /// before the next one starts beside it. Clamped to [10 ms, 2 s], RFC
+    /// 8305 section 5's minimum and recommended maximum. An attempt is never
+    /// aborted by this delay.
     std::chrono::milliseconds attempt_delay{250};
 
     /// False turns racing off: each attempt starts only when the previous
@@ -43,7 +50,7 @@ struct dial_options {
 
     /// RFC 8305 Resolution Delay: with an IPv4 answer in hand and IPv6
     /// preferred, how long to wait for the AAAA answer before connecting.
-    /// Negative counts as zero.
+    /// Negative counts as zero; a huge value saturates, as timeout does.
     std::chrono::milliseconds resolution_delay{50};
 
     /// RFC 8305 First Address Family Count: how many addresses of the

@@ -54,6 +54,14 @@ public:
     /// posted to `ex`, never from inside lookup() (when `ex`'s execution
     /// context is shut down first, nettrace's resolvers drop it uncalled).
     ///
+    /// Lifetime: `done` owns the dial, and the dial owns the returned
+    /// pending_lookup. A resolver must destroy `done` once it has called it,
+    /// once cancel() was called, and when `ex`'s execution context shuts down
+    /// (an execution_context::service of the resolver's does it, as
+    /// nettrace's resolvers do). A resolver that keeps `done` in its
+    /// pending_lookup past that shutdown makes a reference cycle: the whole
+    /// dial leaks.
+    ///
     /// Executor: `done` runs on `ex` (the dial's strand); the work itself
     /// may run anywhere (a thread pool, another strand).
     ///

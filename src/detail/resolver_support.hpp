@@ -25,6 +25,12 @@ inline std::string canonical_name(std::string_view name) {
     return out;
 }
 
+/// True for the legacy numeric forms inet_aton takes ("127.1", "0x7f.0.0.1",
+/// "2130706433"). They are no IP literals to nettrace (parse_ip_literal is
+/// strict) and no real names either, so every resolver refuses them with
+/// host_not_found rather than let getaddrinfo turn them into addresses.
+bool is_legacy_numeric_host(std::string_view host) noexcept;
+
 /// The IP address in a sockaddr from getaddrinfo or c-ares, if it holds one.
 inline std::optional<boost::asio::ip::address> to_address(const sockaddr* sa) {
     if (sa->sa_family == AF_INET6) {

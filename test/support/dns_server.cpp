@@ -295,7 +295,7 @@ struct fake_dns_server::state : std::enable_shared_from_this<state> {
     }
 };
 
-fake_dns_server::fake_dns_server(const asio::any_io_executor& ex, const asio::ip::address& addr)
+fake_dns_server::fake_dns_server(const asio::any_io_executor& ex, const asio::ip::address& addr, unsigned short port)
     : state_(std::make_shared<state>(ex, addr)) {
     if (!addr.is_loopback()) throw std::invalid_argument("loopback only: " + addr.to_string());
     // A free UDP port whose TCP twin is free too: it is held, not listened
@@ -305,7 +305,8 @@ fake_dns_server::fake_dns_server(const asio::any_io_executor& ex, const asio::ip
         if (tries == 50) throw std::runtime_error("no port free on both UDP and TCP");
         boost::system::error_code ignored;
         state_->socket.close(ignored);
-        const udp::endpoint ep(addr, 0);
+        if (port != 0 && tries > 0) throw std::runtime_error("port " + std::to_string(port) + " is not free for TCP");
+        const udp::endpoint ep(addr, port);
         state_->socket.open(ep.protocol());
         if (addr.is_v6()) state_->socket.set_option(asio::ip::v6_only(true));
         state_->socket.bind(ep);

@@ -73,8 +73,11 @@ struct behaviour {
 ///   run_for/run_one or stop() it, as with live_listener.
 class fake_dns_server {
 public:
+    /// Listens on `addr` (loopback only) at `port`, or at a free port when 0.
+    /// Throws boost::system::system_error when `port` is taken.
     explicit fake_dns_server(const boost::asio::any_io_executor& ex,
-                             const boost::asio::ip::address& addr = boost::asio::ip::address_v4::loopback());
+                             const boost::asio::ip::address& addr = boost::asio::ip::address_v4::loopback(),
+                             unsigned short port = 0);
     /// Closes the socket on `ex` (dispatch): at once when called from a
     /// thread running it, otherwise when it next runs or is destroyed.
     ~fake_dns_server();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstddef>
@@ -63,6 +64,13 @@ private:
 
 /// Open file descriptors of this process (entries of /proc/self/fd).
 std::size_t open_fd_count();
+
+/// Opens the descriptors that, once opened, stay open for as long as their
+/// owner lives, so that counting descriptors before and after a dial sees
+/// only the dial's: `ioc`'s reactor (Asio makes it with the first I/O
+/// object) and nettrace's spare reactor (made with the process's first
+/// dialer; see src/detail/spare_socket.hpp).
+void open_reactor(boost::asio::io_context& ioc);
 
 /// Whether ::1 can be bound here (some sandboxes have no IPv6 loopback).
 bool ipv6_loopback_available();
