@@ -5,7 +5,7 @@
 #include <nettrace/nettrace.hpp>
 
 #include "dns_server.hpp"
-#include "happy_eyeballs.hpp"
+#include "racer.hpp"
 #include "support.hpp"
 
 #include <benchmark/benchmark.h>
@@ -127,18 +127,16 @@ BENCHMARK(parse_host_port)->DenseRange(0, 2);
 
 // The racer alone, for a literal: start, one answer, the attempt connects.
 void racer_literal(benchmark::State& state) {
-    using nettrace::detail::happy_eyeballs;
     const nettrace::detail::racer_config config;
     const auto now = nettrace::detail::clock::now();
     const auto a0 = bench::allocations();
     for (auto _ : state) {
-        happy_eyeballs racer(config, 80);
-        happy_eyeballs::action a;
+        nettrace::detail::racer racer(config, 80);
         racer.start(now, false, true);
         racer.on_answer(nettrace::address_family::ipv4, std::span(&localhost, 1), {}, now);
-        while (racer.next(a)) benchmark::DoNotOptimize(a);
+        while (auto a = racer.next()) benchmark::DoNotOptimize(a);
         racer.on_attempt_done(0, {}, now);
-        while (racer.next(a)) benchmark::DoNotOptimize(a);
+        while (auto a = racer.next()) benchmark::DoNotOptimize(a);
     }
     state.counters["allocs"] = benchmark::Counter(double(bench::allocations() - a0), benchmark::Counter::kAvgIterations);
 }

@@ -33,15 +33,9 @@ std::function<void(const Info&)> compose(const std::function<void(const Info&)>&
 context with_client_trace(const context& parent, const client_trace& trace) {
     auto node = std::make_shared<detail::context_node>();
     if (const client_trace* old = context_client_trace(parent)) {
-        node->trace.dial_start = compose(trace.dial_start, old->dial_start);
-        node->trace.dns_start = compose(trace.dns_start, old->dns_start);
-        node->trace.dns_answer = compose(trace.dns_answer, old->dns_answer);
-        node->trace.dns_done = compose(trace.dns_done, old->dns_done);
-        node->trace.connect_start = compose(trace.connect_start, old->connect_start);
-        node->trace.connect_done = compose(trace.connect_done, old->connect_done);
-        node->trace.dial_done = compose(trace.dial_done, old->dial_done);
-        node->trace.tls_handshake_start = compose(trace.tls_handshake_start, old->tls_handshake_start);
-        node->trace.tls_handshake_done = compose(trace.tls_handshake_done, old->tls_handshake_done);
+#define NETTRACE_COMPOSE(name, info) node->trace.name = compose(trace.name, old->name);
+        NETTRACE_HOOKS(NETTRACE_COMPOSE)
+#undef NETTRACE_COMPOSE
     } else {
         node->trace = trace;
     }

@@ -226,15 +226,9 @@ public:
             mask |= ARES_OPT_FLAGS;
             opts.flags = ARES_FLAG_NOCHECKRESP;
         }
-        errno = 0;
-        if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS) {
-            // At the descriptor limit c-ares cannot open its configuration
-            // file and says only "error reading file": name the cause.
-            const bool no_descriptors = errno == EMFILE || errno == ENFILE;
-            throw boost::system::system_error(
-                no_descriptors ? error_code(asio::error::no_descriptors) : make_error_code(error::dns_failure),
-                std::string("c-ares: ") + ares_strerror(rc));
-        }
+        if (int rc = ares_init_options(&ares_, &opts, mask); rc != ARES_SUCCESS)
+            throw boost::system::system_error(make_error_code(error::dns_failure),
+                                              std::string("c-ares: ") + ares_strerror(rc));
         ares_set_socket_functions(ares_, &socket_functions, this);
         if (!config_->servers_csv.empty())
             if (int rc = ares_set_servers_ports_csv(ares_, config_->servers_csv.c_str()); rc != ARES_SUCCESS)

@@ -8,15 +8,10 @@ namespace nettrace {
 
 std::string_view to_string(event_kind k) noexcept {
     switch (k) {
-    case event_kind::dial_start: return "dial_start";
-    case event_kind::dns_start: return "dns_start";
-    case event_kind::dns_answer: return "dns_answer";
-    case event_kind::dns_done: return "dns_done";
-    case event_kind::connect_start: return "connect_start";
-    case event_kind::connect_done: return "connect_done";
-    case event_kind::dial_done: return "dial_done";
-    case event_kind::tls_handshake_start: return "tls_handshake_start";
-    case event_kind::tls_handshake_done: return "tls_handshake_done";
+#define NETTRACE_HOOK_NAME(name, info) \
+    case event_kind::name: return #name;
+        NETTRACE_HOOKS(NETTRACE_HOOK_NAME)
+#undef NETTRACE_HOOK_NAME
     }
     return "unknown";
 }
@@ -48,13 +43,13 @@ struct recording {
     }
 };
 
-recorded_event make(event_kind k) {
-    recorded_event e;
-    e.kind = k;
-    return e;
+// The fields of each info struct that a record keeps; one overload per hook.
+void copy(recorded_event& e, const dial_start_info& i) {
+    e.network = i.network;
+    e.address = i.address;
 }
+void copy(recorded_event& e, const dns_start_info& i) { e.host = i.host; }
 
-// What dns_answer and dns_done share, and connect_start and connect_done.
 template <class Info>
 void copy_dns(recorded_event& e, const Info& i) {
     e.host = i.host;
@@ -64,6 +59,11 @@ void copy_dns(recorded_event& e, const Info& i) {
     e.coalesced = i.coalesced;
     e.elapsed = i.elapsed;
 }
+void copy(recorded_event& e, const dns_answer_info& i) {
+    copy_dns(e, i);
+    e.family = i.family;
+}
+void copy(recorded_event& e, const dns_done_info& i) { copy_dns(e, i); }
 
 template <class Info>
 void copy_attempt(recorded_event& e, const Info& i) {
@@ -71,80 +71,58 @@ void copy_attempt(recorded_event& e, const Info& i) {
     e.endpoint = i.endpoint;
     e.attempt = i.attempt;
 }
+void copy(recorded_event& e, const connect_start_info& i) { copy_attempt(e, i); }
+void copy(recorded_event& e, const connect_done_info& i) {
+    copy_attempt(e, i);
+    e.error = i.error;
+    e.outcome = i.outcome;
+    e.elapsed = i.elapsed;
+}
+void copy(recorded_event& e, const dial_done_info& i) {
+    e.network = i.network;
+    e.address = i.address;
+    e.error = i.error;
+    e.endpoint = i.remote;
+    e.local = i.local;
+    e.attempts.assign(i.attempts.begin(), i.attempts.end());
+    e.elapsed = i.elapsed;
+    e.description = i.describe();
+    e.hook_exception = i.hook_exception;
+}
+void copy(recorded_event& e, const tls_handshake_start_info& i) {
+    e.server_name = i.server_name;
+    e.endpoint = i.remote;
+    e.attempt = i.attempt;
+}
+void copy(recorded_event& e, const tls_handshake_done_info& i) {
+    e.server_name = i.server_name;
+    e.endpoint = i.remote;
+    e.attempt = i.attempt;
+    e.outcome = i.outcome;
+    e.tls_version = i.version;
+    e.cipher = i.cipher;
+    e.alpn = i.alpn;
+    e.resumed = i.resumed;
+    e.error = i.error;
+    e.verify_error = i.verify_error;
+    e.elapsed = i.elapsed;
+    e.hook_exception = i.hook_exception;
+}
 
 }  // namespace
 
 context with_recording(const context& parent, dial_record& out, record_callback on_event) {
     auto r = std::make_shared<recording>(recording{out, std::move(on_event)});
     client_trace t;
-    t.dial_start = [r](const dial_start_info& i) {
-        auto e = make(event_kind::dial_start);
-        e.network = i.network;
-        e.address = i.address;
-        r->add(std::move(e));
+#define NETTRACE_RECORD(name, info)          \
+    t.name = [r](const info& i) {            \
+        recorded_event e;                    \
+        e.kind = event_kind::name;           \
+        copy(e, i);                          \
+        r->add(std::move(e));                \
     };
-    t.dns_start = [r](const dns_start_info& i) {
-        auto e = make(event_kind::dns_start);
-        e.host = i.host;
-        r->add(std::move(e));
-    };
-    t.dns_answer = [r](const dns_answer_info& i) {
-        auto e = make(event_kind::dns_answer);
-        copy_dns(e, i);
-        e.family = i.family;
-        r->add(std::move(e));
-    };
-    t.dns_done = [r](const dns_done_info& i) {
-        auto e = make(event_kind::dns_done);
-        copy_dns(e, i);
-        r->add(std::move(e));
-    };
-    t.connect_start = [r](const connect_start_info& i) {
-        auto e = make(event_kind::connect_start);
-        copy_attempt(e, i);
-        r->add(std::move(e));
-    };
-    t.connect_done = [r](const connect_done_info& i) {
-        auto e = make(event_kind::connect_done);
-        copy_attempt(e, i);
-        e.error = i.error;
-        e.outcome = i.outcome;
-        e.elapsed = i.elapsed;
-        r->add(std::move(e));
-    };
-    t.dial_done = [r](const dial_done_info& i) {
-        auto e = make(event_kind::dial_done);
-        e.network = i.network;
-        e.address = i.address;
-        e.error = i.error;
-        e.endpoint = i.remote;
-        e.local = i.local;
-        e.attempts.assign(i.attempts.begin(), i.attempts.end());
-        e.elapsed = i.elapsed;
-        e.description = i.describe();
-        e.hook_exception = i.hook_exception;
-        r->add(std::move(e));
-    };
-    t.tls_handshake_start = [r](const tls_handshake_start_info& i) {
-        auto e = make(event_kind::tls_handshake_start);
-        e.server_name = i.server_name;
-        e.endpoint = i.remote;
-        r->add(std::move(e));
-    };
-    t.tls_handshake_done = [r](const tls_handshake_done_info& i) {
-        auto e = make(event_kind::tls_handshake_done);
-        e.server_name = i.server_name;
-        e.endpoint = i.remote;
-        e.tls_version = i.version;
-        e.cipher = i.cipher;
-        e.alpn = i.alpn;
-        e.resumed = i.resumed;
-        e.error = i.error;
-        e.verify_error = i.verify_error;
-        e.elapsed = i.elapsed;
-        e.hook_exception = i.hook_exception;
-        r->add(std::move(e));
-    };
+    NETTRACE_HOOKS(NETTRACE_RECORD)
+#undef NETTRACE_RECORD
     return with_client_trace(parent, t);
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <ostream>
+#include <vector>
 
 namespace nettrace {
 namespace {
@@ -18,6 +19,11 @@ struct timings_state {
     timings& out;
     clock::time_point start{};
     bool dialing = false;
+    struct connected_attempt {
+        std::size_t attempt;
+        timings::duration at;
+    };
+    std::vector<connected_attempt> connected;  // dial_tls's race: attempts whose TCP is up
 
     timings::duration since_start() const { return clock::now() - start; }
 };
@@ -43,6 +49,7 @@ context with_timings(const context& parent, timings& out) {
         state->out = timings{};
         state->start = clock::now();
         state->dialing = true;
+        state->connected.clear();
     };
     t.dns_start = [state](const dns_start_info&) {
         if (state->dialing) return;
@@ -59,6 +66,11 @@ context with_timings(const context& parent, timings& out) {
     };
     t.connect_start = [state](const connect_start_info&) { ++state->out.attempts; };
     t.connect_done = [state](const connect_done_info& i) {
+        if (i.outcome == connect_outcome::connected) {
+            // dial_tls's race: TCP is up, and the handshake decides.
+            state->connected.push_back({i.attempt, state->since_start()});
+            return;
+        }
         if (i.outcome != connect_outcome::won) return;
         state->out.connected_at = state->since_start();
         state->out.winner = i.endpoint.address().is_v6() ? address_family::ipv6 : address_family::ipv4;
@@ -82,10 +94,15 @@ context with_timings(const context& parent, timings& out) {
     t.tls_handshake_start = [state](const tls_handshake_start_info&) { state->out.tls_used = true; };
     t.tls_handshake_done = [state](const tls_handshake_done_info& i) {
         timings& o = state->out;
+        // The winner's handshake, else (no winner) the last one to end.
+        if (o.winner && i.outcome != connect_outcome::won) return;
         o.tls = i.elapsed;
         o.tls_done_at = state->since_start();
-        o.total = o.tls_done_at;
-        if (i.error) o.error = i.error;
+        if (i.outcome != connect_outcome::won || o.winner) return;  // o.winner: set by a TCP-won dial
+        for (const auto& c : state->connected)
+            if (c.attempt == i.attempt) o.connected_at = c.at;
+        o.winner = i.remote.address().is_v6() ? address_family::ipv6 : address_family::ipv4;
+        o.remote = i.remote;
     };
     return with_client_trace(parent, t);
 }

@@ -768,3 +768,27 @@ BOOST_AUTO_TEST_CASE(the_longest_attempt_delay_is_two_seconds) {
     BOOST_TEST(gap < 3500.0, "second attempt after " << gap << " ms");
     rec.check_contract();
 }
+
+// A timeout whose nanoseconds wrap to a tiny positive value (18,446,744,073,710
+// ms is 2^64 ns + 0.45 ms) must not fire at once: it saturates to "never",
+// and only the caller's cancellation ends the dial of a black hole.
+BOOST_AUTO_TEST_CASE(a_timeout_whose_nanoseconds_would_wrap_never_fires) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole(v4_other);
+    nettrace::dial_options o;
+    o.timeout = std::chrono::milliseconds(18446744073710LL);
+    const nettrace::dialer d = pinned({v4_other}, o);
+    trace_recorder rec;
+    asio::cancellation_signal signal;
+    error_code result;
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", "race.test:" + std::to_string(hole.port()),
+           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+               rec.completed();
+               result = ec;
+           }));
+    asio::steady_timer cancel_later(ioc, 300ms);
+    cancel_later.async_wait([&](error_code) { signal.emit(asio::cancellation_type::terminal); });
+    ioc.run_for(10s);
+    BOOST_TEST(result == asio::error::operation_aborted, result.message());
+    rec.check_contract();
+}

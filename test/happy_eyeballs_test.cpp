@@ -1,7 +1,7 @@
 // happy_eyeballs_test.cpp — the sans-I/O RFC 8305 racer on a virtual clock.
 //
 // A small simulator (a "virtual network", test/support/racer_sim.hpp) drives
-// src/happy_eyeballs.{hpp,cpp}: every endpoint has a scripted behaviour, every
+// src/racer.{hpp,cpp}: every endpoint has a scripted behaviour, every
 // DNS answer a scripted time, and virtual time jumps from one event to the
 // next. Each run checks the racer's invariants; each test asserts exact
 // start times, outcomes, winner and completion time. Scenario ids (T3, C10,
@@ -698,11 +698,10 @@ BOOST_AUTO_TEST_CASE(cancel_during_dns_stops_resolving_and_ignores_late_answers)
     BOOST_TEST(r.stopped_resolving_at == 5);
     BOOST_TEST(r.done_at == 5);
     const std::vector addr{boost::asio::ip::make_address("2001:db8::1")};
-    n.racer().on_answer(v6, addr, {}, at_ms(30));
-    happy_eyeballs::action a;
-    BOOST_TEST(!n.racer().next(a));
-    BOOST_TEST(n.racer().attempts().empty());
-    BOOST_TEST(n.racer().error() == aborted);
+    n.machine().on_answer(v6, addr, {}, at_ms(30));
+    BOOST_TEST(!n.machine().next());
+    BOOST_TEST(n.machine().attempts().empty());
+    BOOST_TEST(n.machine().error() == aborted);
 }
 
 BOOST_AUTO_TEST_CASE(cancel_during_first_attempt_starts_nothing_more) {
@@ -818,14 +817,13 @@ BOOST_AUTO_TEST_CASE(late_events_after_completion_are_ignored) {
     CHECK_LINES(r.attempts, "2001:db8::1 0..10 won");
     BOOST_TEST(r.stopped_resolving_at == 10);
     BOOST_TEST(r.done_at == 10);
-    auto& he = n.racer();
+    auto& he = n.machine();
     const std::vector addr{boost::asio::ip::make_address("192.0.2.1")};
     he.on_answer(v4, addr, {}, at_ms(20));
     he.on_attempt_done(0, refused, at_ms(30));
     he.on_timer(at_ms(250));
     he.cancel(aborted, at_ms(300));
-    happy_eyeballs::action a;
-    BOOST_TEST(!he.next(a));
+    BOOST_TEST(!he.next());
     BOOST_TEST(he.attempts().size() == 1u);
     BOOST_TEST((he.attempts()[0].outcome == connect_outcome::won));
     BOOST_TEST((he.winner() == std::optional<std::size_t>(0)));
@@ -865,11 +863,11 @@ BOOST_AUTO_TEST_CASE(error_helpers) {
     using nettrace::detail::combine_lookup_errors;
     using nettrace::detail::most_telling_error;
     auto attempt = [](error_code ec) {
-        happy_eyeballs::attempt a;
+        racer::attempt a;
         a.error = ec;
         return a;
     };
-    const std::vector<happy_eyeballs::attempt> none;
+    const std::vector<racer::attempt> none;
     BOOST_TEST(most_telling_error(none) == no_addresses);
     const std::vector local{attempt(asio_error::network_unreachable), attempt(nettrace::error::no_local_address),
                             attempt(refused), attempt(asio_error::timed_out)};
@@ -887,10 +885,9 @@ BOOST_AUTO_TEST_CASE(error_helpers) {
 
 BOOST_AUTO_TEST_CASE(complete_is_the_last_action) {
     // The racer's last action must be `complete`: a driver may act on it at
-    // once (src/dial.cpp happens to drain the queue first). When the dial ends
-    // in the same event as its last attempt while a timer is armed (the
-    // attempt delay for an untried address, or the dial timeout), the racer
-    // queues cancel_timer after complete.
+    // once. The cases where the dial ends in the same event as its last
+    // attempt while a timer is armed (the attempt delay for an untried
+    // address, or the dial timeout): cancel_timer comes before complete.
     auto r = run({.dns = resolved_at(0, {"::1", "192.0.2.4"}), .net = {{"::1", ok(0)}}});  // G4
     BOOST_TEST(r.after_complete.empty(), r.after_complete.size() << " action(s) after complete");
     r = run({.config = {.timeout = 1000ms}, .dns = resolved_at(0, {"192.0.2.1"}), .net = {{"192.0.2.1", rst(10)}}});

@@ -32,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -484,35 +485,60 @@ BOOST_AUTO_TEST_CASE(first_dial_tls_on_a_fresh_io_context_at_the_limit_completes
 }
 
 // A c-ares channel starts at the io_context's first lookup. One that cannot
-// start at the limit fails the dial with EMFILE, is not kept, and leaves the
-// io_context safe to destroy (a failed start once left an empty channel
-// that the io_context's shutdown dereferenced); the next lookup starts one.
+// start (here: its timer is the fresh io_context's first I/O object, and the
+// reactor cannot be made at the limit) fails the lookup with EMFILE, is not
+// kept, and leaves the io_context safe to destroy (a failed start once left
+// an empty channel that the io_context's shutdown dereferenced); the next
+// io_context starts one as usual.
 BOOST_AUTO_TEST_CASE(dns_channel_that_cannot_start_at_the_limit_is_not_kept) {
     if (!nettrace::dns_resolver_available()) {
         BOOST_TEST_MESSAGE("built without c-ares: skipped");
         return;
     }
-    nettrace::dial_options o;
+    asio::io_context server_io;
+    nettrace::testing::fake_dns_server dns(server_io.get_executor());
+    dns.add("start.test", nettrace::testing::query_type::a, {.addresses = {asio::ip::make_address("127.0.0.1")}});
+    dns.add("start.test", nettrace::testing::query_type::aaaa, {});
     nettrace::dns_resolver_options ro;
     ro.use_hosts_file = false;
     ro.tries = 1;
     ro.timeout = 500ms;
-    std::optional<nettrace::dial_report> at_limit;
+    ro.nameservers = {dns.address()};
+    nettrace::dial_options o;
+    o.resolver = nettrace::make_dns_resolver(ro);
+    const nettrace::dialer d(o);
+    std::optional<error_code> at_limit;
+    bool run_threw = false;
     {
-        asio::io_context ioc;
-        open_reactor(ioc);
-        nettrace::testing::fake_dns_server dns(ioc.get_executor());
-        dns.add("start.test", nettrace::testing::query_type::a, {.addresses = {asio::ip::make_address("127.0.0.1")}});
-        dns.add("start.test", nettrace::testing::query_type::aaaa, {});
-        ro.nameservers = {dns.address()};
-        o.resolver = nettrace::make_dns_resolver(ro);
-        const nettrace::dialer d(o);
-        at_limit = dial_with_no_free_descriptor(ioc, d, "start.test:9");
-        // Descriptors are back: the same io_context starts its channel now.
-        nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
-        warm_up(ioc, d, "start.test:" + std::to_string(refused.port()));
+        asio::io_context ioc;  // nothing made on it yet: no reactor
+        lowered_fd_limit lowered{static_cast<rlim_t>(limit_leaving(0))};
+        d.resolve(ioc.get_executor(), {}, "start.test",
+                  [&](error_code ec, std::vector<asio::ip::address>) { at_limit = ec; });
+        try {
+            ioc.run_for(10s);
+        } catch (...) {
+            run_threw = true;
+        }
+        lowered.restore();
     }  // the io_context shuts down its channels here
-    BOOST_TEST(at_limit->error == asio::error::no_descriptors, at_limit->error.message());
-    BOOST_TEST(at_limit->description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
-               at_limit->description);
+    BOOST_TEST(!run_threw);
+    BOOST_TEST_REQUIRE(at_limit.has_value());
+    BOOST_TEST(*at_limit == asio::error::no_descriptors, at_limit->message());
+
+    // Descriptors are back: a fresh io_context starts its channel and resolves.
+    asio::io_context ioc;
+    std::thread server([&] { server_io.run_for(10s); });
+    std::optional<error_code> again;
+    std::vector<asio::ip::address> addrs;
+    d.resolve(ioc.get_executor(), {}, "start.test", [&](error_code ec, std::vector<asio::ip::address> a) {
+        again = ec;
+        addrs = std::move(a);
+        server_io.stop();
+    });
+    ioc.run_for(10s);
+    server_io.stop();
+    server.join();
+    BOOST_TEST_REQUIRE(again.has_value());
+    BOOST_TEST(!*again, again->message());
+    BOOST_TEST(addrs == std::vector<asio::ip::address>{asio::ip::make_address("127.0.0.1")});
 }

@@ -30,6 +30,7 @@ namespace nettrace {
 namespace detail {
 
 struct dialer_state;
+struct dialer_access;
 
 using dial_handler = boost::asio::any_completion_handler<
     void(boost::system::error_code, boost::asio::ip::tcp::socket)>;
@@ -227,8 +228,16 @@ public:
     }
 
 private:
+    friend struct detail::dialer_access;
     std::shared_ptr<const detail::dialer_state> state_;
 };
+
+namespace detail {
+// How the other operations (dial_tls) reach a dialer's state.
+struct dialer_access {
+    static const std::shared_ptr<const dialer_state>& state(const dialer& d) noexcept { return d.state_; }
+};
+}  // namespace detail
 
 /// dialer{}.dial(...): default options and the default resolver (c-ares when
 /// built with it, else the system resolver). Everything else as dialer::dial.

@@ -8,10 +8,15 @@
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 namespace nettrace {
 
@@ -29,6 +34,23 @@ enum class family_preference {
 /// The bounds dialer applies to dial_options::attempt_delay.
 inline constexpr std::chrono::milliseconds min_attempt_delay{10};
 inline constexpr std::chrono::milliseconds max_attempt_delay{2000};
+
+/// What dial_options::control is told about the attempt it is called for.
+struct control_info {
+    std::string_view network;                 ///< "tcp", "tcp4" or "tcp6"
+    boost::asio::ip::tcp::endpoint endpoint;  ///< where this attempt connects
+    std::size_t attempt = 0;                  ///< as in connect_start_info
+};
+
+/// TCP keep-alive, as Go 1.23's net.KeepAliveConfig: probes after `idle`
+/// without traffic, every `interval`, and the connection is dropped after
+/// `count` unanswered ones (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT).
+struct keep_alive_options {
+    bool enable = false;
+    std::chrono::seconds idle{15};
+    std::chrono::seconds interval{15};
+    int count = 9;
+};
 
 struct dial_options {
     /// Bound on the whole dial (DNS and every attempt; with dial_tls, the
@@ -69,6 +91,33 @@ struct dial_options {
     /// once with error::no_local_address.
     std::optional<boost::asio::ip::address_v6> local_ipv6;
     std::optional<boost::asio::ip::address_v4> local_ipv4;
+
+    /// Called for every attempt with its socket opened (and bound, with a
+    /// local address), before the connect: set what must be set before the
+    /// SYN leaves (SO_MARK, SO_BINDTODEVICE, IP_TOS, TCP_FASTOPEN_CONNECT, a
+    /// larger SO_RCVBUF), as Go's Dialer.Control does. An error it returns,
+    /// or an exception it throws (system_error: its code; anything else:
+    /// boost::asio::error::fault), fails that attempt only, and the next one
+    /// starts at once. It runs on the dial's strand, like the hooks; the
+    /// socket it sets is the one the caller gets.
+    std::function<boost::system::error_code(boost::asio::ip::tcp::socket&, const control_info&)> control;
+
+    /// TCP_NODELAY on every attempt's socket, before connecting. Off by
+    /// default: the socket is handed back as the system makes it, as
+    /// Boost.Asio's own connect does (Go turns it on).
+    bool no_delay = false;
+
+    /// TCP keep-alive on every attempt's socket. Off by default, for the
+    /// same reason (Go enables it with these values).
+    keep_alive_options keep_alive;
+
+    /// A promise that the I/O executor is run by one thread only (an
+    /// io_context whose run() is called from one thread): the dial's own
+    /// handlers then need no strand, which saves a strand's allocation and
+    /// locking per dial. False (the default) is right for every executor;
+    /// true on an executor run by several threads is a data race, as
+    /// Boost.MySQL's `thread_safe = false` connections are.
+    bool single_threaded = false;
 
     /// The resolver for host names; null means the default: the c-ares
     /// resolver (make_dns_resolver) when nettrace is built with c-ares, else

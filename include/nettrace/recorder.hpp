@@ -7,6 +7,7 @@
 #pragma once
 
 #include <nettrace/context.hpp>
+#include <nettrace/detail/hook_list.hpp>
 #include <nettrace/trace.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -28,15 +29,9 @@ namespace nettrace {
 
 /// Which hook an event came from; one per client_trace member.
 enum class event_kind : std::uint8_t {
-    dial_start,
-    dns_start,
-    dns_answer,
-    dns_done,
-    connect_start,
-    connect_done,
-    dial_done,
-    tls_handshake_start,
-    tls_handshake_done,
+#define NETTRACE_HOOK_KIND(name, info) name,
+    NETTRACE_HOOKS(NETTRACE_HOOK_KIND)
+#undef NETTRACE_HOOK_KIND
 };
 
 /// The hook's name: "dial_start", "dns_answer", ...
@@ -72,9 +67,9 @@ struct recorded_event {
     boost::asio::ip::tcp::endpoint endpoint;
     /// dial_done: the winner's local endpoint, when connected.
     boost::asio::ip::tcp::endpoint local;
-    /// connect_*: 0, 1, 2... in start order.
+    /// connect_*, tls_*: 0, 1, 2... in start order.
     std::size_t attempt = 0;
-    /// connect_done.
+    /// connect_done, tls_handshake_done.
     connect_outcome outcome = connect_outcome::failed;
     /// dial_done: every attempt, in start order.
     std::vector<attempt_record> attempts;

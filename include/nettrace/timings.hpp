@@ -26,19 +26,20 @@ namespace nettrace {
 ///
 ///     dial_start
 ///     |-- dns --|------ connect ------|--- tls ---|
-///               name_lookup_at        connected_at  tls_done_at (= total)
+///               name_lookup_at        connected_at  tls_done_at  total
 ///
 /// - `dns` is dns_done.elapsed: zero when there was no lookup (an IP
 ///   literal). Happy Eyeballs connects as soon as one family answers, so the
 ///   lookup can end after connecting has started, or even after the winner
 ///   connected (the slow family is then abandoned).
 /// - `connect` runs from the end of the lookup (or from dial start when there
-///   was none) to the winner's connect_done; it is zero when the lookup ended
+///   was none) to the winner's TCP connect; it is zero when the lookup ended
 ///   last. On failure it runs to the last attempt's end, the dial's end.
-/// - `tls` is tls_handshake_done.elapsed; zero without dial_tls, or when the
-///   dial failed before a handshake.
-/// - `total` runs from dial start to dial_done, or to tls_handshake_done when
-///   a handshake ran.
+///   With dial_tls the winner is the attempt whose handshake completed first.
+/// - `tls` is the winner's tls_handshake_done.elapsed (without a winner, the
+///   last handshake's); zero without dial_tls, or when no TCP connect
+///   succeeded.
+/// - `total` runs from dial start to dial_done, the operation's last hook.
 struct timings {
     using duration = std::chrono::steady_clock::duration;
 

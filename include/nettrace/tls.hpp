@@ -45,6 +45,15 @@ struct tls_options {
     /// ALPN protocols to offer, in preference order ("h2", "http/1.1"); empty
     /// offers none.
     std::vector<std::string> alpn;
+
+    /// Happy Eyeballs v3: the handshake is part of each attempt, and the
+    /// first attempt whose handshake (with verification) completes wins; a
+    /// TCP connect restarts the attempt delay, so a stalled handshake costs
+    /// at most about one more delay before the next address is tried.
+    /// False is the old behaviour: the race is decided at TCP connect and
+    /// only its winner handshakes, so a path that connects but stalls the
+    /// handshake (a PMTU black hole) holds the dial until its timeout.
+    bool race = true;
 };
 
 namespace detail {
@@ -52,8 +61,9 @@ namespace detail {
 using tls_dial_handler = boost::asio::any_completion_handler<tls_dial_signature>;
 
 // Compiled in src/tls.cpp: the type-erased operation behind every token.
-void start_dial_tls(dialer d, context ctx, std::string network, std::string address,
-                    boost::asio::ssl::context& ssl_ctx, tls_options options, boost::asio::any_io_executor ex,
+void start_dial_tls(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
+                    std::string address, boost::asio::ssl::context& ssl_ctx, tls_options options,
+                    boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
                     tls_dial_handler handler);
 
 template <class Token>
@@ -61,11 +71,14 @@ concept tls_token = !std::is_same_v<std::decay_t<Token>, tls_options>;
 
 struct initiate_dial_tls {
     template <class Handler, class Given>
-    void operator()(Handler&& handler, const Given& given, dialer d, context ctx, std::string network,
-                    std::string address, boost::asio::ssl::context* ssl_ctx, tls_options options) const {
+    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
+                    std::string network, std::string address, boost::asio::ssl::context* ssl_ctx,
+                    tls_options options) const {
         auto ex = io_executor(handler, given);
-        start_dial_tls(std::move(d), std::move(ctx), std::move(network), std::move(address), *ssl_ctx,
-                       std::move(options), std::move(ex), tls_dial_handler(std::forward<Handler>(handler)));
+        auto handler_ex = handler_executor(handler, ex);
+        start_dial_tls(std::move(state), std::move(ctx), std::move(network), std::move(address), *ssl_ctx,
+                       std::move(options), std::move(ex), std::move(handler_ex),
+                       tls_dial_handler(std::forward<Handler>(handler)));
     }
 };
 
@@ -74,8 +87,8 @@ auto async_dial_tls(const Given& given, const dialer& d, const context& ctx, std
                     std::string_view address, boost::asio::ssl::context& ssl_ctx, tls_options options,
                     Token& token) {
     return boost::asio::async_initiate<Token, tls_dial_signature>(
-        initiate_dial_tls{}, token, given, d, ctx, std::string(network), std::string(address), &ssl_ctx,
-        std::move(options));
+        initiate_dial_tls{}, token, given, dialer_access::state(d), ctx, std::string(network), std::string(address),
+        &ssl_ctx, std::move(options));
 }
 
 }  // namespace detail

@@ -22,6 +22,9 @@
 // IP literals skip DNS: a dial of "127.0.0.1:80" fires no DNS hooks, as in Go.
 #pragma once
 
+#include <nettrace/detail/hook_list.hpp>
+#include <nettrace/types.hpp>
+
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
@@ -38,38 +41,6 @@
 #include <vector>
 
 namespace nettrace {
-
-enum class address_family : std::uint8_t { ipv6, ipv4 };
-
-std::string_view to_string(address_family f) noexcept;
-
-/// Where a DNS answer came from.
-enum class dns_source : std::uint8_t {
-    none,    ///< no answer (the lookup failed or was abandoned)
-    hosts,   ///< the hosts file
-    cache,   ///< a cached answer
-    dns,     ///< a DNS server
-    static_table,  ///< a static_resolver table (like curl's --resolve)
-    system,  ///< the system resolver (getaddrinfo)
-};
-
-std::string_view to_string(dns_source s) noexcept;
-
-/// How one connect attempt ended.
-enum class connect_outcome : std::uint8_t {
-    won,        ///< connected first; this is the dial's socket
-    lost,       ///< connected, but the dial no longer needed it (another attempt had won,
-                ///< or the dial was cancelled or timed out in the same instant); closed
-    failed,     ///< the connect failed (see error)
-    superseded, ///< cancelled because another attempt won
-    cancelled,  ///< cancelled by the caller or by the dial's timeout
-};
-
-std::string_view to_string(connect_outcome o) noexcept;
-
-std::ostream& operator<<(std::ostream& os, address_family f);
-std::ostream& operator<<(std::ostream& os, dns_source s);
-std::ostream& operator<<(std::ostream& os, connect_outcome o);
 
 struct dns_start_info {
     std::string_view host;
@@ -155,17 +126,25 @@ struct dial_report {
     std::string description;  ///< dial_done_info::describe()
 };
 
-/// dial_tls (tls.hpp) is about to start its TLS handshake on the dial's
-/// socket; the dial's dial_done has fired.
+/// dial_tls (tls.hpp) is about to start a TLS handshake on the connected
+/// socket of one attempt: in the race (the default), every attempt whose TCP
+/// connect succeeded; with tls_options::race off, the TCP winner only.
 struct tls_handshake_start_info {
     std::string_view server_name;  ///< sent as SNI (unless an IP literal) and verified
     boost::asio::ip::tcp::endpoint remote;
+    std::size_t attempt = 0;       ///< the attempt, as in connect_start_info
 };
 
 /// The handshake is over: it succeeded, failed, timed out or was cancelled.
 struct tls_handshake_done_info {
     std::string_view server_name;
     boost::asio::ip::tcp::endpoint remote;
+    std::size_t attempt = 0;
+    /// How the attempt ended: won (this is the result), lost (completed after
+    /// another had won), failed (the handshake failed: see error),
+    /// superseded (cancelled because another attempt won) or cancelled (by
+    /// the caller or the timeout).
+    connect_outcome outcome = connect_outcome::failed;
     std::string_view version;  ///< "TLSv1.3"; empty on failure
     std::string_view cipher;   ///< "TLS_AES_256_GCM_SHA384"; empty on failure
     std::string_view alpn;     ///< the protocol the server selected; empty when none
@@ -176,17 +155,12 @@ struct tls_handshake_done_info {
     std::exception_ptr hook_exception;  ///< what tls_handshake_start threw, if it did
 };
 
-/// Optional hooks; an empty std::function is skipped.
+/// Optional hooks, one per info struct above (detail/hook_list.hpp lists
+/// them); an empty std::function is skipped.
 struct client_trace {
-    std::function<void(const dial_start_info&)> dial_start;
-    std::function<void(const dns_start_info&)> dns_start;
-    std::function<void(const dns_answer_info&)> dns_answer;
-    std::function<void(const dns_done_info&)> dns_done;
-    std::function<void(const connect_start_info&)> connect_start;
-    std::function<void(const connect_done_info&)> connect_done;
-    std::function<void(const dial_done_info&)> dial_done;
-    std::function<void(const tls_handshake_start_info&)> tls_handshake_start;
-    std::function<void(const tls_handshake_done_info&)> tls_handshake_done;
+#define NETTRACE_HOOK_MEMBER(name, info) std::function<void(const info&)> name;
+    NETTRACE_HOOKS(NETTRACE_HOOK_MEMBER)
+#undef NETTRACE_HOOK_MEMBER
 };
 
 }  // namespace nettrace

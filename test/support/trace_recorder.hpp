@@ -18,8 +18,7 @@ namespace nettrace::testing {
 
 struct trace_event {
     explicit trace_event(std::string k) : kind(std::move(k)) {}
-    std::string kind;  // dial_start, dns_start, dns_answer, dns_done, connect_start, connect_done, dial_done,
-                       // tls_handshake_start, tls_handshake_done
+    std::string kind;  // the hook's name (detail/hook_list.hpp)
     std::chrono::steady_clock::time_point at;
     std::size_t attempt = 0;
     boost::asio::ip::tcp::endpoint endpoint;
@@ -33,6 +32,51 @@ struct trace_event {
     bool resumed = false;
 };
 
+// What each hook's event keeps for the tests; one overload per info struct.
+inline void fill(trace_event&, const dial_start_info&) {}
+inline void fill(trace_event&, const dns_start_info&) {}
+template <class Info>
+void fill_dns(trace_event& e, const Info& i) {
+    e.addrs.assign(i.addrs.begin(), i.addrs.end());
+    e.error = i.error;
+    e.coalesced = i.coalesced;
+    e.source = i.source;
+}
+inline void fill(trace_event& e, const dns_answer_info& i) { fill_dns(e, i); }
+inline void fill(trace_event& e, const dns_done_info& i) { fill_dns(e, i); }
+inline void fill(trace_event& e, const connect_start_info& i) {
+    e.attempt = i.attempt;
+    e.endpoint = i.endpoint;
+}
+inline void fill(trace_event& e, const connect_done_info& i) {
+    e.attempt = i.attempt;
+    e.endpoint = i.endpoint;
+    e.outcome = i.outcome;
+    e.error = i.error;
+}
+inline void fill(trace_event& e, const dial_done_info& i) {
+    e.error = i.error;
+    e.description = i.describe();
+    e.endpoint = i.remote;
+}
+inline void fill(trace_event& e, const tls_handshake_start_info& i) {
+    e.server_name = i.server_name;
+    e.endpoint = i.remote;
+    e.attempt = i.attempt;
+}
+inline void fill(trace_event& e, const tls_handshake_done_info& i) {
+    e.server_name = i.server_name;
+    e.endpoint = i.remote;
+    e.attempt = i.attempt;
+    e.outcome = i.outcome;
+    e.version = i.version;
+    e.cipher = i.cipher;
+    e.alpn = i.alpn;
+    e.resumed = i.resumed;
+    e.error = i.error;
+    e.verify_error = i.verify_error;
+}
+
 class trace_recorder {
 public:
     trace_recorder() : state_(std::make_shared<state>()) {}
@@ -40,62 +84,14 @@ public:
     client_trace trace() const {
         auto s = state_;
         client_trace t;
-        t.dial_start = [s](const dial_start_info&) { s->add(trace_event("dial_start")); };
-        t.dns_start = [s](const dns_start_info&) { s->add(trace_event("dns_start")); };
-        t.dns_answer = [s](const dns_answer_info& i) {
-            trace_event e("dns_answer");
-            e.addrs.assign(i.addrs.begin(), i.addrs.end());
-            e.error = i.error;
-            e.coalesced = i.coalesced;
-            e.source = i.source;
-            s->add(std::move(e));
-        };
-        t.dns_done = [s](const dns_done_info& i) {
-            trace_event e("dns_done");
-            e.addrs.assign(i.addrs.begin(), i.addrs.end());
-            e.error = i.error;
-            e.coalesced = i.coalesced;
-            e.source = i.source;
-            s->add(std::move(e));
-        };
-        t.connect_start = [s](const connect_start_info& i) {
-            trace_event e("connect_start");
-            e.attempt = i.attempt;
-            e.endpoint = i.endpoint;
-            s->add(std::move(e));
-        };
-        t.connect_done = [s](const connect_done_info& i) {
-            trace_event e("connect_done");
-            e.attempt = i.attempt;
-            e.endpoint = i.endpoint;
-            e.outcome = i.outcome;
-            e.error = i.error;
-            s->add(std::move(e));
-        };
-        t.dial_done = [s](const dial_done_info& i) {
-            trace_event e("dial_done");
-            e.error = i.error;
-            e.description = i.describe();
-            s->add(std::move(e));
-        };
-        t.tls_handshake_start = [s](const tls_handshake_start_info& i) {
-            trace_event e("tls_handshake_start");
-            e.server_name = i.server_name;
-            e.endpoint = i.remote;
-            s->add(std::move(e));
-        };
-        t.tls_handshake_done = [s](const tls_handshake_done_info& i) {
-            trace_event e("tls_handshake_done");
-            e.server_name = i.server_name;
-            e.endpoint = i.remote;
-            e.version = i.version;
-            e.cipher = i.cipher;
-            e.alpn = i.alpn;
-            e.resumed = i.resumed;
-            e.error = i.error;
-            e.verify_error = i.verify_error;
-            s->add(std::move(e));
-        };
+#define NETTRACE_TEST_RECORD(name, info)   \
+    t.name = [s](const info& i) {          \
+        trace_event e(#name);              \
+        fill(e, i);                        \
+        s->add(std::move(e));              \
+    };
+        NETTRACE_HOOKS(NETTRACE_TEST_RECORD)
+#undef NETTRACE_TEST_RECORD
         return t;
     }
 
@@ -139,7 +135,18 @@ public:
         }
         std::size_t won = 0;
         for (auto& d : dones) won += d.outcome == connect_outcome::won ? 1 : 0;
+        // TLS: each attempt that started a handshake ends it exactly once.
+        const auto tls_starts = of("tls_handshake_start"), tls_dones = of("tls_handshake_done");
+        BOOST_TEST(tls_starts.size() == tls_dones.size());
+        for (const auto& st : tls_starts) {
+            std::size_t matching = 0;
+            for (auto& d : tls_dones) matching += d.attempt == st.attempt ? 1 : 0;
+            BOOST_TEST(matching == 1u, "attempt " << st.attempt << " has " << matching << " tls_handshake_done");
+        }
         BOOST_TEST(won <= 1u);
+        std::size_t tls_won = 0;
+        for (auto& d : tls_dones) tls_won += d.outcome == connect_outcome::won ? 1 : 0;
+        BOOST_TEST(tls_won <= 1u);
     }
 
     std::size_t count(const std::string& kind) const { return of(kind).size(); }

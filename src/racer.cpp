@@ -1,4 +1,4 @@
-#include "happy_eyeballs.hpp"
+#include "racer.hpp"
 
 #include <nettrace/error.hpp>
 
@@ -13,7 +13,7 @@ namespace nettrace::detail {
 namespace asio_error = boost::asio::error;
 using boost::system::error_code;
 
-happy_eyeballs::happy_eyeballs(const racer_config& config, unsigned short port)
+racer::racer(const racer_config& config, unsigned short port)
     : config_(config),
       port_(port),
       preferred_(config.preference == family_preference::prefer_ipv4 ||
@@ -21,14 +21,14 @@ happy_eyeballs::happy_eyeballs(const racer_config& config, unsigned short port)
                      ? address_family::ipv4
                      : address_family::ipv6) {}
 
-void happy_eyeballs::start(clock::time_point now, bool ipv6_pending, bool ipv4_pending) {
+void racer::start(clock::time_point now, bool ipv6_pending, bool ipv4_pending) {
     family_[index(address_family::ipv6)].pending = ipv6_pending;
     family_[index(address_family::ipv4)].pending = ipv4_pending;
     if (config_.timeout > clock::duration::zero()) dial_deadline_ = saturating_add(now, config_.timeout);
     advance(now);
 }
 
-void happy_eyeballs::on_answer(address_family f, std::span<const boost::asio::ip::address> addrs,
+void racer::on_answer(address_family f, std::span<const boost::asio::ip::address> addrs,
                                const error_code& ec, clock::time_point now) {
     family_state& fam = family_[index(f)];
     if (!fam.pending) return;
@@ -45,7 +45,7 @@ void happy_eyeballs::on_answer(address_family f, std::span<const boost::asio::ip
     advance(now);
 }
 
-void happy_eyeballs::on_attempt_done(std::size_t i, const error_code& ec, clock::time_point now) {
+void racer::on_attempt_done(std::size_t i, const error_code& ec, clock::time_point now) {
     attempt& a = attempts_.at(i);
     if (a.done) return;
     a.done = true;
@@ -69,27 +69,41 @@ void happy_eyeballs::on_attempt_done(std::size_t i, const error_code& ec, clock:
     advance(now);
 }
 
-void happy_eyeballs::on_timer(clock::time_point now) {
+void racer::on_timer(clock::time_point now) {
     if (now >= armed_) armed_ = clock::time_point::max();
     if (phase_ == phase::connecting && dial_deadline_ && now >= *dial_deadline_)
         finish(make_error_code(nettrace::error::timeout));
     advance(now);
 }
 
-void happy_eyeballs::cancel(const error_code& reason, clock::time_point now) {
+void racer::cancel(const error_code& reason, clock::time_point now) {
     if (phase_ != phase::connecting) return;
     finish(reason);
     advance(now);
 }
 
-bool happy_eyeballs::next(action& out) {
-    if (actions_.empty()) return false;
-    out = actions_.front();
+std::optional<racer_action> racer::next() {
+    if (actions_.empty()) return std::nullopt;
+    const racer_action a = actions_.front();
     actions_.pop_front();
-    return true;
+    return a;
 }
 
-void happy_eyeballs::advance(clock::time_point now) {
+void racer::on_connected(std::size_t i, clock::time_point now) {
+    attempt& a = attempts_.at(i);
+    if (a.done || a.connected) return;
+    a.connected = now;
+    // HEv3: the next attempt waits a full delay from here, so the handshake
+    // that follows gets its chance before another address joins.
+    if (phase_ == phase::connecting) last_connected_ = std::max(last_connected_, now);
+    advance(now);
+}
+
+clock::time_point racer::next_start_due() const noexcept {
+    return std::max(last_start_, last_connected_) + config_.attempt_delay;
+}
+
+void racer::advance(clock::time_point now) {
     if (phase_ == phase::connecting) {
         while (may_start_another(now)) {
             auto f = pick(now);
@@ -106,19 +120,19 @@ void happy_eyeballs::advance(clock::time_point now) {
         phase_ == phase::finishing && in_flight_ == 0 && !family_[0].pending && !family_[1].pending;
     if (settled) phase_ = phase::done;
     schedule(now);  // before complete, which must be the last action
-    if (settled) push({action_type::complete});
+    if (settled) push(racer_action::complete());
 }
 
-bool happy_eyeballs::may_start_another(clock::time_point now) const {
+bool racer::may_start_another(clock::time_point now) const {
     if (config_.max_concurrent != 0 && in_flight_ >= config_.max_concurrent) return false;
     if (in_flight_ == 0 || failure_frees_slot_) return true;
-    return config_.race && now >= last_start_ + config_.attempt_delay;
+    return config_.race && now >= next_start_due();
 }
 
 // RFC 8305 section 3: the preferred family is used as soon as it answers;
 // the other waits for the preferred family's answer (positive or negative)
 // or the resolution delay.
-bool happy_eyeballs::usable(address_family f, clock::time_point now) const {
+bool racer::usable(address_family f, clock::time_point now) const {
     if (family_[index(f)].untried.empty()) return false;
     if (f == preferred_ || !family_[index(preferred_)].pending) return true;
     return resolution_deadline_ && now >= *resolution_deadline_;
@@ -127,7 +141,7 @@ bool happy_eyeballs::usable(address_family f, clock::time_point now) const {
 // RFC 8305 section 4: first_family_count addresses of the preferred family,
 // then alternate. Deciding from the last family started (not from a list
 // fixed up front) lets a late answer become the very next attempt.
-std::optional<address_family> happy_eyeballs::pick(clock::time_point now) const {
+std::optional<address_family> racer::pick(clock::time_point now) const {
     const address_family other_family = other(preferred_);
     const bool pref = usable(preferred_, now), oth = usable(other_family, now);
     if (pref && oth) {
@@ -140,34 +154,34 @@ std::optional<address_family> happy_eyeballs::pick(clock::time_point now) const 
     return std::nullopt;
 }
 
-void happy_eyeballs::start_attempt(address_family f, clock::time_point now) {
+void racer::start_attempt(address_family f, clock::time_point now) {
     family_state& fam = family_[index(f)];
-    attempts_.push_back(attempt{fam.untried.front(), now, {}, {}, connect_outcome::failed, false});
+    attempts_.push_back(attempt{fam.untried.front(), now, {}, {}, connect_outcome::failed, false, std::nullopt});
     fam.untried.pop_front();
     last_start_ = now;
     last_family_ = f;
     if (f == preferred_) ++preferred_started_;
     failure_frees_slot_ = false;
     ++in_flight_;
-    push({action_type::start_attempt, attempts_.size() - 1});
+    push(racer_action::start_attempt(attempts_.size() - 1));
 }
 
-void happy_eyeballs::finish(const error_code& ec) {
+void racer::finish(const error_code& ec) {
     phase_ = phase::finishing;
     error_ = ec;
     for (std::size_t i = 0; i < attempts_.size(); ++i)
-        if (!attempts_[i].done && (!winner_ || *winner_ != i)) push({action_type::cancel_attempt, i});
-    if (family_[0].pending || family_[1].pending) push({action_type::stop_resolving});
+        if (!attempts_[i].done && (!winner_ || *winner_ != i)) push(racer_action::cancel_attempt(i));
+    if (family_[0].pending || family_[1].pending) push(racer_action::stop_resolving());
 }
 
-error_code happy_eyeballs::failure_reason() const {
+error_code racer::failure_reason() const {
     if (!attempts_.empty()) return most_telling_error(attempts());
     return combine_lookup_errors(family_[0].error, family_[1].error);
 }
 
 // One timer serves the dial deadline, the resolution delay and the attempt
 // delay; it is re-armed only when the earliest of them changes.
-void happy_eyeballs::schedule(clock::time_point now) {
+void racer::schedule(clock::time_point now) {
     auto want = clock::time_point::max();
     if (phase_ == phase::connecting) {
         if (dial_deadline_) want = std::min(want, *dial_deadline_);
@@ -177,11 +191,11 @@ void happy_eyeballs::schedule(clock::time_point now) {
                               usable(address_family::ipv4, clock::time_point::max());
         const bool below_cap = config_.max_concurrent == 0 || in_flight_ < config_.max_concurrent;
         if (config_.race && in_flight_ > 0 && has_next && below_cap)
-            want = std::min(want, last_start_ + config_.attempt_delay);
+            want = std::min(want, next_start_due());
     }
     if (want == armed_) return;
     armed_ = want;
-    push(want == clock::time_point::max() ? action{action_type::cancel_timer} : action{action_type::set_timer, 0, want});
+    push(want == clock::time_point::max() ? racer_action::cancel_timer() : racer_action::set_timer(want));
 }
 
 namespace {
@@ -196,7 +210,7 @@ bool is_local_failure(const error_code& ec) {
 
 }  // namespace
 
-error_code most_telling_error(std::span<const happy_eyeballs::attempt> attempts) {
+error_code most_telling_error(std::span<const racer::attempt> attempts) {
     for (const auto& a : attempts)
         if (a.error && !is_local_failure(a.error)) return a.error;
     for (const auto& a : attempts)

@@ -1,20 +1,29 @@
-// The RFC 8305 racer as a sans-I/O state machine: events in (a DNS answer for
-// one family, an attempt finished, the timer fired, cancel), actions out
-// (start or cancel an attempt, arm the timer, stop resolving, complete). It
-// reads no clock and touches no socket, so every timing rule is tested
-// exactly on a virtual clock; src/dial.cpp drives it with Asio.
+// The racer: RFC 8305 Happy Eyeballs as a sans-I/O state machine. Events in
+// (a DNS answer for one family, an attempt's transport connected, an attempt
+// finished, the timer fired, cancel), typed actions out (start or cancel an
+// attempt, arm or cancel the timer, stop resolving, complete). It reads no
+// clock and touches no socket, so every timing rule is tested exactly on a
+// virtual clock; src/dial_op.hpp drives it with Asio.
+//
+// An attempt is a pipeline: TCP connect, then the stages that follow it
+// (dial_tls's handshake). It wins when its last stage completes. When
+// stages follow, "transport connected" restarts the attempt delay (HEv3:
+// the timer is extended after TCP completes), so a handshake gets one full
+// delay before the next address joins the race.
 #pragma once
 
 #include <nettrace/options.hpp>
-#include <nettrace/trace.hpp>
+#include <nettrace/types.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/container/small_vector.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <utility>
@@ -57,18 +66,43 @@ struct racer_config {
     family_preference preference = family_preference::prefer_ipv6;
     unsigned max_concurrent = 0;               // 0: no cap
     clock::duration timeout = clock::duration::zero();  // 0: none
+    bool stages_after_connect = false;  // the driver reports on_connected, then on_attempt_done
 };
 
-class happy_eyeballs {
+/// What the racer asks its driver to do next, Boost.MySQL's next_action
+/// style: a type and the accessors that type has (they assert it).
+class racer_action {
 public:
-    enum class action_type { start_attempt, cancel_attempt, set_timer, cancel_timer, stop_resolving, complete };
+    enum class type : std::uint8_t { start_attempt, cancel_attempt, set_timer, cancel_timer, stop_resolving, complete };
 
-    struct action {
-        action_type type;
-        std::size_t attempt = 0;         // start_attempt, cancel_attempt
-        clock::time_point deadline{};    // set_timer
-    };
+    static racer_action start_attempt(std::size_t i) noexcept { return {type::start_attempt, i, {}}; }
+    static racer_action cancel_attempt(std::size_t i) noexcept { return {type::cancel_attempt, i, {}}; }
+    static racer_action set_timer(clock::time_point deadline) noexcept { return {type::set_timer, 0, deadline}; }
+    static racer_action cancel_timer() noexcept { return {type::cancel_timer, 0, {}}; }
+    static racer_action stop_resolving() noexcept { return {type::stop_resolving, 0, {}}; }
+    static racer_action complete() noexcept { return {type::complete, 0, {}}; }
 
+    type kind() const noexcept { return type_; }
+    /// start_attempt, cancel_attempt: the attempt's index.
+    std::size_t attempt() const noexcept {
+        assert(type_ == type::start_attempt || type_ == type::cancel_attempt);
+        return attempt_;
+    }
+    /// set_timer: when it is to fire.
+    clock::time_point deadline() const noexcept {
+        assert(type_ == type::set_timer);
+        return deadline_;
+    }
+
+private:
+    racer_action(type t, std::size_t i, clock::time_point d) noexcept : type_(t), attempt_(i), deadline_(d) {}
+    type type_;
+    std::size_t attempt_;
+    clock::time_point deadline_;
+};
+
+class racer {
+public:
     struct attempt {
         boost::asio::ip::tcp::endpoint endpoint;
         clock::time_point started{};
@@ -76,20 +110,24 @@ public:
         boost::system::error_code error;
         connect_outcome outcome = connect_outcome::failed;
         bool done = false;
+        std::optional<clock::time_point> connected;  // the transport's connect completed (with stages after it)
     };
 
-    happy_eyeballs(const racer_config& config, unsigned short port);
+    racer(const racer_config& config, unsigned short port);
 
     // Events. `now` is the time of the event; each may queue actions.
     void start(clock::time_point now, bool ipv6_pending, bool ipv4_pending);
     void on_answer(address_family family, std::span<const boost::asio::ip::address> addrs,
                    const boost::system::error_code& ec, clock::time_point now);
+    /// With config.stages_after_connect: attempt `i`'s TCP connect
+    /// succeeded and its next stage starts; on_attempt_done follows.
+    void on_connected(std::size_t attempt, clock::time_point now);
     void on_attempt_done(std::size_t attempt, const boost::system::error_code& ec, clock::time_point now);
     void on_timer(clock::time_point now);
     void cancel(const boost::system::error_code& reason, clock::time_point now);
 
-    // Pops the next queued action; false when there is none.
-    bool next(action& out);
+    /// The next queued action, if any. `complete` is always the last.
+    std::optional<racer_action> next();
 
     bool finished() const noexcept { return phase_ != phase::connecting; }
     bool completed() const noexcept { return phase_ == phase::done; }
@@ -121,7 +159,10 @@ private:
     void finish(const boost::system::error_code& ec);
     boost::system::error_code failure_reason() const;
     void schedule(clock::time_point now);
-    void push(action a) { actions_.push_back(a); }
+    void push(racer_action a) { actions_.push_back(a); }
+    // The attempt delay counts from the last start, or from the last
+    // transport connect when stages follow it (the HEv3 extension).
+    clock::time_point next_start_due() const noexcept;
 
     racer_config config_;
     unsigned short port_;
@@ -131,6 +172,7 @@ private:
     std::optional<clock::time_point> resolution_deadline_;
     std::optional<clock::time_point> dial_deadline_;
     clock::time_point last_start_{};
+    clock::time_point last_connected_{};
     std::optional<address_family> last_family_;
     unsigned preferred_started_ = 0;
     bool failure_frees_slot_ = false;
@@ -139,13 +181,13 @@ private:
     boost::container::small_vector<attempt, 1> attempts_;  // inline: a dial of one address
     std::optional<std::size_t> winner_;
     boost::system::error_code error_;
-    small_queue<action, 2> actions_;
+    small_queue<racer_action, 2> actions_;
 };
 
 // The error a failed dial reports when several attempts failed: the first
 // one the peer caused (refused, reset, timed out) over local ones (no route,
 // no IPv6 stack), so a v4 RST is not hidden behind a v6 ENETUNREACH.
-boost::system::error_code most_telling_error(std::span<const happy_eyeballs::attempt> attempts);
+boost::system::error_code most_telling_error(std::span<const racer::attempt> attempts);
 
 // Two families' lookup errors as one: a real failure (NXDOMAIN, SERVFAIL)
 // over "no address of this family".

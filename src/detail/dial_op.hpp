@@ -1,0 +1,363 @@
+// The dial operation: the thin I/O layer that drives the sans-I/O racer with
+// Asio sockets, one timer and a resolver, and fires the hooks. One template
+// serves dial (Final = tcp_final: the result is the TCP socket) and dial_tls
+// (tls_final, src/tls.cpp: a TLS stream), so both share one attempt
+// pipeline: open -> bind -> socket options -> control hook -> connect ->
+// [the final stage: the TLS handshake] -> done.
+//
+// With the final stage in the race (dial_tls's default), an attempt wins
+// when its handshake completes; otherwise (plain dial, or dial_tls with
+// tls_options::race off) the TCP winner wins, and dial_tls handshakes on it
+// after the race.
+#pragma once
+
+#include <nettrace/address.hpp>
+#include <nettrace/error.hpp>
+
+#include "dialer_state.hpp"
+#include "lookup_operation.hpp"
+#include "saturate.hpp"
+#include "spare_socket.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/container/small_vector.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nettrace::detail {
+
+/// Plain dial: the attempt ends when TCP connects.
+struct tcp_final {
+    using stream_type = boost::asio::ip::tcp::socket;
+    stream_type make(boost::asio::ip::tcp::socket s) { return s; }
+    static boost::asio::ip::tcp::socket& lowest(stream_type& s) noexcept { return s; }
+    bool stage_in_race() const noexcept { return false; }
+    bool stage_after_race() const noexcept { return false; }
+    // Never called: no stage.
+    template <class Op, class Handler>
+    void start_stage(Op&, stream_type&, Handler&&) {}
+    void report_stage(const stream_type&, const boost::system::error_code&, tls_handshake_done_info&) {}
+    std::string_view stage_peer_name() const noexcept { return {}; }
+};
+
+boost::system::error_code apply_socket_options(boost::asio::ip::tcp::socket& socket, const dial_options& o);
+
+template <class Final>
+class dial_op final : public lookup_operation<void(boost::system::error_code, typename Final::stream_type)> {
+    using stream_type = typename Final::stream_type;
+    using base = lookup_operation<void(boost::system::error_code, stream_type)>;
+    using tcp = boost::asio::ip::tcp;
+    using error_code = boost::system::error_code;
+
+public:
+    dial_op(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
+            boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
+            typename base::handler_type handler, Final final)
+        : base(std::move(ex), state->options.single_threaded, std::move(ctx), std::move(handler), std::move(handler_ex)),
+          state_(std::move(state)),
+          network_(std::move(network)),
+          address_(std::move(address)),
+          final_(std::move(final)) {
+        // Made first: on a fresh io_context this creates the reactor, which
+        // at the descriptor limit fails. The dial then completes with that
+        // error (run() checks start_error_) and hands back a spare socket:
+        // an exception from here would leave io_context::run() (or, in a
+        // coroutine, abandon it) and lose the dial. This stream is also the
+        // result when no attempt wins, so completing never makes one.
+        first_.emplace(final_.make(make_socket(this->ex_, start_error_)));
+    }
+
+    /// Makes the dial fail with `ec` before any DNS or connect (its hooks
+    /// still pair: dial_start, then dial_done). Call before initiate().
+    void refuse(const error_code& ec) {
+        if (!start_error_) start_error_ = ec;
+    }
+
+    void initiate() {
+        base::template initiate<dial_op>([](dial_op& op) { op.run(); });
+    }
+
+private:
+    void run() {
+        started_ = clock::now();
+        if (this->trace_) this->fire(this->trace_->dial_start, dial_start_info{network_, address_});
+        if (start_error_) return complete(start_error_);
+
+        error_code ec;
+        const auto net = parse_network(network_, ec);
+        if (!net) return complete(ec);
+        auto hp = parse_host_port(address_, ec);
+        if (!hp) return complete(ec);
+        this->host_ = std::move(hp->host);
+
+        const auto pref = state_->options.preference;
+        const bool ipv6 = *net != network::tcp4 && pref != family_preference::ipv4_only;
+        const bool ipv4 = *net != network::tcp6 && pref != family_preference::ipv6_only;
+
+        racer_config config = state_->racer;
+        config.stages_after_connect = final_.stage_in_race();
+        racer_.emplace(config, hp->port);
+        if (hp->ip) {
+            // IP literals skip DNS, and its hooks, as in Go.
+            const auto family = hp->ip->is_v6() ? address_family::ipv6 : address_family::ipv4;
+            if (family == address_family::ipv6 ? !ipv6 : !ipv4)
+                return complete(make_error_code(error::no_suitable_address));
+            racer_->start(started_, family == address_family::ipv6, family == address_family::ipv4);
+            racer_->on_answer(family, std::span(&*hp->ip, 1), {}, started_);
+        } else {
+            if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
+            racer_->start(started_, ipv6, ipv4);
+            this->start_lookups(*state_->options.resolver, ipv6, ipv4, started_);
+        }
+        drain();
+    }
+
+    void on_answer(address_family f, clock::time_point now) override {
+        racer_->on_answer(f, this->lookup(f).addrs, this->lookup(f).error, now);
+        drain();
+    }
+
+    void on_cancel() override {
+        if (this->completed() || !racer_) return;
+        if (!racer_->finished()) {
+            racer_->cancel(boost::asio::error::operation_aborted, clock::now());
+            return drain();
+        }
+        if (after_race_stage_) {  // dial_tls without the race: in the winner's handshake
+            stage_error_ = boost::asio::error::operation_aborted;
+            cancel_attempt(*racer_->winner());
+        }
+    }
+
+    // Performs the racer's actions until it has none left.
+    void drain() {
+        using type = racer_action::type;
+        bool complete_now = false;
+        while (const auto a = racer_->next()) {
+            switch (a->kind()) {
+            case type::start_attempt: start_attempt(a->attempt()); break;
+            case type::cancel_attempt: cancel_attempt(a->attempt()); break;
+            case type::set_timer: arm_timer(a->deadline()); break;
+            case type::cancel_timer:
+                if (timer_) timer_->cancel();
+                break;
+            case type::stop_resolving: this->stop_lookups(); break;
+            case type::complete: complete_now = true; break;
+            }
+        }
+        if (!complete_now) return;
+        if (!racer_->error() && final_.stage_after_race()) return start_after_race_stage();
+        complete(racer_->error());
+    }
+
+    void arm_timer(clock::time_point deadline) {
+        if (!timer_) timer_ = std::make_unique<boost::asio::steady_timer>(this->strand_);
+        timer_->expires_at(deadline);
+        timer_->async_wait([self = this->shared_from_this(), this](const error_code& ec) {
+            this->resumed();
+            if (ec == boost::asio::error::operation_aborted) return;
+            if (after_race_stage_) return on_stage_deadline();
+            racer_->on_timer(clock::now());
+            drain();
+        });
+    }
+
+    void cancel_attempt(std::size_t i) {
+        error_code ignored;
+        Final::lowest(stream(i)).cancel(ignored);
+    }
+
+    void start_attempt(std::size_t i) {
+        const tcp::endpoint endpoint = racer_->attempts()[i].endpoint;
+        tcp::socket& socket = Final::lowest(add_stream(i));
+        if (this->trace_) this->fire(this->trace_->connect_start, connect_start_info{network_, endpoint, i});
+        if (error_code ec = open(socket, endpoint, i)) {
+            // Failing to create or set up the socket (no IPv6 stack, no
+            // local address, the control hook) ends the attempt at once and
+            // frees its delay slot.
+            return transport_done(i, ec);
+        }
+        socket.async_connect(endpoint, boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(), this,
+                                                                                  i](const error_code& ec) {
+                                 this->resumed();
+                                 transport_done(i, ec);
+                                 drain();
+                             }));
+    }
+
+    error_code open(tcp::socket& socket, const tcp::endpoint& endpoint, std::size_t i) {
+        const auto& o = state_->options;
+        error_code ec;
+        if (endpoint.address().is_v6() ? (!o.local_ipv6 && o.local_ipv4) : (!o.local_ipv4 && o.local_ipv6))
+            return make_error_code(error::no_local_address);
+        socket.open(endpoint.protocol(), ec);
+        if (!ec && endpoint.address().is_v6() && o.local_ipv6) socket.bind({*o.local_ipv6, 0}, ec);
+        if (!ec && endpoint.address().is_v4() && o.local_ipv4) socket.bind({*o.local_ipv4, 0}, ec);
+        if (!ec) ec = apply_socket_options(socket, o);
+        if (!ec && o.control) {
+            try {
+                ec = o.control(socket, control_info{network_, endpoint, i});
+            } catch (const boost::system::system_error& e) {
+                ec = e.code();
+            } catch (...) {
+                ec = boost::asio::error::fault;
+            }
+        }
+        return ec;
+    }
+
+    // The TCP connect of attempt i ended.
+    void transport_done(std::size_t i, const error_code& ec) {
+        const auto now = clock::now();
+        const bool stage_follows = !ec && final_.stage_in_race() && !racer_->finished();
+        if (stage_follows)
+            racer_->on_connected(i, now);
+        else
+            racer_->on_attempt_done(i, ec, now);
+        const auto& a = racer_->attempts()[i];
+        if (!stage_follows && a.outcome != connect_outcome::won) close(i);
+        if (this->trace_)
+            this->fire(this->trace_->connect_done,
+                       connect_done_info{network_, a.endpoint, i, stage_follows ? error_code() : a.error,
+                                         stage_follows ? connect_outcome::connected : a.outcome, now - a.started});
+        if (stage_follows) start_stage(i);
+    }
+
+    void start_stage(std::size_t i) {
+        stage_started_ = clock::now();
+        if (this->trace_)
+            this->fire(this->trace_->tls_handshake_start,
+                       tls_handshake_start_info{final_.stage_peer_name(), racer_->attempts()[i].endpoint, i});
+        final_.start_stage(*this, stream(i), boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(),
+                                                                                       this, i](const error_code& ec) {
+                               this->resumed();
+                               stage_done(i, ec);
+                               drain();
+                           }));
+    }
+
+    // The final stage of attempt i ended (in the race).
+    void stage_done(std::size_t i, const error_code& ec) {
+        racer_->on_attempt_done(i, ec, clock::now());
+        const auto& a = racer_->attempts()[i];
+        if (a.outcome != connect_outcome::won) close(i);
+        report_stage(i, a.error, a.outcome, a.connected ? *a.connected : stage_started_);
+    }
+
+    void report_stage(std::size_t i, const error_code& ec, connect_outcome outcome, clock::time_point since) {
+        if (!this->trace_ || !this->trace_->tls_handshake_done) return;
+        tls_handshake_done_info info;
+        info.server_name = final_.stage_peer_name();
+        info.remote = racer_->attempts()[i].endpoint;
+        info.attempt = i;
+        info.outcome = outcome;
+        info.error = ec;
+        info.elapsed = clock::now() - since;
+        info.hook_exception = this->hook_exception_;
+        final_.report_stage(stream(i), ec, info);
+        this->fire(this->trace_->tls_handshake_done, info);
+    }
+
+    // dial_tls without the race: the TCP winner's handshake, bounded by what
+    // is left of the dial's timeout.
+    void start_after_race_stage() {
+        after_race_stage_ = true;
+        const auto timeout = state_->racer.timeout;
+        if (timeout > clock::duration::zero()) arm_timer(saturating_add(started_, timeout));
+        const std::size_t w = *racer_->winner();
+        stage_started_ = clock::now();
+        if (this->trace_)
+            this->fire(this->trace_->tls_handshake_start,
+                       tls_handshake_start_info{final_.stage_peer_name(), racer_->attempts()[w].endpoint, w});
+        final_.start_stage(*this, stream(w), boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(),
+                                                                                       this, w](error_code ec) {
+                               this->resumed();
+                               if (timer_) timer_->cancel();
+                               // A cancellation or timeout that raced the
+                               // handshake's end wins: the caller asked for it.
+                               if (stage_error_) ec = stage_error_;
+                               if (ec) close(w);
+                               report_stage(w, ec, ec ? (ec == boost::asio::error::operation_aborted || ec == error::timeout
+                                                             ? connect_outcome::cancelled
+                                                             : connect_outcome::failed)
+                                                      : connect_outcome::won,
+                                            stage_started_);
+                               complete(ec);
+                           }));
+    }
+
+    void on_stage_deadline() {
+        stage_error_ = make_error_code(error::timeout);
+        cancel_attempt(*racer_->winner());
+    }
+
+    void close(std::size_t i) {
+        error_code ignored;
+        Final::lowest(stream(i)).close(ignored);
+    }
+
+    void complete(const error_code& ec) {
+        this->release_lookups();
+        const std::size_t result_index = racer_ && racer_->winner() && !ec ? *racer_->winner() : 0;
+        if (ec && racer_ && racer_->winner()) close(*racer_->winner());
+        stream_type result = std::move(stream(result_index));
+        if (this->trace_ && this->trace_->dial_done) report_done(ec, Final::lowest(result));
+        first_.reset();
+        more_.reset();
+        timer_.reset();
+        base::complete(ec, std::move(result));
+    }
+
+    void report_done(const error_code& ec, const tcp::socket& result) {
+        // Inline room for two attempts: a traced dial of one or two addresses allocates nothing here.
+        boost::container::small_vector<attempt_record, 2> records;
+        if (racer_)
+            for (const auto& a : racer_->attempts())
+                records.push_back({a.endpoint, a.error, a.outcome, a.started - started_, a.finished - a.started});
+        dial_done_info info{network_, address_, ec, {}, {}, std::span(records.data(), records.size()),
+                            clock::now() - started_, this->hook_exception_};
+        error_code ignored;
+        if (!ec) {
+            info.remote = result.remote_endpoint(ignored);
+            info.local = result.local_endpoint(ignored);
+        }
+        this->fire(this->trace_->dial_done, info);
+    }
+
+    // One stream per attempt, by index, never moved while it is in use. The
+    // first lives inline, so a dial of one address allocates none; the
+    // others in a deque, made only when needed.
+    stream_type& stream(std::size_t i) { return i == 0 ? *first_ : (*more_)[i - 1]; }
+    stream_type& add_stream(std::size_t i) {
+        if (i == 0) return *first_;
+        if (!more_) more_ = std::make_unique<std::deque<stream_type>>();
+        return more_->emplace_back(final_.make(tcp::socket(this->ex_)));
+    }
+
+    std::shared_ptr<const dialer_state> state_;
+    std::string network_;
+    std::string address_;
+    Final final_;
+    std::unique_ptr<boost::asio::steady_timer> timer_;  // made when first armed: a dial of one address never is
+    clock::time_point started_{};
+    clock::time_point stage_started_{};
+    std::optional<racer> racer_;
+    error_code start_error_;  // the first socket could not be made (see the constructor)
+    error_code stage_error_;  // after the race: cancelled or timed out during the handshake
+    bool after_race_stage_ = false;
+    std::optional<stream_type> first_;
+    std::unique_ptr<std::deque<stream_type>> more_;
+};
+
+}  // namespace nettrace::detail

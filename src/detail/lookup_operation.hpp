@@ -1,0 +1,133 @@
+// The DNS half that dial and resolve share: the lookups of one host, one per
+// family, with their hooks (dns_start, dns_answer per family as it arrives,
+// dns_done when the last has answered).
+#pragma once
+
+#include <nettrace/error.hpp>
+#include <nettrace/resolver.hpp>
+
+#include "operation.hpp"
+#include "../racer.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nettrace::detail {
+
+template <class Signature>
+class lookup_operation : public operation<Signature> {
+protected:
+    using operation<Signature>::operation;
+
+    static std::size_t index(address_family f) noexcept { return f == address_family::ipv6 ? 0 : 1; }
+
+    void start_lookups(resolver& r, bool ipv6, bool ipv4, clock::time_point now) {
+        dns_ = std::make_unique<dns_state>();
+        // A resolver may answer from a thread of its own, with nothing of
+        // ours queued on ex_ meanwhile: keep its io_context from running dry.
+        dns_->work = boost::asio::prefer(this->ex_, boost::asio::execution::outstanding_work.tracked);
+        dns_->started = now;
+        if (this->trace_) this->fire(this->trace_->dns_start, dns_start_info{host_});
+        for (auto f : {address_family::ipv6, address_family::ipv4}) {
+            if (f == address_family::ipv6 ? !ipv6 : !ipv4) continue;
+            auto& l = dns_->lookups[index(f)];
+            l.pending = true;
+            auto self = this->shared_from_this();
+            const auto deliver = [self, this, f](lookup_result result) {
+                this->resumed();
+                on_lookup(f, std::move(result));
+            };
+            try {
+                l.handle = r.lookup(this->strand_, host_, f, deliver);
+            } catch (const std::exception& e) {
+                // A resolver that throws fails its family, like any lookup
+                // failure; the answer is posted, as resolvers promise. At
+                // the descriptor limit (a c-ares channel's start) that is
+                // the error to name.
+                lookup_result failed;
+                const auto* system = dynamic_cast<const boost::system::system_error*>(&e);
+                failed.error = system && system->code() == boost::asio::error::no_descriptors
+                                   ? system->code()
+                                   : make_error_code(error::dns_failure);
+                boost::asio::post(this->strand_, [deliver, failed]() mutable { deliver(std::move(failed)); });
+            }
+        }
+    }
+
+    void stop_lookups() {
+        if (!dns_) return;
+        for (auto& l : dns_->lookups)
+            if (l.pending && l.handle) l.handle->cancel();
+    }
+
+    /// Lets the io_context run dry again: call when completing.
+    void release_lookups() noexcept {
+        if (dns_) dns_->work = {};
+    }
+
+    bool lookups_pending() const { return dns_ && (dns_->lookups[0].pending || dns_->lookups[1].pending); }
+    const lookup_result& lookup(address_family f) const { return dns_->lookups[index(f)].result; }
+
+    /// Invoked on the strand with the answer stored in lookup(f).
+    virtual void on_answer(address_family f, clock::time_point now) = 0;
+
+    std::string host_;
+
+private:
+    struct family_lookup {
+        std::shared_ptr<pending_lookup> handle;
+        bool pending = false;
+        lookup_result result;
+    };
+
+    // What looking up a name takes, made when a lookup starts: a dial of an
+    // IP literal needs none of it.
+    struct dns_state {
+        std::array<family_lookup, 2> lookups;
+        clock::time_point started{};
+        boost::asio::any_io_executor work;  // keeps the I/O executor busy while we wait on DNS
+    };
+
+    void on_lookup(address_family f, lookup_result result) {
+        auto& l = dns_->lookups[index(f)];
+        if (!l.pending) return;
+        l.pending = false;
+        l.handle.reset();
+        l.result = std::move(result);
+        const auto now = clock::now();
+        if (this->trace_) report_answer(f, now);
+        on_answer(f, now);
+    }
+
+    void report_answer(address_family f, clock::time_point now) {
+        const auto& r = dns_->lookups[index(f)].result;
+        this->fire(this->trace_->dns_answer,
+                   dns_answer_info{host_, f, r.addrs, r.error, r.source, r.coalesced, now - dns_->started});
+        if (lookups_pending() || !this->trace_->dns_done) return;
+        dns_done_info done{host_, {}, false, {}, dns_source::none, now - dns_->started};
+        std::vector<boost::asio::ip::address> all;
+        for (const auto& l : dns_->lookups) {
+            all.insert(all.end(), l.result.addrs.begin(), l.result.addrs.end());
+            done.coalesced = done.coalesced || l.result.coalesced;
+            if (done.source == dns_source::none || (!l.result.addrs.empty() && all.size() == l.result.addrs.size()))
+                done.source = l.result.source;
+        }
+        done.addrs = all;
+        if (all.empty())
+            done.error = combine_lookup_errors(dns_->lookups[0].result.error, dns_->lookups[1].result.error);
+        this->fire(this->trace_->dns_done, done);
+    }
+
+    std::unique_ptr<dns_state> dns_;
+};
+
+}  // namespace nettrace::detail
