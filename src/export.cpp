@@ -669,7 +669,13 @@ std::string px(double v) { return fixed(v, 1); }
 std::string to_json_line(const recorded_event& e, std::optional<std::size_t> dial) {
     using namespace detail;
     json_object o;
-    o.string("event", e.kind == event_kind::dial_done ? std::string_view("result") : to_string(e.kind));
+    // The hook's name, but for the three the tool's users read most: the
+    // result, and httpstat's TLS line per attempt.
+    std::string_view name = to_string(e.kind);
+    if (e.kind == event_kind::dial_done) name = "result";
+    if (e.kind == event_kind::tls_handshake_start) name = "tls_start";
+    if (e.kind == event_kind::tls_handshake_done) name = "tls_done";
+    o.string("event", name);
     if (dial) o.integer("dial", *dial);
     o.number("t_ms", to_ms(e.at), 3);
     switch (e.kind) {
@@ -704,14 +710,17 @@ std::string to_json_line(const recorded_event& e, std::optional<std::size_t> dia
             .string_or_null("error", e.error ? std::optional(e.description) : std::nullopt)
             .integer("attempts", e.attempts.size())
             .number("elapsed_ms", to_ms(e.elapsed), 3);
+        if (!e.tls_version.empty()) o.string("tls_version", e.tls_version).string("alpn", e.alpn);
         break;
     case event_kind::tls_handshake_start:
     case event_kind::tls_handshake_done:
         o.string("server_name", e.server_name)
             .string("address", e.endpoint.address().to_string())
-            .integer("port", e.endpoint.port());
+            .integer("port", e.endpoint.port())
+            .integer("attempt", e.attempt);
         if (e.kind == event_kind::tls_handshake_done)
-            o.string("version", e.tls_version)
+            o.string("outcome", to_string(e.outcome))
+                .string("version", e.tls_version)
                 .string("cipher", e.cipher)
                 .string("alpn", e.alpn)
                 .boolean("resumed", e.resumed)

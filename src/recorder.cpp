@@ -38,6 +38,15 @@ struct recording {
         if (e.kind == event_kind::dial_start) out.events.clear();
         if (out.events.empty()) out.started = now;
         e.at = now - out.started;
+        if (e.kind == event_kind::dial_done) {
+            // dial_tls: the result carries the winning handshake's version
+            // and protocol, as httpstat's summary does.
+            for (const auto& t : out.events)
+                if (t.kind == event_kind::tls_handshake_done && t.outcome == connect_outcome::won) {
+                    e.tls_version = t.tls_version;
+                    e.alpn = t.alpn;
+                }
+        }
         out.events.push_back(std::move(e));
         if (on_event) on_event(out, out.events.back());
     }

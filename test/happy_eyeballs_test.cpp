@@ -916,3 +916,97 @@ BOOST_AUTO_TEST_CASE(a_resolution_delay_the_clock_cannot_hold_waits_for_the_pref
     CHECK_LINES(r.attempts, "::1 900..910 won");
     BOOST_TEST(r.done_at == 910);
 }
+
+// ---------------------------------------------------------------------------
+// The attempt pipeline: a stage after TCP (dial_tls's handshake) is part of
+// the attempt. An attempt wins when its last stage completes, and a TCP
+// connect restarts the attempt delay (HEv3's timer extension).
+
+namespace {
+racer_config tls_race(std::chrono::milliseconds d = 250ms) {
+    return racer_config{.attempt_delay = d, .stages_after_connect = true};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tls_stall_on_the_first_address_starts_the_next_one_delay_after_its_tcp_connect) {
+    // ::1 connects at 10 and its handshake never ends; 127.0.0.1 is started
+    // at 10 + 250 (not at 250), connects at 265 and handshakes by 275.
+    auto r = run({.config = tls_race(),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", tls_stalls(10)}, {"127.0.0.1", tls_ok(5, 10)}}});
+    CHECK_LINES(r.attempts, "::1 0..275 superseded", "127.0.0.1 260..275 won");
+    BOOST_TEST(r.winner == "127.0.0.1");
+    BOOST_TEST(r.done_at == 275);
+    BOOST_TEST((r.connected == std::vector<std::pair<std::size_t, long>>{{0, 10}, {1, 265}}));
+    BOOST_TEST(r.armed(10, 260));  // re-armed when ::1's TCP connected
+}
+
+BOOST_AUTO_TEST_CASE(a_tls_stall_costs_at_most_about_one_more_attempt_delay) {
+    // TCP that connects just before the delay pushes the next start to about
+    // two delays: the handshake gets its full delay, and no more.
+    auto r = run({.config = tls_race(),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", tls_stalls(240)}, {"127.0.0.1", tls_ok(1, 1)}}});
+    CHECK_LINES(r.attempts, "::1 0..492 superseded", "127.0.0.1 490..492 won");
+}
+
+BOOST_AUTO_TEST_CASE(a_tls_failure_starts_the_next_attempt_at_once) {
+    auto r = run({.config = tls_race(),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", tls_fails(10, 20, asio_error::connection_reset)}, {"127.0.0.1", tls_ok(5, 5)}}});
+    CHECK_LINES(r.attempts, "::1 0..30 failed", "127.0.0.1 30..40 won");
+    BOOST_TEST(r.errors[0] == asio_error::connection_reset);
+}
+
+BOOST_AUTO_TEST_CASE(both_attempts_in_tls_and_the_second_finishes_first) {
+    // ::1's handshake is slow (400 ms) but alive; 127.0.0.1 starts at 260,
+    // connects at 270 and handshakes by 280, before ::1's ends at 410.
+    auto r = run({.config = tls_race(),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", tls_ok(10, 400)}, {"127.0.0.1", tls_ok(10, 10)}}});
+    CHECK_LINES(r.attempts, "::1 0..280 superseded", "127.0.0.1 260..280 won");
+    BOOST_TEST((r.connected == std::vector<std::pair<std::size_t, long>>{{0, 10}, {1, 270}}));
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_during_tls_ends_every_stage) {
+    auto r = run({.config = tls_race(),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", tls_stalls(10)}, {"127.0.0.1", tls_stalls(10)}},
+                  .cancel_at = 300});
+    CHECK_LINES(r.attempts, "::1 0..300 cancelled", "127.0.0.1 260..300 cancelled");
+    BOOST_TEST(r.error == aborted);
+    BOOST_TEST(r.done_at == 300);
+}
+
+BOOST_AUTO_TEST_CASE(timeout_during_tls_ends_every_stage) {
+    auto cfg = tls_race();
+    cfg.timeout = 400ms;
+    auto r = run({.config = cfg,
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", tls_stalls(10)}, {"127.0.0.1", tls_stalls(10)}}});
+    CHECK_LINES(r.attempts, "::1 0..400 cancelled", "127.0.0.1 260..400 cancelled");
+    BOOST_TEST(r.error == timeout);
+    BOOST_TEST(r.done_at == 400);
+}
+
+BOOST_AUTO_TEST_CASE(a_tcp_connect_after_the_race_was_decided_is_lost_and_starts_no_stage) {
+    // 127.0.0.1 wins at 20; ::1's TCP, ignoring the cancel, connects at 100.
+    behaviour slow = tls_ok(100, 10);
+    slow.ignores_cancel = true;
+    auto r = run({.config = tls_race(10ms),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", slow}, {"127.0.0.1", tls_ok(5, 5)}}});
+    CHECK_LINES(r.attempts, "::1 0..100 lost", "127.0.0.1 10..20 won");
+}
+
+BOOST_AUTO_TEST_CASE(a_control_hook_that_fails_an_attempt_starts_the_next_at_once) {
+    // src/dial_op.hpp runs dial_options::control between open and connect;
+    // its error ends the attempt inside its start, as a socket() failure does.
+    behaviour refused_by_control = sockfail;
+    refused_by_control.ec = asio_error::access_denied;
+    auto r = run({.config = tls_race(),
+                  .dns = resolved_at(0, {"::1", "127.0.0.1"}),
+                  .net = {{"::1", refused_by_control}, {"127.0.0.1", tls_ok(5, 5)}}});
+    CHECK_LINES(r.attempts, "::1 0..0 failed", "127.0.0.1 0..10 won");
+    BOOST_TEST(r.errors[0] == asio_error::access_denied);
+}

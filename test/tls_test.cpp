@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 
 namespace asio = boost::asio;
@@ -469,4 +470,114 @@ BOOST_AUTO_TEST_CASE(hooks_are_serialised_on_a_thread_pool) {
     }
     pool.stop();
     pool.join();
+}
+
+// ---------------------------------------------------------------------------
+// Happy Eyeballs v3: the handshake is part of the attempt.
+
+namespace {
+
+struct ipv6_available {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        return nettrace::testing::ipv6_loopback_available();
+    }
+};
+
+// A TLS server on 127.0.0.1:P beside a listener on [::1]:P that completes
+// the TCP handshake and never answers the ClientHello (a path that drops the
+// handshake's large packets, as a PMTU black hole does).
+struct stalled_ipv6_beside_live_ipv4 {
+    asio::io_context ioc;
+    tls_server server{ioc.get_executor(), v4, certificate()};
+    std::optional<nettrace::testing::live_listener> stall;
+
+    stalled_ipv6_beside_live_ipv4() {
+        stall.emplace(ioc.get_executor(), asio::ip::make_address("::1"), server.port());
+    }
+    nettrace::dialer dialer(nettrace::dial_options o = {}) const {
+        o.resolver = nettrace::make_static_resolver({{"tls.test", {asio::ip::make_address("::1"), v4}}});
+        return nettrace::dialer(o);
+    }
+    std::string address() const { return at("tls.test", server.port()); }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(stalled_handshake_on_ipv6_loses_to_ipv4_at_about_one_extended_delay,
+                        stalled_ipv6_beside_live_ipv4, *boost::unit_test::precondition(ipv6_available())) {
+    auto client = trusting_client();
+    nettrace::dial_options o;
+    o.timeout = 5s;
+    trace_recorder rec;
+    auto r = run_tls(ioc, dialer(o), rec, address(), client);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.stream);
+    BOOST_TEST(r.stream->lowest_layer().remote_endpoint().address() == v4);
+    // [::1] connects at once; 127.0.0.1 starts one attempt delay (250 ms)
+    // after that connect, and wins with its handshake.
+    BOOST_TEST(ms(r.elapsed) >= 249.0, "connected after " << ms(r.elapsed) << " ms");
+    BOOST_TEST(ms(r.elapsed) < 1500.0, "connected after " << ms(r.elapsed) << " ms");
+    const auto starts = rec.of("connect_start");
+    BOOST_REQUIRE(starts.size() == 2u);
+    const auto connects = rec.of("connect_done");
+    BOOST_REQUIRE(connects.size() == 2u);
+    for (const auto& c : connects) BOOST_TEST((c.outcome == nettrace::connect_outcome::connected));
+    const double gap = ms(starts[1].at - connects[0].at);
+    BOOST_TEST(gap >= 249.0, "second attempt " << gap << " ms after the first's TCP connect");
+    const auto dones = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(dones.size() == 2u);
+    for (const auto& d : dones)
+        BOOST_TEST((d.attempt == 1 ? d.outcome == nettrace::connect_outcome::won
+                                   : d.outcome == nettrace::connect_outcome::superseded),
+                   "attempt " << d.attempt << " " << to_string(d.outcome));
+    check_tls_contract(rec, 2);
+}
+
+BOOST_FIXTURE_TEST_CASE(without_the_tls_race_a_stalled_handshake_holds_the_dial_until_its_timeout,
+                        stalled_ipv6_beside_live_ipv4, *boost::unit_test::precondition(ipv6_available())) {
+    auto client = trusting_client();
+    nettrace::dial_options o;
+    o.timeout = 400ms;
+    nettrace::tls_options t;
+    t.race = false;  // documented: the TCP winner alone handshakes
+    trace_recorder rec;
+    auto r = run_tls(ioc, dialer(o), rec, address(), client, t);
+    BOOST_TEST(r.ec == nettrace::error::timeout, r.ec.message());
+    BOOST_TEST(ms(r.elapsed) >= 399.0, "failed after " << ms(r.elapsed) << " ms");
+    BOOST_TEST(ms(r.elapsed) < 2000.0, "failed after " << ms(r.elapsed) << " ms");
+    BOOST_TEST(rec.count("connect_start") == 1u);  // [::1] won TCP at once
+    const auto dones = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(dones.size() == 1u);
+    BOOST_TEST((dones[0].outcome == nettrace::connect_outcome::cancelled));
+    check_tls_contract(rec, 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_handshake_starts_the_next_address_at_once) {
+    // 127.0.0.2 accepts TCP and closes at once (the handshake fails with
+    // stream_truncated); 127.0.0.1 then starts without waiting the delay.
+    asio::io_context ioc;
+    tls_server server(ioc.get_executor(), v4, certificate());
+    tcp::acceptor closer(ioc, tcp::endpoint(v4_other, server.port()));
+    std::function<void()> accept_and_close = [&] {
+        closer.async_accept([&](error_code ec, tcp::socket s) {
+            if (ec) return;
+            s.close();
+            accept_and_close();
+        });
+    };
+    accept_and_close();
+    nettrace::dial_options o;
+    o.attempt_delay = 2s;
+    o.resolver = nettrace::make_static_resolver({{"tls.test", {v4_other, v4}}});
+    auto client = trusting_client();
+    trace_recorder rec;
+    auto r = run_tls(ioc, nettrace::dialer(o), rec, at("tls.test", server.port()), client);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(ms(r.elapsed) < 1000.0, "connected after " << ms(r.elapsed) << " ms (the delay is 2 s)");
+    const auto dones = rec.of("tls_handshake_done");
+    BOOST_REQUIRE(dones.size() == 2u);
+    BOOST_TEST((dones[0].outcome == nettrace::connect_outcome::failed));
+    BOOST_TEST(dones[0].error);
+    BOOST_TEST((dones[1].outcome == nettrace::connect_outcome::won));
+    check_tls_contract(rec, 2);
 }

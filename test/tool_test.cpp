@@ -5,6 +5,7 @@
 
 #include "support/dns_server.hpp"
 #include "support/loopback.hpp"
+#include "support/tls_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -373,4 +374,42 @@ BOOST_AUTO_TEST_CASE(unwritable_trace_file_fails_at_once_with_the_reason) {
         // It failed before dialing: no demo intro, no timeline.
         BOOST_TEST(r.lines.empty(), option);
     }
+}
+
+// ---------------------------------------------------------------------------
+// --tls: every attempt's handshake is part of the race.
+
+BOOST_AUTO_TEST_CASE(tls_json_shows_a_stalled_ipv6_handshake_losing_to_ipv4_with_paired_events,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+                         return nettrace::testing::ipv6_loopback_available();
+                     })) {
+    background_io io;
+    const nettrace::testing::test_certificate cert({"dual.test"});
+    nettrace::testing::tls_server server(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"), cert);
+    // Completes TCP on [::1] and never answers the ClientHello.
+    nettrace::testing::live_listener stall(io.ioc.get_executor(), asio::ip::make_address("::1"), server.port());
+    const std::string port = std::to_string(server.port());
+    const auto r = run_tool("--json --tls --insecure --timeout 5000 --resolve dual.test:" + port +
+                            ":[::1],127.0.0.1 dual.test:" + port);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto starts = events(r, "tls_start"), dones = events(r, "tls_done");
+    BOOST_REQUIRE(starts.size() == 2u);
+    BOOST_REQUIRE(dones.size() == 2u);
+    std::map<std::string, std::string> outcome;  // attempt -> outcome
+    for (const auto& d : dones) outcome[field(d, "attempt")] = field(d, "outcome");
+    BOOST_TEST(outcome["0"] == "\"superseded\"");
+    BOOST_TEST(outcome["1"] == "\"won\"");
+    for (const auto& d : dones)
+        if (field(d, "attempt") == "1") BOOST_TEST(field(d, "version").find("TLS") != std::string::npos, d);
+    const auto connects = events(r, "connect_done");
+    BOOST_REQUIRE(connects.size() == 2u);
+    for (const auto& c : connects) BOOST_TEST(field(c, "outcome") == "\"connected\"", c);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "remote") == "\"127.0.0.1:" + port + "\"", result[0]);
+    BOOST_TEST(field(result[0], "tls_version").find("TLS") != std::string::npos, result[0]);
+    // About one extended attempt delay: 250 ms after [::1]'s TCP connect.
+    const double at = std::stod(field(result[0], "elapsed_ms"));
+    BOOST_TEST(at >= 249.0, "connected after " << at << " ms");
+    BOOST_TEST(at < 1500.0, "connected after " << at << " ms");
 }

@@ -8,6 +8,7 @@
 //   nettrace-dial --demo [--json] [--trace-json FILE] [--svg FILE]
 
 #include <nettrace/nettrace.hpp>
+#include <nettrace/tls.hpp>
 
 #include "loopback.hpp"
 #include "resolve_spec.hpp"
@@ -17,6 +18,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -139,6 +141,9 @@ struct command_line {
     unsigned count = 1;
     std::string trace_json_path;  // --trace-json FILE
     std::string svg_path;         // --svg FILE
+    bool tls = false;             // --tls: dial_tls
+    std::string cafile;           // --cafile FILE; empty: the system's trust store
+    nettrace::tls_options tls_options;
 };
 
 constexpr std::string_view usage_text = R"(usage: nettrace-dial [options] [NETWORK] ADDRESS
@@ -171,6 +176,17 @@ Resolution:
   --nameserver HOST[:PORT] ask this DNS server (repeatable); implies --resolver
                            dns and ignores /etc/resolv.conf
   --no-hosts               do not answer names from /etc/hosts
+
+TLS (dial_tls: each attempt's handshake is part of the race):
+  --tls                    handshake after connecting; the first attempt whose
+                           handshake completes wins
+  --cafile FILE            trust the certificates in FILE (PEM) instead of the
+                           system's store
+  --insecure               do not verify the certificate or its name
+  --alpn LIST              offer these ALPN protocols, comma-separated (h2,http/1.1)
+  --sni NAME               send and verify NAME instead of ADDRESS's host
+  --no-tls-race            decide the race at TCP connect and handshake on the
+                           winner only (the old behaviour)
 
 Output and runs:
   --json                   one JSON object per event on stdout
@@ -308,6 +324,38 @@ command_line parse_command_line(int argc, char** argv) {
         } else if (name == "--no-hosts") {
             flag();
             cl.dns.use_hosts_file = false;
+        } else if (name == "--tls") {
+            flag();
+            cl.tls = true;
+        } else if (name == "--cafile") {
+            cl.cafile = value();
+            if (cl.cafile.empty()) throw usage_error("--cafile needs a file name");
+            cl.tls = true;
+        } else if (name == "--insecure") {
+            flag();
+            cl.tls_options.verify_peer = false;
+            cl.tls = true;
+        } else if (name == "--alpn") {
+            const std::string list(value());
+            cl.tls_options.alpn.clear();
+            for (std::size_t start = 0;;) {
+                const auto comma = list.find(',', start);
+                const auto id = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                if (id.empty() || id.size() > 255)
+                    throw usage_error("--alpn: " + quoted(std::string_view(list)) + " has an empty or over-long protocol");
+                cl.tls_options.alpn.push_back(id);
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+            cl.tls = true;
+        } else if (name == "--sni") {
+            cl.tls_options.server_name = value();
+            if (cl.tls_options.server_name.empty()) throw usage_error("--sni needs a name");
+            cl.tls = true;
+        } else if (name == "--no-tls-race") {
+            flag();
+            cl.tls_options.race = false;
+            cl.tls = true;
         } else if (name == "--count") {
             cl.count = static_cast<unsigned>(parse_number(name, value(), 1, max_count));
         } else if (name == "-4") {
@@ -332,6 +380,7 @@ command_line parse_command_line(int argc, char** argv) {
 
     if (cl.demo) {
         if (!positional.empty()) throw usage_error("--demo dials its own address; drop " + quoted(positional[0]));
+        if (cl.tls) throw usage_error("--demo races plain TCP peers; the TLS options do not apply");
         if (!cl.pins.empty() || cl.resolver_given)
             throw usage_error("--demo pins dual.test itself; --resolve and --resolver do not apply");
         return cl;
@@ -508,7 +557,9 @@ public:
     }
 
     void event(const dial_session& s, const nettrace::recorded_event& e) override {
-        if (e.kind == event_kind::dns_done) views_[s.index()].dns_done = e.at;
+        auto& v = views_[s.index()];
+        if (e.kind == event_kind::dns_done) v.dns_done = e.at;
+        if (e.kind == event_kind::tls_handshake_done) v.tls.push_back({e.attempt, e.at - e.elapsed, e.at});
         write(s, row(e));
     }
 
@@ -517,7 +568,9 @@ public:
         std::string text = waterfall(views_[s.index()], r);
         if (!r.error) {
             text += "connected to " + endpoint_text(r.endpoint) + " from " + endpoint_text(r.local) + " in " +
-                    duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts") + ")\n";
+                    duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts");
+            if (!r.tls_version.empty()) text += "; " + r.tls_version + (r.alpn.empty() ? "" : ", " + r.alpn);
+            text += ")\n";
         } else {
             text += "failed: " + r.description + "\n";
             std::size_t width = 0;
@@ -560,11 +613,16 @@ public:
 
 private:
     static constexpr std::size_t terminal_width = 80;
-    static constexpr std::size_t outcome_width = 10;  // "superseded"
+    static constexpr std::size_t outcome_width = 14;  // "tls superseded"
 
+    struct tls_span {
+        std::size_t attempt;
+        steady::duration from, to;
+    };
     struct view {
         std::string pending;
         std::optional<steady::duration> dns_done;
+        std::vector<tls_span> tls;  // each attempt's handshake, drawn on its bar
     };
 
     static std::string attempt_label(std::size_t i, const nettrace::attempt_record& a) {
@@ -585,9 +643,19 @@ private:
         switch (e.kind) {
         case event_kind::dial_start:
         case event_kind::dial_done:
-        case event_kind::tls_handshake_start:
-        case event_kind::tls_handshake_done:
             return {};
+        case event_kind::tls_handshake_start:
+            who = "#" + std::to_string(e.attempt);
+            what = "tls start";
+            detail = e.server_name.empty() ? endpoint_text(e.endpoint) : e.server_name;
+            break;
+        case event_kind::tls_handshake_done:
+            who = "#" + std::to_string(e.attempt);
+            what = "tls " + std::string(nettrace::to_string(e.outcome));
+            detail = e.error ? e.error.message() : e.tls_version + (e.alpn.empty() ? "" : " " + e.alpn);
+            if (!e.verify_error.empty()) detail += " (" + e.verify_error + ")";
+            detail += "  (" + duration_text(e.elapsed) + ")";
+            break;
         case event_kind::dns_start:
             what = "start";
             detail = e.host;
@@ -630,13 +698,16 @@ private:
             std::string label;
             steady::duration from, to;
             std::string_view note;
+            std::optional<std::pair<steady::duration, steady::duration>> tls;  // drawn lighter
         };
         std::vector<bar> bars;
-        if (v.dns_done) bars.push_back({"dns", {}, *v.dns_done, {}});
+        if (v.dns_done) bars.push_back({"dns", {}, *v.dns_done, {}, {}});
         for (std::size_t i = 0; i < r.attempts.size(); ++i) {
             const auto& a = r.attempts[i];
-            bars.push_back({attempt_label(i, a), a.started,
-                            a.started + a.elapsed, nettrace::to_string(a.outcome)});
+            bar b{attempt_label(i, a), a.started, a.started + a.elapsed, nettrace::to_string(a.outcome), {}};
+            for (const auto& t : v.tls)
+                if (t.attempt == i) b.tls = std::pair{t.from, t.to};
+            bars.push_back(std::move(b));
         }
         if (bars.empty()) return {};
 
@@ -657,6 +728,7 @@ private:
             return std::min(c, width);
         };
         const std::string_view full = unicode_ ? "\u2588" : "#";
+        const std::string_view light = unicode_ ? "\u2592" : "=";  // the TLS handshake
 
         std::string text = "\n";
         for (const auto& b : bars) {
@@ -667,7 +739,8 @@ private:
                 to = from + 1;
             }
             std::string line = "  " + pad_right(b.label, label_width) + " |" + std::string(from, ' ');
-            for (std::size_t i = from; i < to; ++i) line += full;
+            const std::size_t tls_from = b.tls ? std::max(from, std::min(cell(b.tls->first, false), to - 1)) : to;
+            for (std::size_t i = from; i < to; ++i) line += i >= tls_from ? light : full;
             line += std::string(width - to, ' ') + "|";
             if (!b.note.empty()) line += " " + std::string(b.note);
             text += line + "\n";
@@ -703,12 +776,25 @@ std::unique_ptr<reporter> make_reporter(output_format format, std::size_t dials)
 // ---------------------------------------------------------------------------
 // Dialing
 
-asio::awaitable<void> dial_once(nettrace::dialer dialer, dial_session& session) {
+// What a dial is: TCP, or TLS with its context and options.
+struct dial_kind {
+    asio::ssl::context* tls = nullptr;
+    nettrace::tls_options tls_options;
+};
+
+asio::awaitable<void> dial_once(nettrace::dialer dialer, const dial_kind& kind, dial_session& session) {
     error_code ec;
     try {
-        auto [dial_ec, socket] = co_await dialer.dial(session.context(), session.network(), session.address(),
-                                                      asio::as_tuple(asio::use_awaitable));
-        ec = dial_ec;
+        if (kind.tls) {
+            auto [dial_ec, stream] = co_await nettrace::dial_tls(dialer, session.context(), session.network(),
+                                                                 session.address(), *kind.tls, kind.tls_options,
+                                                                 asio::as_tuple(asio::use_awaitable));
+            ec = dial_ec;
+        } else {
+            auto [dial_ec, socket] = co_await dialer.dial(session.context(), session.network(), session.address(),
+                                                          asio::as_tuple(asio::use_awaitable));
+            ec = dial_ec;
+        }
     } catch (const boost::system::system_error& e) {
         // The dial could not start: the first socket of this io_context
         // met the descriptor limit (no_descriptors). No hook has fired.
@@ -719,15 +805,15 @@ asio::awaitable<void> dial_once(nettrace::dialer dialer, dial_session& session) 
 
 /// Runs `count` concurrent dials on `io` and returns them, finished.
 std::vector<std::unique_ptr<dial_session>> run_dials(asio::io_context& io, const nettrace::dialer& dialer,
-                                                     const std::string& network, const std::string& address,
-                                                     unsigned count, reporter& out) {
+                                                     const dial_kind& kind, const std::string& network,
+                                                     const std::string& address, unsigned count, reporter& out) {
     std::vector<std::unique_ptr<dial_session>> sessions;
     for (unsigned i = 0; i < count; ++i)
         sessions.push_back(std::make_unique<dial_session>(i, count, network, address, out));
     std::size_t remaining = count;
     for (auto& s : sessions) {
         out.started(*s);
-        asio::co_spawn(io, dial_once(dialer, *s), [&](std::exception_ptr e) {
+        asio::co_spawn(io, dial_once(dialer, kind, *s), [&](std::exception_ptr e) {
             if (e) std::rethrow_exception(e);
             // The demo's listener would keep run() busy forever.
             if (--remaining == 0) io.stop();
@@ -843,6 +929,7 @@ int run(const command_line& cl) {
     std::optional<demo_peers> demo;  // after `io`, so destroyed before it
     std::string address = cl.address;
     nettrace::dial_options options = cl.options;
+    options.single_threaded = true;  // `io` runs on this thread alone
 
     if (cl.demo) {
         demo = start_demo_peers(io.get_executor());
@@ -857,8 +944,21 @@ int run(const command_line& cl) {
     if (demo)  // stdout carries only JSON lines under --json
         print_demo_intro(cl.format == output_format::json ? std::cerr : std::cout, *demo, dialer.options());
 
+    dial_kind kind;
+    std::optional<asio::ssl::context> tls;
+    if (cl.tls) {
+        tls.emplace(asio::ssl::context::tls_client);
+        error_code ec;
+        if (!cl.cafile.empty())
+            tls->load_verify_file(cl.cafile, ec);
+        else
+            tls->set_default_verify_paths(ec);
+        if (ec) throw usage_error("--cafile " + quoted(std::string_view(cl.cafile)) + ": " + ec.message());
+        kind.tls = &*tls;
+        kind.tls_options = cl.tls_options;
+    }
     const auto out = make_reporter(cl.format, cl.count);
-    const auto sessions = run_dials(io, dialer, cl.network, address, cl.count, *out);
+    const auto sessions = run_dials(io, dialer, kind, cl.network, address, cl.count, *out);
 
     bool ok = std::all_of(sessions.begin(), sessions.end(), [](const auto& s) { return s->ok(); });
     if (demo) {

@@ -80,7 +80,7 @@ struct recorded_event {
     std::string server_name;
     /// tls_handshake_done: "TLSv1.3", cipher and selected ALPN protocol
     /// (empty on failure or when none), session resumption, why verification
-    /// failed.
+    /// failed. dial_done: the winning handshake's version and ALPN.
     std::string tls_version, cipher, alpn, verify_error;
     bool resumed = false;
 

@@ -273,6 +273,9 @@ private:
 
     // TCP is up; the stage after it (TLS) runs as scripted.
     void transport_connected(std::size_t i) {
+        // As src/dial_op.hpp: once the race is decided, a TCP connect ends
+        // its attempt (lost) and starts no stage.
+        if (racer_.finished()) return finish_attempt(i, {});
         record& rec = recs_.at(i);
         rec.connected = now_;
         r_.connected.emplace_back(i, now_);
