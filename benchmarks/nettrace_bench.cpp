@@ -160,9 +160,13 @@ struct dns_fixture {
     }
 };
 
-nettrace::dialer dialer_with(std::shared_ptr<nettrace::resolver> r) {
+// One thread runs the io_context, and the dialer is told so
+// (dial_options::single_threaded): no per-dial strand, as before the option
+// replaced the concurrency-hint test.
+nettrace::dialer dialer_with(std::shared_ptr<nettrace::resolver> r, bool single_threaded = true) {
     nettrace::dial_options o;
     o.resolver = std::move(r);
+    o.single_threaded = single_threaded;
     return nettrace::dialer(o);
 }
 
@@ -193,8 +197,10 @@ void sequential_cases(const config& cfg) {
 
     std::optional<dns_fixture> dns;
     if (nettrace::dns_resolver_available()) dns.emplace();
-    const nettrace::dialer plain, by_static = dialer_with(nettrace::make_static_resolver({{"bench.test", {localhost}}}));
-    const nettrace::dialer by_dns = dns ? dialer_with(dns->resolver()) : plain;
+    const bool one = !cfg.default_hint;
+    const nettrace::dialer plain = dialer_with(nullptr, one),
+                           by_static = dialer_with(nettrace::make_static_resolver({{"bench.test", {localhost}}}), one);
+    const nettrace::dialer by_dns = dns ? dialer_with(dns->resolver(), one) : plain;
 
     struct variant {
         const char* name;
@@ -273,7 +279,7 @@ double throughput(bool use_nettrace, const tcp::endpoint& ep, int concurrency, i
     // The concurrency hint says how many threads run it: with 1, nettrace
     // needs no strand per dial; with 2, every dial has one.
     asio::io_context ioc(threads);
-    const nettrace::dialer d;
+    const nettrace::dialer d = dialer_with(nullptr, threads == 1);
     const auto address = endpoint_string(ep.address(), ep.port());
     std::atomic<long> budget{dials};
     std::atomic<int> failures{0};
@@ -306,7 +312,7 @@ struct memory_use {
 // sockets.
 memory_use in_flight_memory(bool use_nettrace, const tcp::endpoint& hole, const tcp::endpoint& live, int n) {
     asio::io_context ioc(1);  // one thread
-    const nettrace::dialer d;
+    const nettrace::dialer d = dialer_with(nullptr);
     const auto hole_address = endpoint_string(hole.address(), hole.port());
     const auto live_address = endpoint_string(live.address(), live.port());
     // One completed dial first, so per-io_context services (strands, the
@@ -511,7 +517,7 @@ int serve() {
 
 int dial_loop_rate(const std::string& kind, unsigned short port, long n) {
     asio::io_context ioc(1);  // one thread, as in cases 1-3
-    const nettrace::dialer d;
+    const nettrace::dialer d = dialer_with(nullptr);
     const tcp::endpoint ep(localhost, port);
     run(ioc, kind == "raw" ? raw_loop(ep, 200) : dial_loop(d, {}, endpoint_string(localhost, port), 200));
     const auto t0 = steady::now();

@@ -339,4 +339,11 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
     return result;
 }
 
+std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint)
+{
+    const auto& a = endpoint.address();
+    const std::string port = std::to_string(endpoint.port());
+    return a.is_v6() ? "[" + a.to_string() + "]:" + port : a.to_string() + ":" + port;
+}
+
 }  // namespace nettrace

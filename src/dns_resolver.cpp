@@ -242,6 +242,7 @@ public:
             for (int i = 0; i < saved.ndomains; ++i) search_domains_.push_back(detail::canonical_name(saved.domains[i]));
             ares_destroy_options(&saved);
         }
+        servers_ = server_list();
     }
 
     void lookup(const std::shared_ptr<waiter>& w) {
@@ -346,13 +347,13 @@ private:
     static constexpr ares_socket_functions socket_functions{&open_socket, &close_socket, &connect_socket, &receive,
                                                             &send_vector};
 
-    static void on_answer(void* arg, int status, int /*timeouts*/, ares_addrinfo* info) {
+    static void on_answer(void* arg, int status, int timeouts, ares_addrinfo* info) {
         auto* q = static_cast<query*>(arg);
-        q->owner->finish(*q, status, info);
+        q->owner->finish(*q, status, timeouts, info);
         if (info) ares_freeaddrinfo(info);
     }
 
-    void finish(query& q, int status, const ares_addrinfo* info) {
+    void finish(query& q, int status, int timeouts, const ares_addrinfo* info) {
         lookup_result r;
         r.source = dns_source::dns;
         int ttl = static_cast<int>(config_->options.max_ttl.count());
@@ -376,6 +377,8 @@ private:
             if (status != ARES_ENOTFOUND && status != ARES_ENODATA &&
                 (socket_errno_ == EMFILE || socket_errno_ == ENFILE))
                 r.error = asio::error::no_descriptors;
+            r.servers = servers_;
+            r.cause = cause_of(status, timeouts);
             ttl = static_cast<int>(config_->options.negative_ttl.count());
         }
         const bool cacheable = !r.error || status == ARES_ENOTFOUND || status == ARES_ENODATA ||
@@ -409,6 +412,37 @@ private:
             if (c->next && (!c->next->alias || !same(c->next->alias, c->name))) return false;
         }
         return true;
+    }
+
+    // The servers the channel asks, as a person would write them.
+    std::string server_list() const {
+        std::string out;
+        ares_addr_port_node* servers = nullptr;
+        if (ares_get_servers_ports(ares_, &servers) != ARES_SUCCESS) return out;
+        for (auto* n = servers; n; n = n->next) {
+            char text[INET6_ADDRSTRLEN] = {};
+            ::inet_ntop(n->family, &n->addr, text, sizeof text);
+            const int port = n->udp_port ? n->udp_port : 53;
+            if (!out.empty()) out += ", ";
+            out += n->family == AF_INET6 ? "[" + std::string(text) + "]:" + std::to_string(port)
+                                         : std::string(text) + ":" + std::to_string(port);
+        }
+        ares_free_data(servers);
+        return out;
+    }
+
+    // What a failure's error code does not say by itself.
+    static std::string cause_of(int status, int timeouts) {
+        switch (status) {
+        case ARES_ECONNREFUSED: return "nothing listens there: connection refused";
+        case ARES_ESERVFAIL: return "the server answered SERVFAIL";
+        case ARES_ETIMEOUT:
+            return "no answer after " + std::to_string(timeouts) + (timeouts == 1 ? " try" : " tries");
+        case ARES_EBADRESP: return "the answer could not be parsed";
+        case ARES_EFORMERR: return "the server could not parse the query (FORMERR)";
+        case ARES_ENOTIMP: return "the server does not implement the query (NOTIMP)";
+        default: return {};
+        }
     }
 
     // c-ares says which of its sockets it wants watched, and for what.
@@ -487,6 +521,7 @@ private:
     std::uint64_t generation_ = 0;
     int socket_errno_ = 0;  // why the last socket() failed, 0 when it worked
     std::vector<std::string> search_domains_;
+    std::string servers_;  // server_list(), for failures' descriptions
 };
 
 // The channels of one io_context, one per resolver; shut down with it.

@@ -1,3 +1,4 @@
+#include <nettrace/address.hpp>
 #include <nettrace/error.hpp>
 #include <nettrace/export.hpp>
 
@@ -200,9 +201,7 @@ std::string address_text(const boost::asio::ip::address& a) {
     return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
 }
 
-std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) {
-    return address_text(ep.address()) + ":" + std::to_string(ep.port());
-}
+std::string endpoint_text(const boost::asio::ip::tcp::endpoint& ep) { return join_host_port(ep); }
 
 std::vector<std::string> address_strings(const std::vector<boost::asio::ip::address>& addrs) {
     std::vector<std::string> out;
@@ -549,6 +548,7 @@ std::string_view outcome_colour(connect_outcome o) {
     case connect_outcome::failed: return "#c62828";
     case connect_outcome::superseded: return "#9e9e9e";
     case connect_outcome::cancelled: return "#616161";
+    case connect_outcome::connected: return "#81c784";  // TCP up, a later stage pending
     }
     return "#9e9e9e";
 }

@@ -74,6 +74,12 @@ struct tls_final {
     bool stage_in_race() const noexcept { return options.race; }
     bool stage_after_race() const noexcept { return !options.race; }
     std::string_view stage_peer_name() const noexcept { return server_name; }
+    std::string_view stage_name() const noexcept { return "tls handshake"; }
+    // Why verification failed, when it did: OpenSSL's static text.
+    std::string_view stage_cause(stream_type& stream) const noexcept {
+        const long v = SSL_get_verify_result(stream.native_handle());
+        return options.verify_peer && v != X509_V_OK ? X509_verify_cert_error_string(v) : std::string_view();
+    }
 
     template <class Op, class Handler>
     void start_stage(Op&, stream_type& stream, Handler&& handler) {

@@ -5,17 +5,6 @@
 
 namespace nettrace {
 
-namespace {
-
-void write_endpoint(std::ostream& os, const boost::asio::ip::tcp::endpoint& ep) {
-    if (ep.address().is_v6())
-        os << '[' << ep.address().to_string() << "]:" << ep.port();
-    else
-        os << ep.address().to_string() << ':' << ep.port();
-}
-
-}  // namespace
-
 // Go's wording: "dial tcp 127.0.0.1:1: connect: connection refused". With
 // several attempts every one is named, since the first error alone can hide
 // the real cause.
@@ -24,7 +13,12 @@ std::string dial_done_info::describe() const {
     os << "dial " << network << ' ' << address << ": ";
     if (!error) {
         os << "connected to ";
-        write_endpoint(os, remote);
+        os << join_host_port(remote);
+        return os.str();
+    }
+    if (!step.empty()) {
+        os << step << ": " << error.message();
+        if (!cause.empty()) os << " (" << cause << ')';
         return os.str();
     }
     std::size_t failed = 0;
@@ -33,7 +27,7 @@ std::string dial_done_info::describe() const {
         for (const auto& a : attempts)
             if (a.error == error) {
                 os << "connect ";
-                write_endpoint(os, a.endpoint);
+                os << join_host_port(a.endpoint);
                 os << ": ";
                 break;
             }
@@ -43,7 +37,7 @@ std::string dial_done_info::describe() const {
     os << error.message() << " (" << attempts.size() << " attempts: ";
     for (std::size_t i = 0; i < attempts.size(); ++i) {
         if (i) os << "; ";
-        write_endpoint(os, attempts[i].endpoint);
+        os << join_host_port(attempts[i].endpoint);
         os << ' ' << (attempts[i].error ? attempts[i].error.message() : std::string(to_string(attempts[i].outcome)));
     }
     os << ')';

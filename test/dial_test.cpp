@@ -450,7 +450,10 @@ public:
         r.source = nettrace::dns_source::dns;
         if (r.addrs.empty()) r.error = nettrace::error::no_addresses;
         l->timer.async_wait([l, r](error_code ec) mutable {
-            if (ec) r = {{}, asio::error::operation_aborted};
+            if (ec) {
+                r.addrs.clear();
+                r.error = asio::error::operation_aborted;
+            }
             l->done(std::move(r));
         });
         return l;

@@ -16,6 +16,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -272,7 +273,9 @@ BOOST_AUTO_TEST_CASE(nxdomain_is_cached_briefly_and_named_in_the_error) {
     trace_recorder rec;
     auto r = run_dial(ioc, d, "nowhere.test:80", rec);
     BOOST_TEST(r.ec == nettrace::error::host_not_found);
-    BOOST_TEST(rec.of("dial_done").at(0).description == "dial tcp nowhere.test:80: no such host");
+    // Go's wording: the lookup, the server asked, the answer.
+    BOOST_TEST(rec.of("dial_done").at(0).description ==
+               "dial tcp nowhere.test:80: lookup nowhere.test on " + dns.address() + ": no such host");
     const auto queries = dns.total_queries();
     trace_recorder again;
     BOOST_TEST(run_dial(ioc, d, "nowhere.test:80", again).ec == nettrace::error::host_not_found);
@@ -582,4 +585,22 @@ BOOST_AUTO_TEST_CASE(the_per_try_timeout_doubles_each_round_as_documented) {
     BOOST_TEST(r.ec == nettrace::error::dns_timeout, r.ec.message());
     BOOST_TEST(took >= 280.0, "gave up after " << took << " ms, before the doubled second try");
     BOOST_TEST(took < 1000.0, "gave up after " << took << " ms");
+}
+
+// A DNS failure's description names the server asked and the cause, which
+// "DNS server failure" alone does not.
+BOOST_AUTO_TEST_CASE(a_dns_failure_names_the_server_and_the_cause) {
+    asio::io_context ioc;
+    asio::ip::udp::socket holder(ioc, asio::ip::udp::endpoint(v4, 0));
+    const std::string server_address = "127.0.0.1:" + std::to_string(holder.local_endpoint().port());
+    holder.close();  // a UDP port nothing listens on
+    auto o = server(server_address);
+    o.tries = 2;  // c-ares reports the refusal itself once it has tried again
+    auto d = dialer_for(nettrace::make_dns_resolver(o));
+    trace_recorder rec;
+    auto r = run_dial(ioc, d, "x.test:80", rec);
+    BOOST_TEST(r.ec);
+    const auto description = rec.of("dial_done").at(0).description;
+    BOOST_TEST(description.find("lookup x.test on " + server_address) != std::string::npos, description);
+    BOOST_TEST(description.find("connection refused") != std::string::npos, description);
 }

@@ -206,8 +206,15 @@ BOOST_AUTO_TEST_CASE(wrong_name_fails_with_a_verification_error) {
     BOOST_TEST(done[0].verify_error == X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH));
     BOOST_TEST(done[0].version.empty());
     BOOST_TEST(done[0].cipher.empty());
-    // The dial fails with the handshake's error, and says so.
-    BOOST_TEST(rec.of("dial_done").at(0).error == r.ec);
+    // The dial fails with the handshake's error, and says which and why.
+    const auto dial_done = rec.of("dial_done").at(0);
+    BOOST_TEST(dial_done.error == r.ec);
+    BOOST_TEST(dial_done.description.find("tls handshake with 127.0.0.1:" + std::to_string(server.port())) !=
+                   std::string::npos,
+               dial_done.description);
+    BOOST_TEST(dial_done.description.find(X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH)) !=
+                   std::string::npos,
+               dial_done.description);
     check_tls_contract(rec);
 }
 

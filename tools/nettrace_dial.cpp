@@ -107,9 +107,7 @@ std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 // "[::1]" in text, the way the address appears in "[::1]:443".
 std::string address_text(const ip_address& a) { return a.is_v6() ? "[" + a.to_string() + "]" : a.to_string(); }
 
-std::string endpoint_text(const tcp::endpoint& ep) {
-    return address_text(ep.address()) + ":" + std::to_string(ep.port());
-}
+std::string endpoint_text(const tcp::endpoint& ep) { return nettrace::join_host_port(ep); }
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
     return std::to_string(n) + " " + std::string(n == 1 ? one : many);

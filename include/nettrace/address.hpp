@@ -11,6 +11,7 @@
 #include <nettrace/error.hpp>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <cstdint>
@@ -63,6 +64,10 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
 /// "127.1" and "0x7f.0.0.1" are names here, and every resolver refuses them.
 /// Throws only std::bad_alloc.
 std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, boost::system::error_code& ec);
+
+/// An endpoint as Go's net.JoinHostPort writes it: "192.0.2.1:80",
+/// "[2001:db8::1]:443", "[fe80::1%2]:80" (the zone as the scope id).
+std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint);
 
 /// True when `host` is a name DNS can carry: at most 253 bytes (a trailing
 /// dot aside), labels of 1 to 63 bytes of letters, digits, '-' and '_'.

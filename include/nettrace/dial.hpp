@@ -13,9 +13,11 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/execution/blocking.hpp>
 #include <boost/asio/execution/executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/is_executor.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/system_executor.hpp>
 
 #include <memory>
@@ -53,15 +55,28 @@ const dial_options& options_of(const dialer_state& state) noexcept;
 template <class Executor>
 concept executor = boost::asio::execution::executor<Executor> || boost::asio::is_executor<Executor>::value;
 
+// Whether an executor can run I/O objects. One whose blocking property is a
+// compile-time constant has no I/O context of its own: the system_executor
+// (what a bare callback gets) and use_future's promise executor, which would
+// run the dial's sockets on the system_context. An io_context's executor, a
+// strand, a thread pool's and any_io_executor report blocking at run time.
+template <class Executor>
+constexpr bool has_io_context() {
+    using blocking = boost::asio::execution::blocking_t;
+    if constexpr (boost::asio::can_query<const Executor&, blocking>::value)
+        return std::is_same_v<std::decay_t<typename boost::asio::query_result<const Executor&, blocking>::type>, blocking>;
+    else
+        return true;  // a Networking TS executor: its own to vouch for
+}
+
 // The executor the operation's sockets and timers use: the one given, else
 // the handler's associated executor (in a coroutine, the coroutine's). A bare
-// callback has neither and would land on the system_executor, which has no
-// I/O: refuse it at compile time.
+// callback or use_future has no I/O executor: refuse it at compile time.
 template <class Handler, class Given>
 boost::asio::any_io_executor io_executor(const Handler& handler, const Given& given) {
     if constexpr (std::is_same_v<Given, boost::asio::system_executor>) {
         auto ex = boost::asio::get_associated_executor(handler);
-        static_assert(!std::is_same_v<decltype(ex), boost::asio::system_executor>,
+        static_assert(has_io_context<decltype(ex)>(),
                       "nettrace: this completion handler has no associated executor; "
                       "pass an executor as the first argument of dial()/resolve()");
         return ex;
@@ -140,10 +155,12 @@ public:
     /// when given, else the handler's associated executor (in a coroutine, the
     /// coroutine's); a handler with neither does not compile. Intermediate
     /// work and trace hooks run on a strand of it, so an io_context run by
-    /// several threads is fine (an io_context made with concurrency hint 1,
-    /// which Asio defines as run by one thread, needs and gets no strand). The handler runs through its associated
-    /// executor (dispatch), never inside the initiating function; that
-    /// executor is kept busy (outstanding work) until the handler has run.
+    /// several threads is fine; with dial_options::single_threaded (the
+    /// caller's promise that one thread runs it) there is no strand. The
+    /// handler runs through its associated executor: dispatched once the dial
+    /// has waited on anything, posted when it completes without waiting (bad
+    /// input), so never inside the initiating function; that executor is
+    /// kept busy (outstanding work) until the handler has run.
     ///
     /// Cancellation: terminal, partial and total per-operation cancellation
     /// all abandon the dial: every attempt is cancelled and closed, lookups

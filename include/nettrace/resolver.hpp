@@ -27,6 +27,11 @@ struct lookup_result {
     boost::system::error_code error;              ///< set when addrs is empty
     dns_source source = dns_source::none;
     bool coalesced = false;  ///< shared another caller's query
+    /// On a failure, for people: the servers asked ("127.0.0.1:53") and what
+    /// happened beyond the error's own message ("nothing listens there:
+    /// connection refused"); either may be empty.
+    std::string servers;
+    std::string cause;
 };
 
 /// A lookup in flight. cancel() makes it complete promptly with

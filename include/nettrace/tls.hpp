@@ -93,11 +93,13 @@ auto async_dial_tls(const Given& given, const dialer& d, const context& ctx, std
 
 }  // namespace detail
 
-/// Dials `address` over `network` with `d` (Happy Eyeballs, as
-/// dialer::dial), then runs a TLS client handshake on the connected socket.
-/// Server name indication and host name verification are on by default
-/// (see tls_options). The trace sees the dial's hooks, then
-/// tls_handshake_start and tls_handshake_done.
+/// Dials `address` over `network` with `d` and runs a TLS client handshake,
+/// with the handshake inside the Happy Eyeballs race (tls_options::race):
+/// every attempt whose TCP connect succeeds handshakes, and the first whose
+/// handshake, verification included, completes wins. Server name indication
+/// and host name verification are on by default (see tls_options). The
+/// trace sees the dial's hooks, a tls_handshake_start/done pair for each
+/// attempt that reached TLS, and dial_done last.
 ///
 /// Completion signature: void(error_code, tls_stream). On success the
 /// stream is connected and handshaken, its socket uses the I/O executor,
@@ -105,20 +107,21 @@ auto async_dial_tls(const Given& given, const dialer& d, const context& ctx, std
 ///
 /// Executor: the I/O executor is the one given first, else the completion
 /// handler's associated executor (in a coroutine, the coroutine's);
-/// internal work, the handshake's intermediate handlers and trace hooks run
-/// on a strand of it. The handler runs through its associated executor
-/// (dispatch), never inside dial_tls(); both executors are kept busy until
-/// it has run.
+/// internal work, the handshakes' intermediate handlers and trace hooks run
+/// on a strand of it (none with dial_options::single_threaded). The handler
+/// runs through its associated executor, never inside dial_tls(); both
+/// executors are kept busy until it has run.
 ///
-/// Cancellation: terminal, partial and total per-operation cancellation
-/// cancel whichever phase is running (the dial, or the handshake) and the
-/// operation completes promptly with boost::asio::error::operation_aborted,
-/// the socket closed. d.options().timeout bounds the whole operation: what
-/// is left of it after the dial bounds the handshake (error::timeout).
+/// Cancellation: terminal, partial and total per-operation cancellation end
+/// every stage of every attempt (DNS, connect, handshake) and the operation
+/// completes promptly with boost::asio::error::operation_aborted, the socket
+/// closed. d.options().timeout bounds the whole operation, handshakes
+/// included (error::timeout).
 ///
 /// Errors:
 /// - boost::asio::error::invalid_argument: an ALPN protocol is empty or
-///   longer than 255 bytes (before dialing);
+///   longer than 255 bytes (before any DNS or connect; dial_start and
+///   dial_done still pair);
 /// - the dial's errors, as dialer::dial reports them;
 /// - a TLS failure (an untrusted certificate, a name mismatch, a handshake
 ///   failure) with OpenSSL's code in Asio's SSL category, whose message is
@@ -132,11 +135,6 @@ auto async_dial_tls(const Given& given, const dialer& d, const context& ctx, std
 /// Thread safety: distinct operations may start from any thread at once;
 /// `ssl_ctx` must not be modified while they run.
 ///
-/// Happy Eyeballs v3 suggests counting an attempt as won only after its TLS
-/// handshake. This is not done: the race is decided at TCP connect and only
-/// the winner handshakes, for simplicity, and because racing handshakes
-/// would run one per attempt, each spending a server's handshake for
-/// connections that are then thrown away.
 template <detail::tls_token Token = boost::asio::deferred_t>
 auto dial_tls(const dialer& d, const context& ctx, std::string_view network, std::string_view address,
               boost::asio::ssl::context& ssl_ctx, const tls_options& options, Token&& token = {}) {

@@ -8,8 +8,8 @@
 // Guarantees, for every dial and every resolve:
 // - hooks of one operation never run concurrently, even on an io_context run
 //   by several threads; they run on the operation's strand, in causal order
-//   (an io_context made with concurrency hint 1 is run by one thread, as
-//   Asio defines that hint, and its operations need and get no strand);
+//   (with dial_options::single_threaded, the caller's promise that one thread
+//   runs the executor, there is no strand: that thread serialises them);
 // - every dns_start is followed by exactly one dns_done, every connect_start
 //   by exactly one connect_done, dial_start by exactly one dial_done,
 //   tls_handshake_start by exactly one tls_handshake_done, on every path
@@ -108,9 +108,17 @@ struct dial_done_info {
     std::span<const attempt_record> attempts;  ///< every attempt, in start order
     std::chrono::steady_clock::duration elapsed{};
     std::exception_ptr hook_exception;  ///< the first exception a hook of this dial threw
+    /// When the error is not a connect's: the step that failed, as Go names
+    /// it ("lookup db.test on 127.0.0.1:53", "tls handshake with
+    /// 127.0.0.1:443"), and its cause when the error's message does not say
+    /// it ("connection refused", "hostname mismatch"); otherwise empty.
+    std::string_view step{};
+    std::string_view cause{};
 
     /// A Go-style one-line description, e.g.
-    /// "dial tcp 127.0.0.1:1: connect: connection refused", naming every
+    /// "dial tcp 127.0.0.1:1: connect 127.0.0.1:1: connection refused",
+    /// "dial tcp db.test:5432: lookup db.test on 127.0.0.1:53: DNS server
+    /// failure (nothing listens there: connection refused)", naming every
     /// attempt when there were several.
     std::string describe() const;
 };

@@ -48,6 +48,8 @@ struct tcp_final {
     template <class Op, class Handler>
     void start_stage(Op&, stream_type&, Handler&&) {}
     void report_stage(const stream_type&, const boost::system::error_code&, tls_handshake_done_info&) {}
+    std::string_view stage_cause(stream_type&) const noexcept { return {}; }
+    std::string_view stage_name() const noexcept { return {}; }
     std::string_view stage_peer_name() const noexcept { return {}; }
 };
 
@@ -249,6 +251,7 @@ private:
 
     // The final stage of attempt i ended (in the race).
     void stage_done(std::size_t i, const error_code& ec) {
+        if (ec) note_stage_failure(i);
         racer_->on_attempt_done(i, ec, clock::now());
         const auto& a = racer_->attempts()[i];
         if (a.outcome != connect_outcome::won) close(i);
@@ -287,6 +290,7 @@ private:
                                // A cancellation or timeout that raced the
                                // handshake's end wins: the caller asked for it.
                                if (stage_error_) ec = stage_error_;
+                               if (ec && !stage_error_) note_stage_failure(w);
                                if (ec) close(w);
                                report_stage(w, ec, ec ? (ec == boost::asio::error::operation_aborted || ec == error::timeout
                                                              ? connect_outcome::cancelled
@@ -300,6 +304,12 @@ private:
     void on_stage_deadline() {
         stage_error_ = make_error_code(error::timeout);
         cancel_attempt(*racer_->winner());
+    }
+
+    // Which attempts failed in their final stage, and why (a TLS verify
+    // error), for dial_done's description.
+    void note_stage_failure(std::size_t i) {
+        stage_failures_.push_back({i, final_.stage_cause(stream(i))});
     }
 
     void close(std::size_t i) {
@@ -332,6 +342,23 @@ private:
             info.remote = result.remote_endpoint(ignored);
             info.local = result.local_endpoint(ignored);
         }
+        // Name the step that failed when it was not a connect: the lookup
+        // (with its servers) or a handshake (with why verification failed).
+        std::string step;
+        if (const auto* failed = records.empty() ? this->failed_lookup(ec) : nullptr) {
+            step = "lookup " + this->host_ + (failed->servers.empty() ? "" : " on " + failed->servers);
+            info.cause = failed->cause;
+        } else if (ec && racer_) {
+            for (const auto& f : stage_failures_)
+                if (f.attempt < racer_->attempts().size() &&
+                    (racer_->attempts()[f.attempt].error == ec || after_race_stage_)) {
+                    step = std::string(final_.stage_name()) + " with " +
+                           join_host_port(racer_->attempts()[f.attempt].endpoint);
+                    info.cause = f.cause;
+                    break;
+                }
+        }
+        info.step = step;
         this->fire(this->trace_->dial_done, info);
     }
 
@@ -356,6 +383,11 @@ private:
     error_code start_error_;  // the first socket could not be made (see the constructor)
     error_code stage_error_;  // after the race: cancelled or timed out during the handshake
     bool after_race_stage_ = false;
+    struct stage_failure {
+        std::size_t attempt;
+        std::string_view cause;  // static text (OpenSSL's verify error strings)
+    };
+    boost::container::small_vector<stage_failure, 1> stage_failures_;
     std::optional<stream_type> first_;
     std::unique_ptr<std::deque<stream_type>> more_;
 };

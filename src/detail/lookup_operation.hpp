@@ -75,6 +75,13 @@ protected:
     }
 
     bool lookups_pending() const { return dns_ && (dns_->lookups[0].pending || dns_->lookups[1].pending); }
+    /// The lookup that failed with `ec`, if a lookup ran and one did.
+    const lookup_result* failed_lookup(const boost::system::error_code& ec) const {
+        if (!dns_ || !ec) return nullptr;
+        for (const auto& l : dns_->lookups)
+            if (l.result.error == ec) return &l.result;
+        return nullptr;
+    }
     const lookup_result& lookup(address_family f) const { return dns_->lookups[index(f)].result; }
 
     /// Invoked on the strand with the answer stored in lookup(f).
