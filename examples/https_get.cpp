@@ -138,7 +138,8 @@ asio::awaitable<int> get(const config& cfg, ssl::context& ssl_ctx) {
     tls.verify_peer = !cfg.insecure;
     tls.alpn = {"http/1.1"};
     const auto start = clock_type::now();
-    auto [ec, stream] = co_await nettrace::dial_tls(make_dialer(cfg), ctx, "tcp", cfg.address, ssl_ctx, tls,
+    const nettrace::tls_dialer dialer(ssl_ctx, tls, make_dialer(cfg));
+    auto [ec, stream] = co_await dialer.dial(ctx, "tcp", cfg.address,
                                                     asio::as_tuple(asio::deferred));
     if (ec) {
         std::cerr << "https_get: " << cfg.url << ": " << ec.message();

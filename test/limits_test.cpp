@@ -469,7 +469,7 @@ BOOST_AUTO_TEST_CASE(first_dial_tls_on_a_fresh_io_context_at_the_limit_completes
     const std::string address = "127.0.0.1:" + std::to_string(refused.port());
     fresh_context_dial out;
     run_on_fresh_context_at_limit(out, [&](asio::io_context& ioc, fresh_context_dial& o) {
-        nettrace::dial_tls(ioc.get_executor(), d, o.rec.attach(), "tcp", address, ssl_ctx,
+        nettrace::tls_dialer(ssl_ctx, {}, d).dial(ioc.get_executor(), o.rec.attach(), "tcp", address,
                            [&o](error_code ec, nettrace::tls_stream s) {
                                o.rec.completed();
                                ++o.calls;

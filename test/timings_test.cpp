@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(dial_tls_adds_a_tls_phase_inside_the_total) {
     const nettrace::dialer d(o);
     timings t;
     auto r = run(ioc, nettrace::with_timings({}, t), t, [&](const nettrace::context& ctx) {
-        return nettrace::dial_tls(d, ctx, "tcp", at("tls.test", server.port()), client,
+        return nettrace::tls_dialer(client, {}, d).dial(ctx, "tcp", at("tls.test", server.port()),
                                   asio::as_tuple(asio::use_awaitable));
     });
     BOOST_TEST(!r.ec, r.ec.message());

@@ -774,19 +774,17 @@ std::unique_ptr<reporter> make_reporter(output_format format, std::size_t dials)
 // ---------------------------------------------------------------------------
 // Dialing
 
-// What a dial is: TCP, or TLS with its context and options.
+// What a dial is: TCP, or TLS (--tls) through this dialer.
 struct dial_kind {
-    asio::ssl::context* tls = nullptr;
-    nettrace::tls_options tls_options;
+    std::optional<nettrace::tls_dialer> tls;
 };
 
 asio::awaitable<void> dial_once(nettrace::dialer dialer, const dial_kind& kind, dial_session& session) {
     error_code ec;
     try {
         if (kind.tls) {
-            auto [dial_ec, stream] = co_await nettrace::dial_tls(dialer, session.context(), session.network(),
-                                                                 session.address(), *kind.tls, kind.tls_options,
-                                                                 asio::as_tuple(asio::use_awaitable));
+            auto [dial_ec, stream] = co_await kind.tls->dial(session.context(), session.network(), session.address(),
+                                                             asio::as_tuple(asio::use_awaitable));
             ec = dial_ec;
         } else {
             auto [dial_ec, socket] = co_await dialer.dial(session.context(), session.network(), session.address(),
@@ -952,8 +950,7 @@ int run(const command_line& cl) {
         else
             tls->set_default_verify_paths(ec);
         if (ec) throw usage_error("--cafile " + quoted(std::string_view(cl.cafile)) + ": " + ec.message());
-        kind.tls = &*tls;
-        kind.tls_options = cl.tls_options;
+        kind.tls.emplace(*tls, cl.tls_options, dialer);
     }
     const auto out = make_reporter(cl.format, cl.count);
     const auto sessions = run_dials(io, dialer, kind, cl.network, address, cl.count, *out);
