@@ -190,12 +190,14 @@ private:
             // frees its delay slot.
             return transport_done(i, ec);
         }
-        socket.async_connect(endpoint, boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(), this,
-                                                                                  i](const error_code& ec) {
-                                 this->resumed();
-                                 transport_done(i, ec);
-                                 drain();
-                             }));
+        this->with_concrete(this->strand_, [&](const auto& strand) {
+            socket.async_connect(endpoint, boost::asio::bind_executor(strand, [self = this->shared_from_this(), this,
+                                                                               i](const error_code& ec) {
+                                     this->resumed();
+                                     transport_done(i, ec);
+                                     drain();
+                                 }));
+        });
     }
 
     error_code open(tcp::socket& socket, const tcp::endpoint& endpoint, std::size_t i) {

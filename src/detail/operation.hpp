@@ -89,6 +89,21 @@ protected:
         boost::asio::dispatch(strand_, [self = self<Derived>(), step = std::move(step)]() mutable { step(*self); });
     }
 
+    /// Calls f with `ex` as its concrete type when it is an io_context's
+    /// executor or a strand of one (Asio's path through a type-erased
+    /// executor costs a wrapper and a virtual call per handler), else as is.
+    /// The one place where the executor's type is looked at.
+    template <class F>
+    static void with_concrete(const boost::asio::any_io_executor& ex, F&& f) {
+        using io_executor = boost::asio::io_context::executor_type;
+        if (const auto* io = ex.target<io_executor>())
+            f(*io);
+        else if (const auto* strand = ex.target<boost::asio::strand<io_executor>>())
+            f(*strand);
+        else
+            f(ex);
+    }
+
     template <class Derived>
     std::shared_ptr<Derived> self() {
         return std::static_pointer_cast<Derived>(this->shared_from_this());
@@ -123,10 +138,12 @@ protected:
             std::move(handler)(std::move(args)...);
         };
         if (!handler_ex) {
-            if (waited_)
-                boost::asio::dispatch(ex_, std::move(invoke));
-            else
-                boost::asio::post(ex_, std::move(invoke));
+            with_concrete(ex_, [&](const auto& ex) {
+                if (waited_)
+                    boost::asio::dispatch(ex, std::move(invoke));
+                else
+                    boost::asio::post(ex, std::move(invoke));
+            });
         } else if (waited_) {
             boost::asio::dispatch(*handler_ex, std::move(invoke));
         } else {
