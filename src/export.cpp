@@ -288,7 +288,7 @@ void add_error(json_object& args, const error_code& ec) {
 // Track ids are unsigned 64-bit: an attempt index is a size_t, and a
 // hand-built record may hold any value there (no signed overflow).
 using track_id = std::uint64_t;
-constexpr track_id dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_track = 4, tls_track = 5,
+constexpr track_id dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_track = 4,
                    first_attempt_track = 10;
 
 // An attempt's track; saturates rather than wrapping onto the fixed tracks.
@@ -355,7 +355,7 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
 
     const recorded_event* start = nullptr;
     const recorded_event* dns_start = nullptr;
-    const recorded_event* tls_start = nullptr;
+    std::map<std::size_t, const recorded_event*> tls_starts;  // by attempt: several handshake at once
     std::map<std::size_t, const recorded_event*> attempts_open;
 
     for (const auto& e : r.events) {
@@ -436,11 +436,17 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
             break;
         }
         case event_kind::tls_handshake_start:
-            tls_start = &e;
+            tls_starts[e.attempt] = &e;
             break;
         case event_kind::tls_handshake_done: {
-            d.tracks[tls_track] = "tls";
+            // On the attempt's own track, after its TCP segment.
+            const track_id tid = attempt_track(e.attempt);
+            if (!d.tracks.count(tid)) d.tracks[tid] = "#" + std::to_string(e.attempt) + " " + endpoint_text(e.endpoint);
+            const auto started = tls_starts.find(e.attempt);
+            const recorded_event* tls_start = started == tls_starts.end() ? nullptr : started->second;
+            if (started != tls_starts.end()) tls_starts.erase(started);
             json_object args;
+            args.integer("nettrace.attempt", e.attempt).string("nettrace.outcome", to_string(e.outcome));
             args.string("tls.server.name", e.server_name);
             add_peer(args, e.endpoint);
             if (!e.tls_version.empty()) {
@@ -453,9 +459,8 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
             args.boolean("tls.resumed", e.resumed);
             add_error(args, e.error);
             if (!e.verify_error.empty()) args.string("nettrace.tls.verify_error", e.verify_error);
-            d.span(tls_track, "tls", "tls " + e.server_name + (e.error ? " failed" : ""), span_start(tls_start, e),
-                   e.at, args);
-            tls_start = nullptr;
+            d.span(tid, "tls", "tls " + e.server_name + " " + std::string(to_string(e.outcome)),
+                   span_start(tls_start, e), e.at, args);
             break;
         }
         }
@@ -484,9 +489,10 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
             .string("nettrace.outcome", "unfinished");
         d.span(tid, "connect", "connect " + endpoint_text(e->endpoint) + " unfinished", e->at, end, args);
     }
-    if (tls_start) {
-        d.tracks[tls_track] = "tls";
-        d.span(tls_track, "tls", "tls " + tls_start->server_name + " unfinished", tls_start->at, end, unfinished);
+    for (const auto& [attempt, tls_start] : tls_starts) {
+        const track_id tid = attempt_track(attempt);
+        if (!d.tracks.count(tid)) d.tracks[tid] = "#" + std::to_string(attempt) + " " + endpoint_text(tls_start->endpoint);
+        d.span(tid, "tls", "tls " + tls_start->server_name + " unfinished", tls_start->at, end, unfinished);
     }
 
     // Metadata names the process and its tracks; sort indexes keep them in
@@ -625,6 +631,26 @@ svg_group svg_record(const dial_record& r, std::size_t index, std::size_t count,
             b.tooltip = b.label + ": " + outcome + (won ? " (the dial's connection)" : "") + " after " +
                         duration_text(e.elapsed) + (e.error ? ", " + e.error.message() : "");
             b.css_class = "attempt " + outcome + (won ? " winner" : "");
+            b.bold = won;
+            b.attempt = e.attempt;
+            attempts.push_back(std::move(b));
+        } else if (e.kind == event_kind::tls_handshake_done) {
+            // A row of its own under the attempt's TCP row (the sort below
+            // keeps it there): the handshake, which decides the attempt.
+            svg_bar b;
+            const bool won = e.outcome == connect_outcome::won;
+            const std::string outcome(to_string(e.outcome));
+            b.label = "#" + std::to_string(e.attempt) + " tls";
+            b.from_ms = offset_ms + to_ms(e.at - std::min(e.elapsed, e.at));
+            b.to_ms = offset_ms + at;
+            b.colour = outcome_colour(e.outcome);
+            b.note = (won ? "\u2605 won" : outcome) + " " + duration_text(e.elapsed);
+            if (!e.tls_version.empty()) b.note += ", " + e.tls_version + (e.alpn.empty() ? "" : " " + e.alpn);
+            if (e.error && e.outcome == connect_outcome::failed) b.note += ": " + e.error.message();
+            if (!e.verify_error.empty()) b.note += " (" + e.verify_error + ")";
+            b.tooltip = "#" + std::to_string(e.attempt) + " TLS handshake with " + endpoint_text(e.endpoint) + ": " +
+                        b.note;
+            b.css_class = "tls " + outcome + (won ? " winner" : "");
             b.bold = won;
             b.attempt = e.attempt;
             attempts.push_back(std::move(b));

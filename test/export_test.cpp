@@ -620,3 +620,82 @@ BOOST_AUTO_TEST_CASE(svg_waterfall_draws_several_dials_with_one_header_each) {
     BOOST_TEST(occurrences(svg, "<rect class=\"bar attempt ") == 4u);
     BOOST_TEST(occurrences(svg, "winner\"") == 2u);
 }
+
+// ---------------------------------------------------------------------------
+// dial_tls's race: each attempt's handshake follows its TCP segment, on the
+// attempt's own track (Chrome trace) and row (SVG).
+
+namespace {
+
+nettrace::dial_record two_handshakes() {
+    nettrace::dial_record r;
+    r.started = std::chrono::steady_clock::now();
+    r.events.reserve(12);
+    using nettrace::event_kind;
+    const auto add = [&](event_kind k, std::chrono::microseconds at, std::size_t attempt) -> nettrace::recorded_event& {
+        nettrace::recorded_event e;
+        e.kind = k;
+        e.at = at;
+        e.network = "tcp";
+        e.address = "tls.test:443";
+        e.attempt = attempt;
+        e.server_name = "tls.test";
+        e.endpoint = {asio::ip::make_address(attempt == 0 ? "::1" : "127.0.0.1"), 443};
+        r.events.push_back(std::move(e));
+        return r.events.back();
+    };
+    add(event_kind::dial_start, 0us, 0);
+    add(event_kind::connect_start, 10us, 0);
+    add(event_kind::connect_done, 20us, 0).outcome = nettrace::connect_outcome::connected;
+    add(event_kind::tls_handshake_start, 21us, 0);
+    add(event_kind::connect_start, 250000us, 1);
+    add(event_kind::connect_done, 250100us, 1).outcome = nettrace::connect_outcome::connected;
+    add(event_kind::tls_handshake_start, 250101us, 1);
+    auto& won = add(event_kind::tls_handshake_done, 254000us, 1);
+    won.outcome = nettrace::connect_outcome::won;
+    won.tls_version = "TLSv1.3";
+    won.elapsed = 3899us;
+    auto& lost = add(event_kind::tls_handshake_done, 254100us, 0);
+    lost.outcome = nettrace::connect_outcome::superseded;
+    lost.error = asio::error::operation_aborted;
+    lost.elapsed = 254079us;
+    auto& done = add(event_kind::dial_done, 254200us, 0);
+    done.endpoint = won.endpoint;
+    return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(chrome_trace_puts_each_handshake_on_its_attempts_track_after_its_connect) {
+    const auto rec = two_handshakes();
+    const auto doc = parse(chrome_trace({&rec, 1}));
+    std::map<std::uint64_t, double> connect_end, tls_start;
+    for (const auto& ev : doc.as_object().at("traceEvents").as_array()) {
+        const auto& o = ev.as_object();
+        if (o.at("ph").as_string() != "X") continue;
+        const auto tid = o.at("tid").to_number<std::uint64_t>();
+        const double ts = o.at("ts").to_number<double>(), dur = o.at("dur").to_number<double>();
+        if (o.at("cat").as_string() == "connect") connect_end[tid] = ts + dur;
+        if (o.at("cat").as_string() == "tls") tls_start[tid] = ts;
+    }
+    BOOST_REQUIRE(tls_start.size() == 2u);
+    for (const auto& [tid, ts] : tls_start) {
+        BOOST_TEST((tid == 10u || tid == 11u), "tls span on track " << tid);
+        BOOST_REQUIRE(connect_end.count(tid) == 1u);
+        BOOST_TEST(ts >= connect_end[tid], "track " << tid << ": tls at " << ts << " before connect ended");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(svg_waterfall_draws_a_tls_row_under_each_attempt) {
+    const auto rec = two_handshakes();
+    std::ostringstream out;
+    nettrace::write_svg_waterfall(out, rec);
+    const std::string svg = out.str();
+    const auto a0 = svg.find("#0 [::1]:443"), t0 = svg.find("#0 tls"), a1 = svg.find("#1 127.0.0.1:443"),
+               t1 = svg.find("#1 tls");
+    BOOST_REQUIRE(t0 != std::string::npos);
+    BOOST_REQUIRE(t1 != std::string::npos);
+    BOOST_TEST((a0 < t0 && t0 < a1 && a1 < t1), "rows out of order");
+    BOOST_TEST(svg.find("TLSv1.3") != std::string::npos);
+    BOOST_TEST(xml_problem(svg) == "");
+}

@@ -89,7 +89,12 @@ public:
     /// - error::timeout: options().timeout expired before any attempt won;
     /// - boost::asio::error::operation_aborted: cancelled.
     /// The trace's dial_done (or with_dial_report) gets every (endpoint,
-    /// error) pair and a Go-style description.
+    /// error) pair and a Go-style description naming the failing step
+    /// ("lookup db.test on 127.0.0.1:53: ...", "connect 127.0.0.1:5432:
+    /// ..."). The throwing co_await form (the default token) throws Asio's
+    /// system_error, which carries only the error_code: to log the
+    /// description too, dial with `with_dial_report(ctx, report)` and read
+    /// `report.description` in the catch block (context.hpp shows it).
     template <class Token = boost::asio::deferred_t>
     auto dial(const context& ctx, std::string_view network, std::string_view address, Token&& token = {}) const {
         return boost::asio::async_initiate<Token, dial_signature>(

@@ -111,4 +111,18 @@ auto dial_tls(const context& ctx, std::string_view network, std::string_view add
     return tls_dialer(ssl_ctx).dial(ctx, network, address, std::forward<Token>(token));
 }
 
+/// As above, with `ex` as the I/O executor, as dial(ex, ...) has it (for a
+/// plain callback).
+template <detail::executor Executor, class Token = boost::asio::deferred_t>
+auto dial_tls(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
+              boost::asio::ssl::context& ssl_ctx, const tls_options& options, Token&& token = {}) {
+    return tls_dialer(ssl_ctx, options).dial(ex, ctx, network, address, std::forward<Token>(token));
+}
+
+template <detail::executor Executor, detail::tls_token Token = boost::asio::deferred_t>
+auto dial_tls(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
+              boost::asio::ssl::context& ssl_ctx, Token&& token = {}) {
+    return tls_dialer(ssl_ctx).dial(ex, ctx, network, address, std::forward<Token>(token));
+}
+
 }  // namespace nettrace
