@@ -34,14 +34,6 @@ void prepare_spare_context() noexcept {
     }
 }
 
-boost::asio::ip::tcp::socket make_socket(const boost::asio::any_io_executor& ex, boost::system::error_code& ec) {
-    try {
-        ec.clear();
-        return boost::asio::ip::tcp::socket(ex);
-    } catch (const boost::system::system_error& e) {
-        ec = e.code();
-        return boost::asio::ip::tcp::socket(get_spare()->io);
-    }
-}
+boost::asio::ip::tcp::socket spare_socket() { return boost::asio::ip::tcp::socket(get_spare()->io); }
 
 }  // namespace nettrace::detail

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,7 +70,14 @@ struct tls_final {
     std::string server_name;
     std::string alpn;  // wire form
 
-    stream_type make(tcp::socket s) { return stream_type(std::move(s), *ssl_ctx); }
+    template <class Arg>
+    void emplace(std::optional<stream_type>& slot, Arg&& arg) {
+        slot.emplace(std::forward<Arg>(arg), *ssl_ctx);
+    }
+    template <class Arg>
+    stream_type& emplace_back(std::deque<stream_type>& streams, Arg&& arg) {
+        return streams.emplace_back(std::forward<Arg>(arg), *ssl_ctx);
+    }
     static tcp::socket& lowest(stream_type& s) noexcept { return s.next_layer(); }
     bool stage_in_race() const noexcept { return options.race; }
     bool stage_after_race() const noexcept { return !options.race; }

@@ -40,7 +40,16 @@ namespace nettrace::detail {
 /// Plain dial: the attempt ends when TCP connects.
 struct tcp_final {
     using stream_type = boost::asio::ip::tcp::socket;
-    stream_type make(boost::asio::ip::tcp::socket s) { return s; }
+    // Streams are made in place (from an executor, or the spare socket):
+    // a socket moved once more costs a service call per dial.
+    template <class Arg>
+    void emplace(std::optional<stream_type>& slot, Arg&& arg) {
+        slot.emplace(std::forward<Arg>(arg));
+    }
+    template <class Arg>
+    stream_type& emplace_back(std::deque<stream_type>& streams, Arg&& arg) {
+        return streams.emplace_back(std::forward<Arg>(arg));
+    }
     static boost::asio::ip::tcp::socket& lowest(stream_type& s) noexcept { return s; }
     bool stage_in_race() const noexcept { return false; }
     bool stage_after_race() const noexcept { return false; }
@@ -77,7 +86,12 @@ public:
         // an exception from here would leave io_context::run() (or, in a
         // coroutine, abandon it) and lose the dial. This stream is also the
         // result when no attempt wins, so completing never makes one.
-        first_.emplace(final_.make(make_socket(this->ex_, start_error_)));
+        try {
+            final_.emplace(first_, this->ex_);
+        } catch (const boost::system::system_error& e) {
+            start_error_ = e.code();
+            final_.emplace(first_, spare_socket());
+        }
     }
 
     /// Makes the dial fail with `ec` before any DNS or connect (its hooks
@@ -371,7 +385,7 @@ private:
     stream_type& add_stream(std::size_t i) {
         if (i == 0) return *first_;
         if (!more_) more_ = std::make_unique<std::deque<stream_type>>();
-        return more_->emplace_back(final_.make(tcp::socket(this->ex_)));
+        return final_.emplace_back(*more_, this->ex_);
     }
 
     std::shared_ptr<const dialer_state> state_;

@@ -17,10 +17,9 @@ namespace nettrace::detail {
 /// a failure (at the descriptor limit) is left for a later call to retry.
 void prepare_spare_context() noexcept;
 
-/// A socket on `ex`, with `ec` cleared; or, when the socket's service
-/// cannot start on `ex` (boost::system::system_error), an unopened socket on
-/// the private io_context, with `ec` set to the error (no_descriptors).
-/// Throws that error when the private io_context could not be made either.
-boost::asio::ip::tcp::socket make_socket(const boost::asio::any_io_executor& ex, boost::system::error_code& ec);
+/// An unopened socket on the private io_context, for an operation whose own
+/// executor could not make one. Throws (boost::system::system_error,
+/// no_descriptors) when the private io_context could not be made either.
+boost::asio::ip::tcp::socket spare_socket();
 
 }  // namespace nettrace::detail
