@@ -18,7 +18,7 @@ bash scripts/setup.sh bench >&2
 if [ ! -f "$dir/build.ninja" ]; then
   step meson setup "$dir" -Dbenchmarks=true -Dbuildtype=release >&2
 fi
-step ninja -C "$dir" benchmarks/nettrace-bench benchmarks/nettrace-microbench >&2
+step ninja -C "$dir" benchmarks/nettrace-bench benchmarks/nettrace-microbench benchmarks/tls-bench >&2
 
 echo "## Machine"
 echo
@@ -39,6 +39,10 @@ echo "- fd limit (hard): $(ulimit -Hn)"
 step "$dir/benchmarks/nettrace-bench" --cases=1,2,3
 step "$dir/benchmarks/nettrace-bench" --cases=4
 step "$dir/benchmarks/nettrace-bench" --cases=5,6
+echo
+echo "### dial_tls against raw Asio connect + ssl::stream handshake"
+echo
+step "$dir/benchmarks/tls-bench"
 echo
 step bash benchmarks/go/compare.sh "$PWD/$dir/benchmarks/nettrace-bench"
 echo
