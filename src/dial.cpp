@@ -10,19 +10,13 @@
 #include "detail/saturate.hpp"
 #include "detail/spare_socket.hpp"
 
-#include <boost/system/system_error.hpp>
-
-#include <boost/asio/io_context.hpp>
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
-#include <deque>
+#include <cerrno>
 #include <memory>
-#include <optional>
 #include <utility>
 
 namespace nettrace::detail {

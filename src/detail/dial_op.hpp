@@ -26,10 +26,6 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <deque>
 #include <memory>
 #include <optional>
