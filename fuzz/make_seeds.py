@@ -6,6 +6,8 @@ fuzzers and the replay test (test/fuzz_replay_test.cpp) do not need Python.
 The DNS seeds follow the input format of dns_answer_fuzzer.cpp: one byte
 of flags, then the reply (or, with the splice flag, its header and answers
 around the query's own question).
+The proxy seeds follow http_connect_fuzzer.cpp and socks5_reply_fuzzer.cpp:
+one byte of flags, then the byte stream the proxy sends.
 """
 import os
 import shutil
@@ -144,6 +146,122 @@ DNS = {
 }
 
 
+# --- Proxy replies (http_connect_fuzzer, socks5_reply_fuzzer) ---------------
+
+MAX_PROXY_HEADER = 16 * 1024  # src/detail/proxy_handshake.hpp
+H_V6, H_PAD, H_CREDS, H_EOF = 16, 32, 64, 128  # http_connect_fuzzer's flags; bits 0-3: arrival size
+TLS = b"\x16\x03\x01\x00\x05hello"  # what a target sends through the tunnel
+
+
+def http(stream, flags=0):
+    return bytes([flags]) + (stream.encode("latin-1") if isinstance(stream, str) else stream)
+
+
+def padded_to(total, status="HTTP/1.1 200 OK"):
+    head = status + "\r\nX-Pad: "
+    return head + "p" * (total - len(head) - 4) + "\r\n\r\n"
+
+
+HTTP_SEEDS = {
+    "ok_200": http("HTTP/1.1 200 Connection established\r\n\r\n"),
+    "ok_200_then_tunnel": http(b"HTTP/1.1 200 Connection established\r\nVia: 1.1 squid\r\n\r\n" + TLS),
+    "ok_200_content_length": http("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    "ok_http10_no_reason": http("HTTP/1.0 200\r\n\r\n"),
+    "ok_204": http("HTTP/1.1 204 No Content\r\n\r\n"),
+    "ok_lf_only": http(b"HTTP/1.1 200 OK\nVia: x\n\n" + TLS),
+    "ok_lf_crlf": http(b"HTTP/1.1 200 OK\r\nVia: x\n\r\n" + TLS),
+    "ok_stray_cr": http(b"HTTP/1.1 200 OK\r\r\n\r\r\nX: y\r\n\r\n" + TLS),
+    "ok_one_byte_arrivals": http(b"HTTP/1.1 200 OK\r\nVia: x\r\n\r\n" + TLS, 1),
+    "ok_three_byte_arrivals": http(b"HTTP/1.1 200 OK\r\nVia: x\r\n\r\n" + TLS, 3),
+    "ok_ipv6_target_creds": http("HTTP/1.1 200 OK\r\n\r\n", H_V6 | H_CREDS),
+    "ok_exactly_the_bound": http(padded_to(MAX_PROXY_HEADER) + "T"),
+    "ok_padded": http("HTTP/1.1 200 OK\r\nVia: x\r\n\r\nT", H_PAD),
+    "interim_100_then_200": http(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n" + TLS),
+    "interim_103_then_407": http("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 407 Auth\r\n\r\n", 2),
+    "interim_flood": http("HTTP/1.1 100 Continue\r\n\r\n" * 700),
+    "switching_101": http("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"),
+    "auth_407": http("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"
+                     "Content-Length: 0\r\n\r\n", H_CREDS),
+    "forbidden_403": http("HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nForbidden"),
+    "bad_gateway_502": http("HTTP/1.0 502 Bad Gateway\r\n\r\n"),
+    "redirect_301": http("HTTP/1.1 301 Moved Permanently\r\nLocation: http://x/\r\n\r\n"),
+    "long_reason": http("HTTP/1.1 403 " + "r" * 300 + "\r\n\r\n"),
+    "unprintable_reason": http(b"HTTP/1.1 403 Verboten\xc3\xa4\t\x00\x1b[31m\rx\r\n\r\n"),
+    "truncated_status": http("HTTP/1.1 20"),
+    "truncated_headers": http("HTTP/1.1 200 OK\r\nVia: x\r\n\r"),
+    "truncated_eof_error": http("HTTP/1.1 200 OK\r\n", H_EOF),
+    "empty": http(""),
+    "empty_eof_error": http("", H_EOF),
+    "huge_header": http(padded_to(MAX_PROXY_HEADER + 4000)),
+    "huge_no_end": http("HTTP/1.1 200 OK\r\n" + "X" * (MAX_PROXY_HEADER + 10)),
+    "huge_padded": http("HTTP/1.1 200 OK\r\nX: " + "y" * 300 + "\r\n\r\n", H_PAD | 7),
+    "garbage_ssh": http("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"),
+    "garbage_binary": http(bytes(range(256))),
+    "garbage_socks_reply": http(b"\x05\x00\x00\x01\x7f\x00\x00\x01\x04\x38"),
+    "http2": http("HTTP/2 200\r\n\r\n"),
+    "lowercase_http": http("http/1.1 200 OK\r\n\r\n"),
+    "code_too_short": http("HTTP/1.1 20 OK\r\n\r\n"),
+    "code_too_long": http("HTTP/1.1 2000 OK\r\n\r\n"),
+    "code_not_digits": http("HTTP/1.1 2x0 OK\r\n\r\n"),
+    "code_099": http("HTTP/1.1 099 Low\r\n\r\n"),
+    "code_600": http("HTTP/1.1 600 High\r\n\r\n"),
+    "two_spaces": http("HTTP/1.1  200 OK\r\n\r\n"),
+    "empty_status_line": http("\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"),
+}
+
+S_CREDS, S_V6, S_NAME, S_NAME255, S_EOF = 1, 2, 4, 6, 8  # socks5_reply_fuzzer's flags
+
+
+def socks(stream, flags=0):
+    return bytes([flags]) + stream
+
+
+NO_AUTH = b"\x05\x00"
+BND_V4 = b"\x01\xc6\x33\x64\x07\x1f\x90"  # 198.51.100.7:8080
+BND_V6 = b"\x04" + bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [7]) + b"\x00\x50"
+OK_V4 = b"\x05\x00\x00" + BND_V4
+
+
+def reply(rep, bnd=BND_V4):
+    return b"\x05" + bytes([rep]) + b"\x00" + bnd
+
+
+SOCKS_SEEDS = {
+    "ok_ipv4_bnd_ipv4": socks(NO_AUTH + OK_V4 + TLS),
+    "ok_ipv6_bnd_ipv6": socks(NO_AUTH + reply(0, BND_V6) + TLS, S_V6),
+    "ok_name_bnd_name": socks(NO_AUTH + reply(0, b"\x03\x0bproxy.local\x00\x50") + TLS, S_NAME),
+    "ok_name255_bnd_name255": socks(NO_AUTH + reply(0, b"\x03\xff" + b"b" * 255 + b"\x00\x50") + TLS, S_NAME255),
+    "ok_bnd_empty_name": socks(NO_AUTH + reply(0, b"\x03\x00\x00\x50") + TLS),
+    "ok_rsv_nonzero": socks(NO_AUTH + b"\x05\x00\x7f" + BND_V4),
+    "ok_creds_offered_not_chosen": socks(NO_AUTH + OK_V4, S_CREDS),
+    "auth_ok": socks(b"\x05\x02\x01\x00" + OK_V4 + TLS, S_CREDS),
+    "auth_ok_version5": socks(b"\x05\x02\x05\x00" + OK_V4, S_CREDS | S_NAME),
+    "auth_failed": socks(b"\x05\x02\x01\x01", S_CREDS),
+    "auth_bad_version": socks(b"\x05\x02\x02\x00" + OK_V4, S_CREDS),
+    "auth_truncated": socks(b"\x05\x02\x01", S_CREDS | S_EOF),
+    "no_acceptable_method": socks(b"\x05\xff"),
+    "method_2_not_offered": socks(b"\x05\x02\x01\x00" + OK_V4),
+    "method_gssapi": socks(b"\x05\x01" + OK_V4, S_CREDS),
+    "greeting_wrong_version": socks(b"\x04\x00" + OK_V4),
+    "reply_wrong_version": socks(NO_AUTH + b"\x04\x00\x00" + BND_V4),
+    "reply_socks4": socks(NO_AUTH + b"\x00\x5a\x00\x50\x7f\x00\x00\x01"),
+    "http_reply": socks(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+    "atyp_0": socks(NO_AUTH + b"\x05\x00\x00\x00\x01\x02\x03\x04\x00\x50"),
+    "atyp_2": socks(NO_AUTH + b"\x05\x00\x00\x02\x01\x02\x03\x04\x00\x50"),
+    "atyp_255": socks(NO_AUTH + b"\x05\x00\x00\xff\x01\x02\x03\x04\x00\x50"),
+    "empty": socks(b""),
+    "empty_eof_error": socks(b"", S_EOF),
+    "one_byte": socks(b"\x05"),
+    "after_method": socks(NO_AUTH, S_EOF),
+    "reply_head_cut": socks(NO_AUTH + b"\x05\x00\x00"),
+    "bnd_ipv4_cut": socks(NO_AUTH + b"\x05\x00\x00\x01\xc6\x33", S_EOF),
+    "bnd_ipv6_cut": socks(NO_AUTH + reply(0, BND_V6)[:-3], S_V6),
+    "bnd_name_cut": socks(NO_AUTH + b"\x05\x00\x00\x03\xc8short", S_NAME),
+}
+for rep in list(range(1, 10)) + [0x80, 0xff]:
+    SOCKS_SEEDS[f"reply_code_{rep}"] = socks(NO_AUTH + reply(rep), S_NAME if rep % 2 else 0)
+
+
 # Regressions: inputs of bugs found by fuzzing, replayed by the test suite.
 # Hand-written clear versions here; inputs found by the fuzzers are copied in
 # as they are (crash-*). Bugs not fixed yet would live in known_bugs/.
@@ -185,5 +303,7 @@ def write(target, items):
 write("address_fuzzer", [(f"seed_{i:02d}", s) for i, s in enumerate(ADDRESS)])
 write("resolve_spec_fuzzer", [(f"seed_{i:02d}", s) for i, s in enumerate(RESOLVE)])
 write("dns_answer_fuzzer", sorted(DNS.items()))
+write("http_connect_fuzzer", sorted(HTTP_SEEDS.items()))
+write("socks5_reply_fuzzer", sorted(SOCKS_SEEDS.items()))
 write_regressions()
 print({t: len(os.listdir(os.path.join(HERE, "corpus", t))) for t in os.listdir(os.path.join(HERE, "corpus"))})

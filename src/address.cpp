@@ -341,9 +341,14 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
 
 std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint)
 {
-    const auto& a = endpoint.address();
-    const std::string port = std::to_string(endpoint.port());
-    return a.is_v6() ? "[" + a.to_string() + "]:" + port : a.to_string() + ":" + port;
+    return join_host_port(endpoint.address().to_string(), endpoint.port());
+}
+
+std::string join_host_port(std::string_view host, std::uint16_t port)
+{
+    const std::string p = std::to_string(port);
+    if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]:" + p;
+    return std::string(host) + ":" + p;
 }
 
 }  // namespace nettrace

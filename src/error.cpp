@@ -1,9 +1,109 @@
 #include <nettrace/error.hpp>
 
+#include "detail/error_table.hpp"
+
 #include <ostream>
+#include <iterator>
 #include <string>
 
 namespace nettrace {
+namespace detail {
+namespace {
+
+// Indexed by value - 1: the enum counts from 1 without gaps.
+constexpr error_entry errors[] = {
+    {error::unknown_network, "unknown_network",
+     "unknown network (expected tcp, tcp4 or tcp6)"},
+    {error::missing_port, "missing_port",
+     "missing port in address"},
+    {error::invalid_port, "invalid_port",
+     "invalid port (expected 0-65535 or a known service name)"},
+    {error::missing_host, "missing_host",
+     "missing host in address"},
+    {error::invalid_host, "invalid_host",
+     "invalid host name (letters, digits, '-', '_' and '.' only, labels of 1-63 bytes)"},
+    {error::host_too_long, "host_too_long",
+     "host name longer than 253 bytes"},
+    {error::unclosed_bracket, "unclosed_bracket",
+     "missing ']' in address"},
+    {error::unexpected_bracket, "unexpected_bracket",
+     "unexpected '[' or ']' in address"},
+    {error::junk_after_bracket, "junk_after_bracket",
+     "unexpected text after ']' in address (expected ':port')"},
+    {error::too_many_colons, "too_many_colons",
+     "too many colons in address (write IPv6 addresses as [addr]:port)"},
+    {error::invalid_zone, "invalid_zone",
+     "invalid IPv6 zone (expected an interface name or index)"},
+    {error::zone_on_ipv4, "zone_on_ipv4",
+     "zone is only allowed on IPv6 addresses"},
+    {error::host_not_found, "host_not_found",
+     "no such host"},
+    {error::no_addresses, "no_addresses",
+     "host has no address for this network"},
+    {error::dns_failure, "dns_failure",
+     "DNS server failure"},
+    {error::dns_timeout, "dns_timeout",
+     "DNS query timed out"},
+    {error::dns_refused, "dns_refused",
+     "DNS query refused by the name server"},
+    {error::dns_malformed, "dns_malformed",
+     "malformed DNS answer"},
+    {error::no_resolver, "no_resolver",
+     "host not in the resolver's table"},
+    {error::timeout, "timeout",
+     "dial timed out"},
+    {error::no_suitable_address, "no_suitable_address",
+     "no suitable address found for this network"},
+    {error::no_local_address, "no_local_address",
+     "no local address configured for this address family"},
+    {error::invalid_proxy_url, "invalid_proxy_url",
+     "invalid proxy URL (expected scheme://[user:password@]host[:port])"},
+    {error::unsupported_proxy_scheme, "unsupported_proxy_scheme",
+     "unsupported proxy scheme (expected http, socks5 or socks5h)"},
+    {error::proxy_auth_required, "proxy_auth_required",
+     "proxy authentication required (HTTP 407): check the proxy's user and password"},
+    {error::proxy_rejected, "proxy_rejected",
+     "the proxy refused to open the tunnel (its status is in the trace)"},
+    {error::proxy_malformed_reply, "proxy_malformed_reply",
+     "malformed reply from the proxy (is it the kind of proxy, HTTP or SOCKS5, that the URL says?)"},
+    {error::proxy_reply_too_large, "proxy_reply_too_large",
+     "the proxy's reply header is too large"},
+    {error::proxy_closed, "proxy_closed",
+     "the proxy closed the connection before its reply was complete"},
+    {error::proxy_timeout, "proxy_timeout",
+     "the proxy did not reply in time"},
+    {error::socks_no_acceptable_method, "socks_no_acceptable_method",
+     "the SOCKS5 proxy accepts none of the offered authentication methods (does it need a user and password?)"},
+    {error::socks_auth_failed, "socks_auth_failed",
+     "the SOCKS5 proxy refused the user and password"},
+    {error::socks_general_failure, "socks_general_failure",
+     "SOCKS5 proxy: general failure"},
+    {error::socks_not_allowed, "socks_not_allowed",
+     "SOCKS5 proxy: connection not allowed by its rules"},
+    {error::socks_network_unreachable, "socks_network_unreachable",
+     "SOCKS5 proxy: network unreachable"},
+    {error::socks_host_unreachable, "socks_host_unreachable",
+     "SOCKS5 proxy: host unreachable"},
+    {error::socks_connection_refused, "socks_connection_refused",
+     "SOCKS5 proxy: connection refused by the target"},
+    {error::socks_ttl_expired, "socks_ttl_expired",
+     "SOCKS5 proxy: TTL expired"},
+    {error::socks_command_not_supported, "socks_command_not_supported",
+     "SOCKS5 proxy: command not supported"},
+    {error::socks_address_type_not_supported, "socks_address_type_not_supported",
+     "SOCKS5 proxy: address type not supported"},
+};
+
+}  // namespace
+
+const error_entry* find_error(int value) noexcept {
+    if (value < 1 || value > static_cast<int>(std::size(errors))) return nullptr;
+    const auto& e = errors[value - 1];
+    return static_cast<int>(e.code) == value ? &e : nullptr;
+}
+
+}  // namespace detail
+
 namespace {
 
 class category_impl final : public boost::system::error_category {
@@ -11,30 +111,7 @@ public:
     const char* name() const noexcept override { return "nettrace"; }
 
     std::string message(int ev) const override {
-        switch (static_cast<error>(ev)) {
-        case error::unknown_network: return "unknown network (expected tcp, tcp4 or tcp6)";
-        case error::missing_port: return "missing port in address";
-        case error::invalid_port: return "invalid port (expected 0-65535 or a known service name)";
-        case error::missing_host: return "missing host in address";
-        case error::invalid_host: return "invalid host name (letters, digits, '-', '_' and '.' only, labels of 1-63 bytes)";
-        case error::host_too_long: return "host name longer than 253 bytes";
-        case error::unclosed_bracket: return "missing ']' in address";
-        case error::unexpected_bracket: return "unexpected '[' or ']' in address";
-        case error::junk_after_bracket: return "unexpected text after ']' in address (expected ':port')";
-        case error::too_many_colons: return "too many colons in address (write IPv6 addresses as [addr]:port)";
-        case error::invalid_zone: return "invalid IPv6 zone (expected an interface name or index)";
-        case error::zone_on_ipv4: return "zone is only allowed on IPv6 addresses";
-        case error::host_not_found: return "no such host";
-        case error::no_addresses: return "host has no address for this network";
-        case error::dns_failure: return "DNS server failure";
-        case error::dns_timeout: return "DNS query timed out";
-        case error::dns_refused: return "DNS query refused by the name server";
-        case error::dns_malformed: return "malformed DNS answer";
-        case error::no_resolver: return "host not in the resolver's table";
-        case error::timeout: return "dial timed out";
-        case error::no_suitable_address: return "no suitable address found for this network";
-        case error::no_local_address: return "no local address configured for this address family";
-        }
+        if (const auto* e = detail::find_error(ev)) return std::string(e->message);
         return "unknown nettrace error " + std::to_string(ev);
     }
 
@@ -42,7 +119,11 @@ public:
     boost::system::error_condition default_error_condition(int ev) const noexcept override {
         switch (static_cast<error>(ev)) {
         case error::timeout:
-        case error::dns_timeout: return boost::system::errc::timed_out;
+        case error::dns_timeout:
+        case error::proxy_timeout: return boost::system::errc::timed_out;
+        case error::socks_connection_refused: return boost::system::errc::connection_refused;
+        case error::socks_host_unreachable: return boost::system::errc::host_unreachable;
+        case error::socks_network_unreachable: return boost::system::errc::network_unreachable;
         case error::unknown_network:
         case error::missing_port:
         case error::invalid_port:
@@ -54,7 +135,9 @@ public:
         case error::junk_after_bracket:
         case error::too_many_colons:
         case error::invalid_zone:
-        case error::zone_on_ipv4: return boost::system::errc::invalid_argument;
+        case error::zone_on_ipv4:
+        case error::invalid_proxy_url:
+        case error::unsupported_proxy_scheme: return boost::system::errc::invalid_argument;
         default: return {ev, *this};
         }
     }

@@ -4,6 +4,8 @@
 
 #include <boost/asio/error.hpp>
 
+#include "detail/error_table.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -219,40 +221,11 @@ std::string duration_text(clock::duration d) {
     return fixed(ms, ms < 1.0 ? 3 : 1) + " ms";
 }
 
-std::string_view nettrace_error_name(int value) {
-    switch (static_cast<error>(value)) {
-    case error::unknown_network: return "unknown_network";
-    case error::missing_port: return "missing_port";
-    case error::invalid_port: return "invalid_port";
-    case error::missing_host: return "missing_host";
-    case error::invalid_host: return "invalid_host";
-    case error::host_too_long: return "host_too_long";
-    case error::unclosed_bracket: return "unclosed_bracket";
-    case error::unexpected_bracket: return "unexpected_bracket";
-    case error::junk_after_bracket: return "junk_after_bracket";
-    case error::too_many_colons: return "too_many_colons";
-    case error::invalid_zone: return "invalid_zone";
-    case error::zone_on_ipv4: return "zone_on_ipv4";
-    case error::host_not_found: return "host_not_found";
-    case error::no_addresses: return "no_addresses";
-    case error::dns_failure: return "dns_failure";
-    case error::dns_timeout: return "dns_timeout";
-    case error::dns_refused: return "dns_refused";
-    case error::dns_malformed: return "dns_malformed";
-    case error::no_resolver: return "no_resolver";
-    case error::timeout: return "timeout";
-    case error::no_suitable_address: return "no_suitable_address";
-    case error::no_local_address: return "no_local_address";
-    }
-    return {};
-}
-
 // OpenTelemetry wants error.type to be low-cardinality and predictable, so
 // it gets a name, never the (localised, variable) message.
 std::string error_type(const error_code& ec) {
     if (ec.category() == category()) {
-        const auto name = nettrace_error_name(ec.value());
-        if (!name.empty()) return std::string(name);
+        if (const auto* e = detail::find_error(ec.value())) return std::string(e->name);
     }
     if (ec.category() == boost::system::system_category() || ec.category() == boost::system::generic_category()) {
         switch (ec.value()) {
@@ -356,6 +329,7 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
     const recorded_event* start = nullptr;
     const recorded_event* dns_start = nullptr;
     std::map<std::size_t, const recorded_event*> tls_starts;  // by attempt: several handshake at once
+    std::map<std::size_t, const recorded_event*> proxy_starts;
     std::map<std::size_t, const recorded_event*> attempts_open;
 
     for (const auto& e : r.events) {
@@ -435,6 +409,30 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
             start = nullptr;
             break;
         }
+        case event_kind::proxy_connect_start:
+            proxy_starts[e.attempt] = &e;
+            break;
+        case event_kind::proxy_connect_done: {
+            // On the attempt's track, between its TCP connect and its TLS.
+            const track_id tid = attempt_track(e.attempt);
+            if (!d.tracks.count(tid)) d.tracks[tid] = "#" + std::to_string(e.attempt) + " " + endpoint_text(e.endpoint);
+            const auto started = proxy_starts.find(e.attempt);
+            const recorded_event* proxy_start = started == proxy_starts.end() ? nullptr : started->second;
+            if (started != proxy_starts.end()) proxy_starts.erase(started);
+            json_object args;
+            args.integer("nettrace.attempt", e.attempt)
+                .string("nettrace.outcome", to_string(e.outcome))
+                .string("nettrace.proxy", e.proxy)
+                .string("nettrace.proxy.scheme", to_string(e.scheme))
+                .string("nettrace.proxy.target", e.target);
+            if (e.status >= 0) args.integer("nettrace.proxy.status", static_cast<std::uint64_t>(e.status));
+            if (!e.reason.empty()) args.string("nettrace.proxy.reason", e.reason);
+            add_peer(args, e.endpoint);
+            add_error(args, e.error);
+            d.span(tid, "proxy", "proxy " + std::string(to_string(e.scheme)) + " " + e.target + " " +
+                   std::string(to_string(e.outcome)), span_start(proxy_start, e), e.at, args);
+            break;
+        }
         case event_kind::tls_handshake_start:
             tls_starts[e.attempt] = &e;
             break;
@@ -488,6 +486,11 @@ void chrome_record(const dial_record& r, std::size_t index, std::size_t count, d
             .integer("nettrace.attempt", attempt)
             .string("nettrace.outcome", "unfinished");
         d.span(tid, "connect", "connect " + endpoint_text(e->endpoint) + " unfinished", e->at, end, args);
+    }
+    for (const auto& [attempt, proxy_start] : proxy_starts) {
+        const track_id tid = attempt_track(attempt);
+        if (!d.tracks.count(tid)) d.tracks[tid] = "#" + std::to_string(attempt) + " " + endpoint_text(proxy_start->endpoint);
+        d.span(tid, "proxy", "proxy " + proxy_start->target + " unfinished", proxy_start->at, end, unfinished);
     }
     for (const auto& [attempt, tls_start] : tls_starts) {
         const track_id tid = attempt_track(attempt);
@@ -634,6 +637,24 @@ svg_group svg_record(const dial_record& r, std::size_t index, std::size_t count,
             b.bold = won;
             b.attempt = e.attempt;
             attempts.push_back(std::move(b));
+        } else if (e.kind == event_kind::proxy_connect_done) {
+            // A row of its own under the attempt's TCP row, as TLS has.
+            svg_bar b;
+            const bool won = e.outcome == connect_outcome::won;
+            const std::string outcome(to_string(e.outcome));
+            b.label = "#" + std::to_string(e.attempt) + " proxy";
+            b.from_ms = offset_ms + to_ms(e.at - std::min(e.elapsed, e.at));
+            b.to_ms = offset_ms + at;
+            b.colour = outcome_colour(e.outcome);
+            b.note = (won ? "\u2605 won" : outcome) + " " + duration_text(e.elapsed) + ", " +
+                     std::string(to_string(e.scheme)) + " to " + e.target;
+            if (e.status >= 0) b.note += " (" + std::to_string(e.status) + (e.reason.empty() ? "" : " " + e.reason) + ")";
+            if (e.error && e.outcome == connect_outcome::failed) b.note += ": " + e.error.message();
+            b.tooltip = "#" + std::to_string(e.attempt) + " tunnel through " + e.proxy + ": " + b.note;
+            b.css_class = "proxy " + outcome + (won ? " winner" : "");
+            b.bold = won;
+            b.attempt = e.attempt;
+            attempts.push_back(std::move(b));
         } else if (e.kind == event_kind::tls_handshake_done) {
             // A row of its own under the attempt's TCP row (the sort below
             // keeps it there): the handshake, which decides the attempt.
@@ -737,6 +758,26 @@ std::string to_json_line(const recorded_event& e, std::optional<std::size_t> dia
             .integer("attempts", e.attempts.size())
             .number("elapsed_ms", to_ms(e.elapsed), 3);
         if (!e.tls_version.empty()) o.string("tls_version", e.tls_version).string("alpn", e.alpn);
+        if (!e.proxy.empty()) o.string("proxy", e.proxy);
+        break;
+    case event_kind::proxy_connect_start:
+    case event_kind::proxy_connect_done:
+        o.string("proxy", e.proxy)
+            .string("scheme", to_string(e.scheme))
+            .string("address", e.endpoint.address().to_string())
+            .integer("port", e.endpoint.port())
+            .string("target", e.target)
+            .integer("attempt", e.attempt);
+        if (e.kind == event_kind::proxy_connect_done) {
+            if (e.status >= 0)
+                o.integer("status", static_cast<std::uint64_t>(e.status));
+            else
+                o.null("status");
+            o.string("reason", e.reason)
+                .string("outcome", to_string(e.outcome))
+                .string_or_null("error", error_text(e.error))
+                .number("elapsed_ms", to_ms(e.elapsed), 3);
+        }
         break;
     case event_kind::tls_handshake_start:
     case event_kind::tls_handshake_done:

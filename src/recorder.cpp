@@ -97,6 +97,7 @@ void copy(recorded_event& e, const dial_done_info& i) {
     e.elapsed = i.elapsed;
     e.description = i.describe();
     e.hook_exception = i.hook_exception;
+    e.proxy = i.proxy;
 }
 void copy(recorded_event& e, const tls_handshake_start_info& i) {
     e.server_name = i.server_name;
@@ -116,6 +117,24 @@ void copy(recorded_event& e, const tls_handshake_done_info& i) {
     e.verify_error = i.verify_error;
     e.elapsed = i.elapsed;
     e.hook_exception = i.hook_exception;
+}
+
+template <class Info>
+void copy_proxy(recorded_event& e, const Info& i) {
+    e.scheme = i.scheme;
+    e.proxy = i.proxy;
+    e.endpoint = i.endpoint;
+    e.target = i.target;
+    e.attempt = i.attempt;
+}
+void copy(recorded_event& e, const proxy_connect_start_info& i) { copy_proxy(e, i); }
+void copy(recorded_event& e, const proxy_connect_done_info& i) {
+    copy_proxy(e, i);
+    e.status = i.status;
+    e.reason = i.reason;
+    e.outcome = i.outcome;
+    e.error = i.error;
+    e.elapsed = i.elapsed;
 }
 
 }  // namespace

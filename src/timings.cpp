@@ -23,7 +23,26 @@ struct timings_state {
         std::size_t attempt;
         timings::duration at;
     };
-    std::vector<connected_attempt> connected;  // dial_tls's race: attempts whose TCP is up
+    std::vector<connected_attempt> connected;  // stages follow: attempts whose TCP is up
+    struct tunnel {
+        std::size_t attempt;
+        timings::duration elapsed, at;
+    };
+    std::vector<tunnel> tunnels;  // dial_tls through a proxy: attempts whose tunnel is up
+
+    // Attempt `i` won in its last stage: its TCP connect (and tunnel) are
+    // the winner's.
+    void won_in_stage(std::size_t i, const boost::asio::ip::tcp::endpoint& remote) {
+        for (const auto& c : connected)
+            if (c.attempt == i) out.connected_at = c.at;
+        for (const auto& t : tunnels)
+            if (t.attempt == i) {
+                out.proxy = t.elapsed;
+                out.proxy_done_at = t.at;
+            }
+        out.winner = remote.address().is_v6() ? address_family::ipv6 : address_family::ipv4;
+        out.remote = remote;
+    }
 
     timings::duration since_start() const { return clock::now() - start; }
 };
@@ -50,6 +69,7 @@ context with_timings(const context& parent, timings& out) {
         state->start = clock::now();
         state->dialing = true;
         state->connected.clear();
+        state->tunnels.clear();
     };
     t.dns_start = [state](const dns_start_info&) {
         if (state->dialing) return;
@@ -67,7 +87,7 @@ context with_timings(const context& parent, timings& out) {
     t.connect_start = [state](const connect_start_info&) { ++state->out.attempts; };
     t.connect_done = [state](const connect_done_info& i) {
         if (i.outcome == connect_outcome::connected) {
-            // dial_tls's race: TCP is up, and the handshake decides.
+            // TCP is up, and a later stage (tunnel, handshake) decides.
             state->connected.push_back({i.attempt, state->since_start()});
             return;
         }
@@ -86,6 +106,7 @@ context with_timings(const context& parent, timings& out) {
             o.winner.reset();
             o.remote = {};
             o.connected_at = {};
+            o.proxy_done_at = {};
         }
         const auto connect_end = o.winner ? o.connected_at : o.attempts > 0 ? o.total : o.name_lookup_at;
         o.connect = not_negative(connect_end - o.name_lookup_at);
@@ -99,10 +120,24 @@ context with_timings(const context& parent, timings& out) {
         o.tls = i.elapsed;
         o.tls_done_at = state->since_start();
         if (i.outcome != connect_outcome::won || o.winner) return;  // o.winner: set by a TCP-won dial
-        for (const auto& c : state->connected)
-            if (c.attempt == i.attempt) o.connected_at = c.at;
-        o.winner = i.remote.address().is_v6() ? address_family::ipv6 : address_family::ipv4;
-        o.remote = i.remote;
+        state->won_in_stage(i.attempt, i.remote);
+    };
+    t.proxy_connect_start = [state](const proxy_connect_start_info&) { state->out.proxy_used = true; };
+    t.proxy_connect_done = [state](const proxy_connect_done_info& i) {
+        timings& o = state->out;
+        if (i.outcome == connect_outcome::connected) {
+            state->tunnels.push_back({i.attempt, i.elapsed, state->since_start()});
+            return;
+        }
+        if (o.winner && i.outcome != connect_outcome::won) return;
+        o.proxy = i.elapsed;
+        o.proxy_done_at = state->since_start();
+        if (i.outcome == connect_outcome::won && !o.winner) {
+            const auto proxy = o.proxy, proxy_at = o.proxy_done_at;
+            state->won_in_stage(i.attempt, i.endpoint);
+            o.proxy = proxy;
+            o.proxy_done_at = proxy_at;
+        }
     };
     return with_client_trace(parent, t);
 }
@@ -112,6 +147,7 @@ std::string to_string(const timings& t) {
                     std::to_string(t.attempts) + (t.attempts == 1 ? " attempt" : " attempts");
     if (t.winner) s += ", won by " + std::string(to_string(*t.winner));
     s += ")";
+    if (t.proxy_used) s += ", proxy " + milliseconds(t.proxy);
     if (t.tls_used) s += ", tls " + milliseconds(t.tls);
     s += ", total " + milliseconds(t.total);
     if (t.error) s += ", error: " + t.error.message();

@@ -79,6 +79,8 @@ struct tls_final {
         return streams.emplace_back(std::forward<Arg>(arg), *ssl_ctx);
     }
     static tcp::socket& lowest(stream_type& s) noexcept { return s.next_layer(); }
+    static constexpr bool has_stage = true;
+    static constexpr bool tls = true;  // picks dial_options::proxy's https proxy
     bool stage_in_race() const noexcept { return options.race; }
     bool stage_after_race() const noexcept { return !options.race; }
     std::string_view stage_peer_name() const noexcept { return server_name; }

@@ -14,8 +14,11 @@ std::string dial_done_info::describe() const {
     if (!error) {
         os << "connected to ";
         os << join_host_port(remote);
+        if (!proxy.empty()) os << " (proxy " << proxy << ')';
         return os.str();
     }
+    // Go's "proxyconnect": a failure is the proxy's, or on the way to it.
+    if (!proxy.empty() && step.empty()) os << "proxy " << proxy << ": ";
     if (!step.empty()) {
         os << step << ": " << error.message();
         if (!cause.empty()) os << " (" << cause << ')';

@@ -142,6 +142,8 @@ struct command_line {
     bool tls = false;             // --tls: dial_tls
     std::string cafile;           // --cafile FILE; empty: the system's trust store
     nettrace::tls_options tls_options;
+    std::optional<std::string> proxy;     // --proxy URL
+    std::optional<std::string> no_proxy;  // --noproxy LIST
 };
 
 constexpr std::string_view usage_text = R"(usage: nettrace-dial [options] [NETWORK] ADDRESS
@@ -185,6 +187,16 @@ TLS (dial_tls: each attempt's handshake is part of the race):
   --sni NAME               send and verify NAME instead of ADDRESS's host
   --no-tls-race            decide the race at TCP connect and handshake on the
                            winner only (the old behaviour)
+
+Proxies (as curl; the environment's https_proxy, http_proxy, all_proxy and
+no_proxy apply unless --proxy or --noproxy say otherwise):
+  --proxy URL              dial through this proxy: http://[user:pass@]host:port
+                           (HTTP CONNECT), socks5://... (the target resolved
+                           here) or socks5h://... (resolved by the proxy);
+                           the default port is 1080
+  --noproxy LIST           dial these hosts directly (comma-separated names,
+                           domains, addresses, CIDR blocks; '*': every host),
+                           instead of no_proxy's list
 
 Output and runs:
   --json                   one JSON object per event on stdout
@@ -354,6 +366,10 @@ command_line parse_command_line(int argc, char** argv) {
             flag();
             cl.tls_options.race = false;
             cl.tls = true;
+        } else if (name == "--proxy") {
+            cl.proxy = std::string(value());
+        } else if (name == "--noproxy") {
+            cl.no_proxy = std::string(value());
         } else if (name == "--count") {
             cl.count = static_cast<unsigned>(parse_number(name, value(), 1, max_count));
         } else if (name == "-4") {
@@ -381,6 +397,7 @@ command_line parse_command_line(int argc, char** argv) {
         if (cl.tls) throw usage_error("--demo races plain TCP peers; the TLS options do not apply");
         if (!cl.pins.empty() || cl.resolver_given)
             throw usage_error("--demo pins dual.test itself; --resolve and --resolver do not apply");
+        if (cl.proxy) throw usage_error("--demo races its own loopback peers; --proxy does not apply");
         return cl;
     }
 
@@ -399,6 +416,30 @@ command_line parse_command_line(int argc, char** argv) {
     auto target = nettrace::parse_host_port(cl.address, ec);
     if (!target) throw usage_error("dial " + cl.network + " " + cl.address + ": " + ec.message());
     cl.target = std::move(*target);
+
+    // curl's order: --proxy, else the environment; --noproxy, else no_proxy.
+    auto& proxies = cl.options.proxy;
+    if (cl.proxy) {
+        try {
+            proxies = nettrace::proxy_settings(nettrace::proxy(*cl.proxy));
+        } catch (const boost::system::system_error& e) {
+            throw usage_error(std::string("--proxy: ") + e.what());
+        }
+        try {
+            proxies.no_proxy = nettrace::proxy_settings::from_environment().no_proxy;
+        } catch (const boost::system::system_error& e) {
+            // --proxy replaces the environment's proxies: a bad one there
+            // does not matter, but no_proxy cannot be read past it.
+            std::cerr << program << ": warning: no_proxy not read: " << e.what() << "\n";
+        }
+    } else {
+        try {
+            proxies = nettrace::proxy_settings::from_environment();
+        } catch (const boost::system::system_error& e) {
+            throw usage_error(e.what());
+        }
+    }
+    if (cl.no_proxy) proxies.no_proxy = *cl.no_proxy;
 
     const auto pref = cl.options.preference;
     if ((*net == nettrace::network::tcp6 && pref == nettrace::family_preference::ipv4_only) ||
@@ -558,6 +599,7 @@ public:
         auto& v = views_[s.index()];
         if (e.kind == event_kind::dns_done) v.dns_done = e.at;
         if (e.kind == event_kind::tls_handshake_done) v.tls.push_back({e.attempt, e.at - e.elapsed, e.at});
+        if (e.kind == event_kind::proxy_connect_done) v.proxy.push_back({e.attempt, e.at - e.elapsed, e.at});
         write(s, row(e));
     }
 
@@ -611,7 +653,7 @@ public:
 
 private:
     static constexpr std::size_t terminal_width = 80;
-    static constexpr std::size_t outcome_width = 14;  // "tls superseded"
+    static constexpr std::size_t outcome_width = 16;  // "proxy superseded"
 
     struct tls_span {
         std::size_t attempt;
@@ -620,7 +662,8 @@ private:
     struct view {
         std::string pending;
         std::optional<steady::duration> dns_done;
-        std::vector<tls_span> tls;  // each attempt's handshake, drawn on its bar
+        std::vector<tls_span> tls;    // each attempt's handshake, drawn on its bar
+        std::vector<tls_span> proxy;  // each attempt's tunnel, drawn between its connect and TLS
     };
 
     static std::string attempt_label(std::size_t i, const nettrace::attempt_record& a) {
@@ -652,6 +695,19 @@ private:
             what = "tls " + std::string(nettrace::to_string(e.outcome));
             detail = e.error ? e.error.message() : e.tls_version + (e.alpn.empty() ? "" : " " + e.alpn);
             if (!e.verify_error.empty()) detail += " (" + e.verify_error + ")";
+            detail += "  (" + duration_text(e.elapsed) + ")";
+            break;
+        case event_kind::proxy_connect_start:
+            who = "#" + std::to_string(e.attempt);
+            what = "proxy start";
+            detail = std::string(nettrace::to_string(e.scheme)) + " " + endpoint_text(e.endpoint) + " to " + e.target;
+            break;
+        case event_kind::proxy_connect_done:
+            who = "#" + std::to_string(e.attempt);
+            what = "proxy " + std::string(nettrace::to_string(e.outcome));
+            if (e.status >= 0) detail = (e.scheme == nettrace::proxy_scheme::http ? "" : "reply ") +
+                                        std::to_string(e.status) + (e.reason.empty() ? "" : " " + e.reason);
+            if (e.error) detail += (detail.empty() ? "" : ": ") + e.error.message();
             detail += "  (" + duration_text(e.elapsed) + ")";
             break;
         case event_kind::dns_start:
@@ -696,15 +752,18 @@ private:
             std::string label;
             steady::duration from, to;
             std::string_view note;
-            std::optional<std::pair<steady::duration, steady::duration>> tls;  // drawn lighter
+            std::optional<std::pair<steady::duration, steady::duration>> tls;    // drawn lighter
+            std::optional<std::pair<steady::duration, steady::duration>> proxy;  // between the two
         };
         std::vector<bar> bars;
-        if (v.dns_done) bars.push_back({"dns", {}, *v.dns_done, {}, {}});
+        if (v.dns_done) bars.push_back({"dns", {}, *v.dns_done, {}, {}, {}});
         for (std::size_t i = 0; i < r.attempts.size(); ++i) {
             const auto& a = r.attempts[i];
-            bar b{attempt_label(i, a), a.started, a.started + a.elapsed, nettrace::to_string(a.outcome), {}};
+            bar b{attempt_label(i, a), a.started, a.started + a.elapsed, nettrace::to_string(a.outcome), {}, {}};
             for (const auto& t : v.tls)
                 if (t.attempt == i) b.tls = std::pair{t.from, t.to};
+            for (const auto& t : v.proxy)
+                if (t.attempt == i) b.proxy = std::pair{t.from, t.to};
             bars.push_back(std::move(b));
         }
         if (bars.empty()) return {};
@@ -727,6 +786,7 @@ private:
         };
         const std::string_view full = unicode_ ? "\u2588" : "#";
         const std::string_view light = unicode_ ? "\u2592" : "=";  // the TLS handshake
+        const std::string_view dark = unicode_ ? "\u2593" : "+";   // the proxy tunnel
 
         std::string text = "\n";
         for (const auto& b : bars) {
@@ -738,7 +798,9 @@ private:
             }
             std::string line = "  " + pad_right(b.label, label_width) + " |" + std::string(from, ' ');
             const std::size_t tls_from = b.tls ? std::max(from, std::min(cell(b.tls->first, false), to - 1)) : to;
-            for (std::size_t i = from; i < to; ++i) line += i >= tls_from ? light : full;
+            const std::size_t proxy_from =
+                b.proxy ? std::max(from, std::min(cell(b.proxy->first, false), to - 1)) : tls_from;
+            for (std::size_t i = from; i < to; ++i) line += i >= tls_from ? light : i >= proxy_from ? dark : full;
             line += std::string(width - to, ' ') + "|";
             if (!b.note.empty()) line += " " + std::string(b.note);
             text += line + "\n";

@@ -68,6 +68,9 @@ std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, 
 /// An endpoint as Go's net.JoinHostPort writes it: "192.0.2.1:80",
 /// "[2001:db8::1]:443", "[fe80::1%2]:80" (the zone as the scope id).
 std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint);
+/// A host (name or address, without brackets) and a port, as Go's
+/// net.JoinHostPort: brackets when the host holds a colon.
+std::string join_host_port(std::string_view host, std::uint16_t port);
 
 /// True when `host` is a name DNS can carry: at most 253 bytes (a trailing
 /// dot aside), labels of 1 to 63 bytes of letters, digits, '-' and '_'.

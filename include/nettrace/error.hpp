@@ -7,7 +7,9 @@
 //
 // Portable conditions: error::timeout and dns_timeout compare equal to
 // boost::system::errc::timed_out (and std::errc::timed_out), the input
-// errors to errc::invalid_argument. Cancellation is always Asio's
+// errors to errc::invalid_argument, socks_connection_refused, _host_unreachable
+// and _network_unreachable to the errc of the same name, proxy_timeout to
+// timed_out. Cancellation is always Asio's
 // boost::asio::error::operation_aborted, never a nettrace::error.
 #pragma once
 
@@ -46,6 +48,29 @@ enum class error {
     timeout,                 ///< the dial's timeout expired before any attempt connected
     no_suitable_address,     ///< addresses were found, but none matches the network or family preference
     no_local_address,        ///< no local address is configured for this endpoint's family
+
+    // Proxy configuration errors (nettrace/proxy.hpp): reported when the
+    // proxy is parsed, with the problem named in the exception's what().
+    invalid_proxy_url,       ///< not a proxy URL: bad host, port, credentials or trailing path
+    unsupported_proxy_scheme,  ///< a scheme other than http, socks5 and socks5h
+
+    // Proxy errors: the tunnel through the proxy could not be opened.
+    proxy_auth_required,     ///< HTTP 407 (or 401): the proxy wants (other) credentials
+    proxy_rejected,          ///< the proxy answered CONNECT with a non-2xx status (in the trace)
+    proxy_malformed_reply,   ///< the proxy's reply is not HTTP/1.x or SOCKS5 as it should be
+    proxy_reply_too_large,   ///< the proxy's reply header exceeds the bound
+    proxy_closed,            ///< the proxy closed the connection before its reply was complete
+    proxy_timeout,           ///< the proxy did not complete its reply in time
+    socks_no_acceptable_method,  ///< the SOCKS5 proxy accepts none of the offered methods (auth needed?)
+    socks_auth_failed,       ///< the SOCKS5 proxy refused the username and password
+    socks_general_failure,   ///< SOCKS5 reply 1 (or an unassigned reply code)
+    socks_not_allowed,       ///< SOCKS5 reply 2: the proxy's rules forbid this target
+    socks_network_unreachable,   ///< SOCKS5 reply 3
+    socks_host_unreachable,  ///< SOCKS5 reply 4
+    socks_connection_refused,    ///< SOCKS5 reply 5: the target refused the proxy's connect
+    socks_ttl_expired,       ///< SOCKS5 reply 6
+    socks_command_not_supported,  ///< SOCKS5 reply 7
+    socks_address_type_not_supported,  ///< SOCKS5 reply 8
 };
 
 /// The category of nettrace::error; its name is "nettrace". One instance

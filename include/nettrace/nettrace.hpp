@@ -8,6 +8,7 @@
 #include <nettrace/error.hpp>
 #include <nettrace/export.hpp>
 #include <nettrace/options.hpp>
+#include <nettrace/proxy.hpp>
 #include <nettrace/recorder.hpp>
 #include <nettrace/resolver.hpp>
 #include <nettrace/timings.hpp>

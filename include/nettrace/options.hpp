@@ -6,6 +6,8 @@
 // setting can produce is said beside it and in dialer::dial's `Errors:`.
 #pragma once
 
+#include <nettrace/proxy.hpp>
+
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -118,6 +120,21 @@ struct dial_options {
     /// true on an executor run by several threads is a data race, as
     /// Boost.MySQL's `thread_safe = false` connections are.
     bool single_threaded = false;
+
+    /// Dial through a proxy (proxy.hpp): one for every dial
+    /// (`opts.proxy = nettrace::proxy("socks5h://127.0.0.1:1080")`), or the
+    /// environment's (`proxy_settings::from_environment()`). Empty (the
+    /// default): every dial is direct; the environment is read only when
+    /// asked. The race, the timeout and the other options apply to the
+    /// connections to the proxy: `preference` and the tcp4/tcp6 networks
+    /// choose among the proxy's addresses (and, for socks5://, the target's).
+    proxy_settings proxy;
+
+    /// Bound on each attempt's proxy handshake, from its TCP connect to the
+    /// proxy until the tunnel is up (or refused): a proxy that accepts and
+    /// then says nothing fails that attempt with error::proxy_timeout, and
+    /// the race goes on. Zero or negative: no bound but the dial's timeout.
+    std::chrono::milliseconds proxy_timeout{10000};
 
     /// The resolver for host names; null means the default: the c-ares
     /// resolver (make_dns_resolver) when nettrace is built with c-ares, else

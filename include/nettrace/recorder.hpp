@@ -63,13 +63,13 @@ struct recorded_event {
     bool coalesced = false;
 
     /// connect_*: the attempt's peer; dial_done: the winner's (when
-    /// connected); tls_*: the handshake's peer.
+    /// connected); tls_*: the handshake's peer; proxy_*: the proxy's address.
     boost::asio::ip::tcp::endpoint endpoint;
     /// dial_done: the winner's local endpoint, when connected.
     boost::asio::ip::tcp::endpoint local;
-    /// connect_*, tls_*: 0, 1, 2... in start order.
+    /// connect_*, tls_*, proxy_*: 0, 1, 2... in start order.
     std::size_t attempt = 0;
-    /// connect_done, tls_handshake_done.
+    /// connect_done, tls_handshake_done, proxy_connect_done.
     connect_outcome outcome = connect_outcome::failed;
     /// dial_done: every attempt, in start order.
     std::vector<attempt_record> attempts;
@@ -84,11 +84,22 @@ struct recorded_event {
     std::string tls_version, cipher, alpn, verify_error;
     bool resumed = false;
 
-    /// dns_answer, dns_done, connect_done, dial_done, tls_handshake_done.
+    /// proxy_*: the proxy's URL (password redacted), its scheme, and the
+    /// "host:port" asked of it; dial_done: the proxy's URL, when one was used.
+    std::string proxy;
+    proxy_scheme scheme = proxy_scheme::http;
+    std::string target;
+    /// proxy_connect_done: the HTTP status or SOCKS5 reply (-1: none), and
+    /// the HTTP reason phrase.
+    int status = -1;
+    std::string reason;
+
+    /// dns_answer, dns_done, connect_done, dial_done, tls_handshake_done,
+    /// proxy_connect_done.
     boost::system::error_code error;
     /// dns_answer, dns_done: since dns_start; connect_done: since its
     /// connect_start; dial_done: since dial_start; tls_handshake_done: since
-    /// tls_handshake_start.
+    /// tls_handshake_start; proxy_connect_done: since proxy_connect_start.
     std::chrono::steady_clock::duration elapsed{};
     /// dial_done, tls_handshake_done: the exception a hook threw, if one did.
     std::exception_ptr hook_exception;

@@ -25,8 +25,8 @@ namespace nettrace {
 /// may have made overlap:
 ///
 ///     dial_start
-///     |-- dns --|------ connect ------|--- tls ---|
-///               name_lookup_at        connected_at  tls_done_at  total
+///     |-- dns --|------ connect ------|-- proxy --|--- tls ---|
+///               name_lookup_at        connected_at proxy_done_at tls_done_at  total
 ///
 /// - `dns` is dns_done.elapsed: zero when there was no lookup (an IP
 ///   literal). Happy Eyeballs connects as soon as one family answers, so the
@@ -36,6 +36,11 @@ namespace nettrace {
 ///   was none) to the winner's TCP connect; it is zero when the lookup ended
 ///   last. On failure it runs to the last attempt's end, the dial's end.
 ///   With dial_tls the winner is the attempt whose handshake completed first.
+/// - `proxy` is the winner's proxy_connect_done.elapsed: the tunnel's
+///   handshake (HTTP CONNECT or SOCKS5) after the TCP connect to the proxy;
+///   zero without a proxy. Through a proxy, `dns` and `remote` are the
+///   proxy's (for socks5://, `dns` is the target's lookup and the proxy's
+///   together: both run before connecting).
 /// - `tls` is the winner's tls_handshake_done.elapsed (without a winner, the
 ///   last handshake's); zero without dial_tls, or when no TCP connect
 ///   succeeded.
@@ -45,11 +50,13 @@ struct timings {
 
     duration dns{};
     duration connect{};
+    duration proxy{};
     duration tls{};
     duration total{};
 
     duration name_lookup_at{};  ///< curl's time_namelookup: when the lookup ended (zero without one)
     duration connected_at{};    ///< curl's time_connect: when the winner connected (zero on failure)
+    duration proxy_done_at{};   ///< when the winner's tunnel was up (zero without a proxy)
     duration tls_done_at{};     ///< curl's time_appconnect: when the handshake ended (zero without one)
 
     std::size_t attempts = 0;                ///< connect attempts started
@@ -58,6 +65,7 @@ struct timings {
     dns_source source = dns_source::none;    ///< where the answer came from (none without a lookup)
     bool coalesced = false;                  ///< the lookup shared another caller's query
     bool tls_used = false;                   ///< a TLS handshake was started
+    bool proxy_used = false;                 ///< a proxy tunnel was started
     boost::system::error_code error;         ///< the dial's error, else the handshake's
 
     /// True when a dial (or dial_tls) succeeded: it connected, and its
@@ -92,8 +100,9 @@ struct timings {
 context with_timings(const context& parent, timings& out);
 
 /// One line, as curl -w would print it: "dns 0.41 ms, connect 250.3 ms
-/// (2 attempts, won by ipv4), tls 3.1 ms, total 253.8 ms"; tls only when a
-/// handshake ran, and ", error: <message>" when the operation failed.
+/// (2 attempts, won by ipv4), proxy 0.3 ms, tls 3.1 ms, total 253.8 ms";
+/// proxy and tls only when they ran, and ", error: <message>" when the
+/// operation failed.
 std::string to_string(const timings& t);
 
 std::ostream& operator<<(std::ostream& os, const timings& t);

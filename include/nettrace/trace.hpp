@@ -23,6 +23,7 @@
 #pragma once
 
 #include <nettrace/detail/hook_list.hpp>
+#include <nettrace/proxy.hpp>
 #include <nettrace/types.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -114,6 +115,10 @@ struct dial_done_info {
     /// it ("connection refused", "hostname mismatch"); otherwise empty.
     std::string_view step{};
     std::string_view cause{};
+    /// The proxy the dial went through (its URL, the password redacted), or
+    /// empty for a direct dial. `remote` and `attempts` are then the proxy's
+    /// endpoints: the target is behind the tunnel.
+    std::string_view proxy{};
 
     /// A Go-style one-line description, e.g.
     /// "dial tcp 127.0.0.1:1: connect 127.0.0.1:1: connection refused",
@@ -161,6 +166,38 @@ struct tls_handshake_done_info {
     std::string_view verify_error;    ///< why verification failed ("hostname mismatch"), else empty
     std::chrono::steady_clock::duration elapsed{};  ///< since tls_handshake_start
     std::exception_ptr hook_exception;  ///< what tls_handshake_start threw, if it did
+};
+
+/// Through a proxy (dial_options::proxy), an attempt whose TCP connect to
+/// the proxy succeeded starts the tunnel: an HTTP CONNECT or a SOCKS5
+/// handshake. connect_start and connect_done describe the TCP connect to
+/// the proxy; with dial_tls, the TLS handshake to the target follows inside
+/// the tunnel, with the target's name.
+struct proxy_connect_start_info {
+    proxy_scheme scheme = proxy_scheme::http;
+    std::string_view proxy;                   ///< the proxy's URL, its password redacted
+    boost::asio::ip::tcp::endpoint endpoint;  ///< the proxy's address this attempt connected to
+    std::string_view target;                  ///< "host:port" asked of the proxy (socks5: the address)
+    std::size_t attempt = 0;                  ///< as in connect_start_info
+};
+
+/// The tunnel is up, or the proxy refused, failed, timed out, or the attempt
+/// was cancelled.
+struct proxy_connect_done_info {
+    proxy_scheme scheme = proxy_scheme::http;
+    std::string_view proxy;
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::string_view target;
+    std::size_t attempt = 0;
+    /// The HTTP status code, or the SOCKS5 reply code (0: succeeded); -1
+    /// when the proxy's answer never came.
+    int status = -1;
+    std::string_view reason;  ///< the HTTP reason phrase ("Forbidden"); empty for SOCKS5
+    /// connected when a TLS handshake follows in the tunnel (it decides the
+    /// attempt); otherwise the attempt's outcome, as in tls_handshake_done_info.
+    connect_outcome outcome = connect_outcome::failed;
+    boost::system::error_code error;  ///< empty when the tunnel is up
+    std::chrono::steady_clock::duration elapsed{};  ///< since proxy_connect_start
 };
 
 /// Optional hooks, one per info struct above (detail/hook_list.hpp lists

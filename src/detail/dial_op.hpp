@@ -3,7 +3,13 @@
 // serves dial (Final = tcp_final: the result is the TCP socket) and dial_tls
 // (tls_final, src/tls.cpp: a TLS stream), so both share one attempt
 // pipeline: open -> bind -> socket options -> control hook -> connect ->
-// [the final stage: the TLS handshake] -> done.
+// [the proxy tunnel] -> [the final stage: the TLS handshake] -> done.
+//
+// Through a proxy (dial_options::proxy) the race is over the proxy's
+// addresses, and the tunnel (src/proxy_tunnel.cpp) is one more stage: an
+// attempt wins when its tunnel, and its handshake if one follows, is up.
+// For socks5:// the target's name is looked up first (its own DNS hooks),
+// and the proxy is asked for an address.
 //
 // With the final stage in the race (dial_tls's default), an attempt wins
 // when its handshake completes; otherwise (plain dial, or dial_tls with
@@ -16,6 +22,7 @@
 
 #include "dialer_state.hpp"
 #include "lookup_operation.hpp"
+#include "proxy_tunnel.hpp"
 #include "saturate.hpp"
 #include "spare_socket.hpp"
 
@@ -47,6 +54,10 @@ struct tcp_final {
         return streams.emplace_back(std::forward<Arg>(arg));
     }
     static boost::asio::ip::tcp::socket& lowest(stream_type& s) noexcept { return s; }
+    // No stage: dial_op compiles none of its stage code for a plain dial,
+    // which keeps the hottest path's instructions few and close together.
+    static constexpr bool has_stage = false;
+    static constexpr bool tls = false;  // picks dial_options::proxy's http (not https) proxy
     bool stage_in_race() const noexcept { return false; }
     bool stage_after_race() const noexcept { return false; }
     // Never called: no stage.
@@ -92,7 +103,7 @@ public:
 
     /// Makes the dial fail with `ec` before any DNS or connect (its hooks
     /// still pair: dial_start, then dial_done). Call before initiate().
-    void refuse(const error_code& ec) {
+    [[gnu::cold]] void refuse(const error_code& ec) {
         if (!start_error_) start_error_ = ec;
     }
 
@@ -117,6 +128,9 @@ private:
         const bool ipv6 = *net != network::tcp4 && pref != family_preference::ipv4_only;
         const bool ipv4 = *net != network::tcp6 && pref != family_preference::ipv6_only;
 
+        if (const proxy* p = state_->options.proxy.select(Final::tls, hp->host, hp->port))
+            return start_proxied(*p, std::move(*hp), ipv6, ipv4);
+
         racer_config config = state_->racer;
         config.stages_after_connect = final_.stage_in_race();
         racer_.emplace(config, hp->port);
@@ -136,17 +150,129 @@ private:
     }
 
     void on_answer(address_family f, clock::time_point now) override {
+        if (target_lookup_) return on_target_answer();
         racer_->on_answer(f, this->lookup(f).addrs, this->lookup(f).error, now);
         drain();
     }
 
-    void on_cancel() override {
-        if (this->completed() || !racer_) return;
+    // --- Through a proxy --------------------------------------------------
+
+    [[gnu::cold]] void start_proxied(const proxy& p, host_port target, bool ipv6, bool ipv4) {
+        proxy_ = &p;  // lives in state_->options, which we hold
+        proxy_text_ = p.redacted();
+        target_.host = std::move(target.host);
+        target_.port = target.port;
+        target_.address = target.ip;
+        want_ipv6_ = ipv6;
+        want_ipv4_ = ipv4;
+        if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
+        if (p.scheme() == proxy_scheme::socks5 && !target_.address) {
+            // socks5:// resolves the target here; it is bounded by the
+            // dial's timeout like the rest (the racer is not started yet).
+            target_lookup_ = true;
+            const auto timeout = state_->racer.timeout;
+            if (timeout > clock::duration::zero()) arm_timer(saturating_add(started_, timeout));
+            return this->start_lookups(*state_->options.resolver, ipv6, ipv4, started_);
+        }
+        connect_to_proxy();
+    }
+
+    [[gnu::cold]] void on_target_answer() {
+        if (this->lookups_pending()) return;
+        target_lookup_ = false;
+        if (timer_) timer_->cancel();
+        if (target_error_) return complete(target_error_);
+        // The preferred family's first address: the proxy, not us, connects
+        // to it, so there is nothing to race.
+        const auto& v6 = this->lookup(address_family::ipv6).addrs;
+        const auto& v4 = this->lookup(address_family::ipv4).addrs;
+        const bool v4_first = state_->options.preference == family_preference::prefer_ipv4;
+        const auto& first = v4_first ? v4 : v6;
+        const auto& second = v4_first ? v6 : v4;
+        if (first.empty() && second.empty())
+            return complete(combine_lookup_errors(this->lookup(address_family::ipv6).error,
+                                                  this->lookup(address_family::ipv4).error));
+        target_.address = first.empty() ? second.front() : first.front();
+        connect_to_proxy();
+    }
+
+    [[gnu::cold]] void connect_to_proxy() {
+        target_text_ = join_host_port(target_.address ? target_.address->to_string() : target_.host, target_.port);
+        racer_config config = state_->racer;
+        config.stages_after_connect = true;
+        racer_.emplace(config, proxy_->port());
+        error_code ignored;
+        const auto ip = parse_ip_literal(proxy_->host(), ignored);
+        this->host_ = proxy_->host();
+        if (ip) {
+            const bool v6 = ip->is_v6();
+            if (v6 ? !want_ipv6_ : !want_ipv4_) return complete(make_error_code(error::no_suitable_address));
+            racer_->start(started_, v6, !v6);
+            racer_->on_answer(v6 ? address_family::ipv6 : address_family::ipv4, std::span(&*ip, 1), {},
+                              clock::now());
+        } else {
+            racer_->start(started_, want_ipv6_, want_ipv4_);
+            this->start_lookups(*state_->options.resolver, want_ipv6_, want_ipv4_, clock::now());
+        }
+        drain();
+    }
+
+    [[gnu::cold]] void start_tunnel(std::size_t i) {
+        if (tunnels_.size() <= i) tunnels_.resize(i + 1);
+        tunnels_[i] = std::make_unique<proxy_tunnel>(*proxy_, target_);
+        const auto endpoint = racer_->attempts()[i].endpoint;
+        if (this->trace_)
+            this->fire(this->trace_->proxy_connect_start,
+                       proxy_connect_start_info{proxy_->scheme(), proxy_text_, endpoint, target_text_, i});
+        const auto started = clock::now();
+        tunnels_[i]->start(Final::lowest(stream(i)), this->strand_,
+                           saturating_duration<clock>(state_->options.proxy_timeout), this->shared_from_this(),
+                           [this, i, started](const error_code& ec) {
+                               this->resumed();
+                               tunnel_done(i, ec, started);
+                               drain();
+                           });
+    }
+
+    [[gnu::cold]] void tunnel_done(std::size_t i, const error_code& ec, clock::time_point started) {
+        const auto now = clock::now();
+        const proxy_tunnel& t = *tunnels_[i];
+        const bool stage_follows = Final::has_stage && !ec && final_.stage_in_race() && !racer_->finished();
+        if (!stage_follows) {
+            if (ec) note_tunnel_failure(i, t);
+            racer_->on_attempt_done(i, ec, now);
+        }
+        const auto& a = racer_->attempts()[i];
+        if (!stage_follows && a.outcome != connect_outcome::won) close(i);
+        if (this->trace_)
+            this->fire(this->trace_->proxy_connect_done,
+                       proxy_connect_done_info{proxy_->scheme(), proxy_text_, a.endpoint, target_text_, i, t.status(),
+                                               t.reason(), stage_follows ? connect_outcome::connected : a.outcome,
+                                               stage_follows ? error_code() : a.error, now - started});
+        if constexpr (Final::has_stage)
+            if (stage_follows) start_stage(i);
+    }
+
+    [[gnu::cold]] void note_tunnel_failure(std::size_t i, const proxy_tunnel& t) {
+        auto& cause = tunnel_causes_.emplace_back();
+        if (proxy_->scheme() == proxy_scheme::http && t.status() >= 0)
+            cause = std::to_string(t.status()) + (t.reason().empty() ? "" : " " + t.reason());
+        stage_failures_.push_back(
+            {i, proxy_->scheme() == proxy_scheme::http ? "proxy CONNECT" : "socks5 handshake", cause});
+    }
+
+    [[gnu::cold]] void on_cancel() override {
+        if (this->completed()) return;
+        if (target_lookup_) {
+            if (!target_error_) target_error_ = boost::asio::error::operation_aborted;
+            return this->stop_lookups();
+        }
+        if (!racer_) return;
         if (!racer_->finished()) {
             racer_->cancel(boost::asio::error::operation_aborted, clock::now());
             return drain();
         }
-        if (after_race_stage_) {  // dial_tls without the race: in the winner's handshake
+        if (Final::has_stage && after_race_stage_) {  // dial_tls without the race: in the winner's handshake
             stage_error_ = boost::asio::error::operation_aborted;
             cancel_attempt(*racer_->winner());
         }
@@ -169,7 +295,8 @@ private:
             }
         }
         if (!complete_now) return;
-        if (!racer_->error() && final_.stage_after_race()) return start_after_race_stage();
+        if constexpr (Final::has_stage)
+            if (!racer_->error() && final_.stage_after_race()) return start_after_race_stage();
         complete(racer_->error());
     }
 
@@ -179,13 +306,18 @@ private:
         timer_->async_wait([self = this->shared_from_this(), this](const error_code& ec) {
             this->resumed();
             if (ec == boost::asio::error::operation_aborted) return;
-            if (after_race_stage_) return on_stage_deadline();
+            if (target_lookup_) {
+                target_error_ = make_error_code(error::timeout);
+                return this->stop_lookups();
+            }
+            if constexpr (Final::has_stage)
+                if (after_race_stage_) return on_stage_deadline();
             racer_->on_timer(clock::now());
             drain();
         });
     }
 
-    void cancel_attempt(std::size_t i) {
+    [[gnu::cold]] void cancel_attempt(std::size_t i) {
         error_code ignored;
         Final::lowest(stream(i)).cancel(ignored);
     }
@@ -234,7 +366,8 @@ private:
     // The TCP connect of attempt i ended.
     void transport_done(std::size_t i, const error_code& ec) {
         const auto now = clock::now();
-        const bool stage_follows = !ec && final_.stage_in_race() && !racer_->finished();
+        const bool stage_follows =
+            !ec && (proxy_ || (Final::has_stage && final_.stage_in_race())) && !racer_->finished();
         if (stage_follows)
             racer_->on_connected(i, now);
         else
@@ -245,7 +378,9 @@ private:
             this->fire(this->trace_->connect_done,
                        connect_done_info{network_, a.endpoint, i, stage_follows ? error_code() : a.error,
                                          stage_follows ? connect_outcome::connected : a.outcome, now - a.started});
-        if (stage_follows) start_stage(i);
+        if (stage_follows && proxy_) return start_tunnel(i);
+        if constexpr (Final::has_stage)
+            if (stage_follows) start_stage(i);
     }
 
     void start_stage(std::size_t i) {
@@ -286,7 +421,7 @@ private:
 
     // dial_tls without the race: the TCP winner's handshake, bounded by what
     // is left of the dial's timeout.
-    void start_after_race_stage() {
+    [[gnu::cold]] void start_after_race_stage() {
         after_race_stage_ = true;
         const auto timeout = state_->racer.timeout;
         if (timeout > clock::duration::zero()) arm_timer(saturating_add(started_, timeout));
@@ -313,15 +448,15 @@ private:
                            }));
     }
 
-    void on_stage_deadline() {
+    [[gnu::cold]] void on_stage_deadline() {
         stage_error_ = make_error_code(error::timeout);
         cancel_attempt(*racer_->winner());
     }
 
     // Which attempts failed in their final stage, and why (a TLS verify
     // error), for dial_done's description.
-    void note_stage_failure(std::size_t i) {
-        stage_failures_.push_back({i, final_.stage_cause(stream(i))});
+    [[gnu::cold]] void note_stage_failure(std::size_t i) {
+        stage_failures_.push_back({i, final_.stage_name(), final_.stage_cause(stream(i))});
     }
 
     void close(std::size_t i) {
@@ -364,13 +499,14 @@ private:
             for (const auto& f : stage_failures_)
                 if (f.attempt < racer_->attempts().size() &&
                     (racer_->attempts()[f.attempt].error == ec || after_race_stage_)) {
-                    step = std::string(final_.stage_name()) + " with " +
+                    step = std::string(f.stage) + " with " +
                            join_host_port(racer_->attempts()[f.attempt].endpoint);
                     info.cause = f.cause;
                     break;
                 }
         }
         info.step = step;
+        info.proxy = proxy_text_;
         this->fire(this->trace_->dial_done, info);
     }
 
@@ -397,8 +533,19 @@ private:
     bool after_race_stage_ = false;
     struct stage_failure {
         std::size_t attempt;
-        std::string_view cause;  // static text (OpenSSL's verify error strings)
+        std::string_view stage;  // static text: "tls handshake", "proxy CONNECT"
+        std::string_view cause;  // static text (OpenSSL's verify error strings) or in tunnel_causes_
     };
+    // Through a proxy: which, where the tunnel goes, each attempt's tunnel.
+    const proxy* proxy_ = nullptr;
+    std::string proxy_text_;  // redacted: what the trace shows
+    proxy_target target_;
+    std::string target_text_;
+    bool want_ipv6_ = false, want_ipv4_ = false;
+    bool target_lookup_ = false;  // socks5://: the target's lookup runs first
+    error_code target_error_;     // it was cancelled or timed out
+    std::vector<std::unique_ptr<proxy_tunnel>> tunnels_;
+    std::deque<std::string> tunnel_causes_;  // a deque: stage_failures_ views them
     boost::container::small_vector<stage_failure, 1> stage_failures_;
     std::optional<stream_type> first_;
     std::unique_ptr<std::deque<stream_type>> more_;

@@ -30,6 +30,8 @@ struct trace_event {
     std::string description;  // dial_done's describe()
     std::string server_name, version, cipher, alpn, verify_error;  // tls_handshake_*
     bool resumed = false;
+    std::string proxy, target, reason;  // proxy_connect_*; proxy also on dial_done
+    int status = -1;
 };
 
 // What each hook's event keeps for the tests; one overload per info struct.
@@ -58,6 +60,7 @@ inline void fill(trace_event& e, const dial_done_info& i) {
     e.error = i.error;
     e.description = i.describe();
     e.endpoint = i.remote;
+    e.proxy = i.proxy;
 }
 inline void fill(trace_event& e, const tls_handshake_start_info& i) {
     e.server_name = i.server_name;
@@ -75,6 +78,22 @@ inline void fill(trace_event& e, const tls_handshake_done_info& i) {
     e.resumed = i.resumed;
     e.error = i.error;
     e.verify_error = i.verify_error;
+}
+
+template <class Info>
+void fill_proxy(trace_event& e, const Info& i) {
+    e.proxy = i.proxy;
+    e.target = i.target;
+    e.endpoint = i.endpoint;
+    e.attempt = i.attempt;
+}
+inline void fill(trace_event& e, const proxy_connect_start_info& i) { fill_proxy(e, i); }
+inline void fill(trace_event& e, const proxy_connect_done_info& i) {
+    fill_proxy(e, i);
+    e.status = i.status;
+    e.reason = i.reason;
+    e.outcome = i.outcome;
+    e.error = i.error;
 }
 
 class trace_recorder {
@@ -143,6 +162,15 @@ public:
             for (auto& d : tls_dones) matching += d.attempt == st.attempt ? 1 : 0;
             BOOST_TEST(matching == 1u, "attempt " << st.attempt << " has " << matching << " tls_handshake_done");
         }
+        // Proxy tunnels: the same, and each follows its attempt's connect.
+        const auto proxy_starts = of("proxy_connect_start"), proxy_dones = of("proxy_connect_done");
+        BOOST_TEST(proxy_starts.size() == proxy_dones.size());
+        for (const auto& st : proxy_starts) {
+            std::size_t matching = 0;
+            for (auto& d : proxy_dones) matching += d.attempt == st.attempt ? 1 : 0;
+            BOOST_TEST(matching == 1u, "attempt " << st.attempt << " has " << matching << " proxy_connect_done");
+        }
+        for (auto& d : proxy_dones) won += d.outcome == connect_outcome::won ? 1 : 0;
         BOOST_TEST(won <= 1u);
         std::size_t tls_won = 0;
         for (auto& d : tls_dones) tls_won += d.outcome == connect_outcome::won ? 1 : 0;

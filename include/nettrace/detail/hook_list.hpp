@@ -16,4 +16,6 @@
     X(connect_done, connect_done_info)                 \
     X(dial_done, dial_done_info)                       \
     X(tls_handshake_start, tls_handshake_start_info)   \
-    X(tls_handshake_done, tls_handshake_done_info)
+    X(tls_handshake_done, tls_handshake_done_info)     \
+    X(proxy_connect_start, proxy_connect_start_info)   \
+    X(proxy_connect_done, proxy_connect_done_info)

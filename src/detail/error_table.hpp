@@ -1,0 +1,21 @@
+// The one table of nettrace's error codes: each code's name (for
+// exporters' error.type) and its message (for people). error.cpp and
+// export.cpp read it; a code missing here is caught by error_test.
+#pragma once
+
+#include <nettrace/error.hpp>
+
+#include <string_view>
+
+namespace nettrace::detail {
+
+struct error_entry {
+    error code;
+    std::string_view name;
+    std::string_view message;
+};
+
+/// The entry of `value`, or null for a value that is not a nettrace::error.
+const error_entry* find_error(int value) noexcept;
+
+}  // namespace nettrace::detail
