@@ -41,6 +41,7 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bench = nettrace::bench;
+using nettrace::testing::open_fd_count;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -322,7 +323,7 @@ memory_use in_flight_memory(bool use_nettrace, const tcp::endpoint& hole, const 
     bench::trim_heap();
     const auto rss0 = bench::rss_bytes();
     const auto heap0 = bench::heap_bytes();
-    const auto fds0 = bench::open_fds();
+    const auto fds0 = open_fd_count();
     for (int i = 0; i < n; ++i) {
         if (use_nettrace)
             asio::co_spawn(ioc, dial_loop(d, {}, hole_address, 1), asio::detached);
@@ -332,7 +333,7 @@ memory_use in_flight_memory(bool use_nettrace, const tcp::endpoint& hole, const 
     while (ioc.poll() > 0) {
     }
     const memory_use m{double(bench::rss_bytes() - rss0) / n, double(bench::heap_bytes() - heap0) / n};
-    if (bench::open_fds() - fds0 != std::size_t(n)) throw std::runtime_error("not every dial is in flight");
+    if (open_fd_count() - fds0 != std::size_t(n)) throw std::runtime_error("not every dial is in flight");
     return m;
 }
 
@@ -418,7 +419,7 @@ void race_case(const config& cfg) {
     asio::io_context ioc;
     run(ioc, dial_loop(d, {}, endpoint_string(localhost, listener->port()), 1));  // warm up
     for (int r = 0; r < rounds; ++r) {
-        fds_before = bench::open_fds();
+        fds_before = open_fd_count();
         std::vector<tcp::socket> won;
         for (int i = 0; i < n; ++i)
             asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
@@ -429,9 +430,9 @@ void race_case(const config& cfg) {
         ioc.restart();
         ioc.run();
         connected += won.size();
-        fds_during = bench::open_fds();  // the winners, still open
+        fds_during = open_fd_count();  // the winners, still open
         for (auto& s : won) bench::close_now(s);
-        fds_after = bench::open_fds();
+        fds_after = open_fd_count();
         // Baseline: raw Asio straight to the live address, as many at once.
         for (int i = 0; i < n; ++i)
             asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {

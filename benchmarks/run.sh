@@ -18,7 +18,7 @@ bash scripts/setup.sh bench >&2
 if [ ! -f "$dir/build.ninja" ]; then
   step meson setup "$dir" -Dbenchmarks=true -Dbuildtype=release >&2
 fi
-step ninja -C "$dir" benchmarks/nettrace-bench benchmarks/nettrace-microbench benchmarks/tls-bench >&2
+step ninja -C "$dir" benchmarks/nettrace-bench benchmarks/nettrace-microbench benchmarks/tls-bench benchmarks/proxy-bench >&2
 
 echo "## Machine"
 echo
@@ -43,6 +43,10 @@ echo
 echo "### dial_tls against raw Asio connect + ssl::stream handshake"
 echo
 step "$dir/benchmarks/tls-bench"
+echo
+echo "### A dial through an HTTP CONNECT and a SOCKS5 proxy against raw Asio by hand"
+echo
+step "$dir/benchmarks/proxy-bench"
 echo
 step bash benchmarks/go/compare.sh "$PWD/$dir/benchmarks/nettrace-bench"
 echo

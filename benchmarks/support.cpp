@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <malloc.h>
 #include <sstream>
@@ -94,17 +93,6 @@ std::size_t heap_bytes() {
 }
 
 void trim_heap() { ::malloc_trim(0); }
-
-std::size_t open_fds() {
-    std::size_t n = 0;
-    if (DIR* d = ::opendir("/proc/self/fd")) {
-        while (const dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.') ++n;
-        ::closedir(d);
-        --n;  // the directory stream itself
-    }
-    return n;
-}
 
 // /proc/net/netstat holds pairs of lines: "TcpExt: Name Name ..." then
 // "TcpExt: value value ...".

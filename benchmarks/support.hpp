@@ -1,7 +1,9 @@
 // What the benchmark programs share: a loopback listener that accepts as
 // fast as the kernel hands over connections, process counters (allocations,
-// RSS, heap, fds, listen-queue overflows) and median/min/max summaries.
-// Everything here binds or connects to loopback addresses only.
+// RSS, heap, listen-queue overflows) and median/min/max summaries. Open
+// descriptors are counted by the loopback peers' open_fd_count (peers/), as
+// the tests count them. Everything here binds or connects to loopback
+// addresses only.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -56,8 +58,6 @@ std::size_t rss_bytes();
 std::size_t heap_bytes();
 /// Gives free heap pages back to the kernel, so RSS growth measures new use.
 void trim_heap();
-/// Open file descriptors of this process.
-std::size_t open_fds();
 /// TcpExt ListenOverflows: SYNs dropped because an accept queue was full.
 std::uint64_t listen_overflows();
 

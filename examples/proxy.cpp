@@ -1,17 +1,26 @@
 // A TCP proxy: accepts clients, dials the upstream with nettrace for each one
-// (Happy Eyeballs, timed with with_timings), pipes bytes both ways, and logs
-// where each dial's time went. At exit it prints the dial phases as
-// Prometheus histograms: timings feeding a metrics library.
+// (Happy Eyeballs), pipes bytes both ways, and logs where each dial's time
+// went (with_timings). Every dial also feeds Prometheus metrics
+// (with_prometheus, nettrace/prometheus.hpp), served on /metrics by
+// prometheus-cpp's Exposer for Prometheus to scrape.
 //
-//   proxy --upstream HOST:PORT [--listen ADDR:PORT] [--max-clients N]
+//   proxy --upstream HOST:PORT [--listen ADDR:PORT] [--metrics ADDR:PORT] [--max-clients N]
 //
-//   --listen ADDR:PORT  where to accept clients (default 127.0.0.1:0, any free port)
-//   --max-clients N     exit once N clients have been served (default: run until SIGINT/SIGTERM)
+//   --listen ADDR:PORT   where to accept clients (default 127.0.0.1:0, any free port)
+//   --metrics ADDR:PORT  serve http://ADDR:PORT/metrics (port 0: any free port; default: not served)
+//   --max-clients N      exit once N clients have been served (default: run until SIGINT/SIGTERM)
 //
-// stdout: "listening on ADDR:PORT" first (flushed), the metrics at exit.
+// stdout: "listening on ADDR:PORT" first, then (with --metrics)
+// "metrics on http://ADDR:PORT/metrics", each flushed; at exit, the metrics
+// in the Prometheus text format (what a last scrape would have read).
 // stderr: one line per upstream connection, e.g.
 //   127.0.0.1:51234 -> db.test:5432 (127.0.0.1:5432): dns 0.31 ms, connect 0.12 ms (1 attempt, won by ipv4), total 0.48 ms
 #include <nettrace/nettrace.hpp>
+#include <nettrace/prometheus.hpp>
+
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,7 +38,8 @@
 #include <csignal>
 #include <cstdint>
 #include <iostream>
-#include <map>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -40,69 +50,10 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
-// Stands in for a metrics library. A real program would call
-// prometheus-cpp's Histogram::Observe or OpenTelemetry's Histogram::Record
-// where this calls observe(); the shape is the same: one histogram per
-// phase, fed from nettrace::timings after each dial. Only touched from the
-// single-threaded io_context, so it needs no lock.
-class dial_metrics {
-public:
-    void record(const nettrace::timings& t) {
-        if (!t.ok()) {
-            ++failed_;
-            return;
-        }
-        ++connected_;
-        if (t.source != nettrace::dns_source::none) observe("dns", t.dns);  // IP literals have no lookup
-        observe("connect", t.connect);
-        if (t.tls_used) observe("tls", t.tls);
-        observe("total", t.total);
-    }
-
-    // The Prometheus text exposition format: cumulative buckets, +Inf, sum, count.
-    void write(std::ostream& os) const {
-        os << "# HELP nettrace_dial_phase_seconds Time upstream dials spent in each phase.\n"
-              "# TYPE nettrace_dial_phase_seconds histogram\n";
-        for (const auto& [phase, h] : phases_) {
-            const std::string labels = "{phase=\"" + phase + "\"";
-            for (std::size_t i = 0; i < bounds.size(); ++i)
-                os << "nettrace_dial_phase_seconds_bucket" << labels << ",le=\"" << bounds[i] << "\"} "
-                   << h.at_most[i] << '\n';
-            os << "nettrace_dial_phase_seconds_bucket" << labels << ",le=\"+Inf\"} " << h.count << '\n'
-               << "nettrace_dial_phase_seconds_sum" << labels << "} " << h.sum << '\n'
-               << "nettrace_dial_phase_seconds_count" << labels << "} " << h.count << '\n';
-        }
-        os << "# HELP nettrace_dials_total Upstream dials by result.\n"
-              "# TYPE nettrace_dials_total counter\n"
-              "nettrace_dials_total{result=\"connected\"} " << connected_ << '\n'
-           << "nettrace_dials_total{result=\"failed\"} " << failed_ << '\n';
-    }
-
-private:
-    static constexpr std::array<double, 9> bounds{0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
-
-    struct histogram {
-        std::array<std::uint64_t, bounds.size()> at_most{};  // cumulative, as exposed
-        std::uint64_t count = 0;
-        double sum = 0;
-    };
-
-    void observe(const std::string& phase, std::chrono::steady_clock::duration d) {
-        const double seconds = std::chrono::duration<double>(d).count();
-        histogram& h = phases_[phase];
-        for (std::size_t i = 0; i < bounds.size(); ++i)
-            if (seconds <= bounds[i]) ++h.at_most[i];
-        ++h.count;
-        h.sum += seconds;
-    }
-
-    std::map<std::string, histogram> phases_;
-    std::uint64_t connected_ = 0, failed_ = 0;
-};
-
 struct config {
     std::string upstream;
     tcp::endpoint listen{asio::ip::make_address("127.0.0.1"), 0};
+    std::optional<tcp::endpoint> metrics;  // where to serve /metrics
     unsigned max_clients = 0;  // 0: no limit
 };
 
@@ -123,20 +74,21 @@ asio::awaitable<void> pipe(tcp::socket& from, tcp::socket& to) {
     to.shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+// `metered` carries the metrics layer, shared by every dial at once.
 asio::awaitable<void> serve(tcp::socket client, const config& cfg, const nettrace::dialer& dialer,
-                            dial_metrics& metrics) {
+                            const nettrace::context& metered) {
     boost::system::error_code ignored;
     const auto peer = client.remote_endpoint(ignored);
 
-    // with_timings fills `t` before the dial's completion resumes us. A
-    // context is cheap: one per dial, so `t` is never shared.
+    // with_timings fills `t` before the dial's completion resumes us. It
+    // writes `t` without a lock, so each dial gets a context of its own, on
+    // top of the shared one (a context is cheap).
     nettrace::timings t;
-    auto [ec, upstream] = co_await dialer.dial(nettrace::with_timings({}, t), "tcp", cfg.upstream,
+    auto [ec, upstream] = co_await dialer.dial(nettrace::with_timings(metered, t), "tcp", cfg.upstream,
                                                asio::as_tuple(asio::deferred));
     std::clog << peer << " -> " << cfg.upstream;
     if (t.winner) std::clog << " (" << t.remote << ")";
     std::clog << ": " << t << std::endl;
-    metrics.record(t);
     if (ec) co_return;  // closing the client is all it learns
 
     co_await (pipe(client, upstream) && pipe(upstream, client));
@@ -152,12 +104,13 @@ config parse_args(int argc, char** argv) {
         const std::string_view arg = argv[i];
         if (arg == "--upstream") {
             cfg.upstream = value(i);
-        } else if (arg == "--listen") {
+        } else if (arg == "--listen" || arg == "--metrics") {
             const std::string spec = value(i);
             boost::system::error_code ec;
             const auto hp = nettrace::parse_host_port(spec, ec);
-            if (!hp || !hp->ip) throw std::invalid_argument("--listen " + spec + ": want ADDR:PORT with an IP address");
-            cfg.listen = tcp::endpoint(*hp->ip, hp->port);
+            if (!hp || !hp->ip)
+                throw std::invalid_argument(std::string(arg) + " " + spec + ": want ADDR:PORT with an IP address");
+            (arg == "--listen" ? cfg.listen : cfg.metrics.emplace()) = tcp::endpoint(*hp->ip, hp->port);
         } else if (arg == "--max-clients") {
             cfg.max_clients = static_cast<unsigned>(std::stoul(value(i)));
         } else {
@@ -176,7 +129,7 @@ int main(int argc, char** argv) {
         cfg = parse_args(argc, argv);
     } catch (const std::exception& e) {
         std::cerr << "proxy: " << e.what()
-                  << "\nusage: proxy --upstream HOST:PORT [--listen ADDR:PORT] [--max-clients N]\n";
+                  << "\nusage: proxy --upstream HOST:PORT [--listen ADDR:PORT] [--metrics ADDR:PORT] [--max-clients N]\n";
         return 2;
     }
 
@@ -184,7 +137,12 @@ int main(int argc, char** argv) {
     nettrace::dial_options options;
     options.timeout = std::chrono::seconds(10);  // a black-holed upstream must not hold a client forever
     const nettrace::dialer dialer(options);
-    dial_metrics metrics;
+
+    // The metrics: registered once, fed by every dial through one context.
+    // prometheus-cpp locks what it shares, so the Exposer's threads may
+    // scrape while this thread dials.
+    const auto registry = std::make_shared<prometheus::Registry>();
+    const nettrace::context metered = nettrace::with_prometheus({}, nettrace::prometheus_metrics(registry));
 
     tcp::acceptor acceptor(ioc);
     try {
@@ -194,6 +152,22 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::cout << "listening on " << acceptor.local_endpoint() << std::endl;
+
+    std::optional<prometheus::Exposer> exposer;
+    if (cfg.metrics) {
+        // civetweb's listening_ports syntax: "127.0.0.1:9464", "[::1]:9464".
+        const auto& m = *cfg.metrics;
+        const std::string host = m.address().is_v6() ? "[" + m.address().to_string() + "]" : m.address().to_string();
+        try {
+            exposer.emplace(host + ":" + std::to_string(m.port()));
+        } catch (const std::exception& e) {
+            std::cerr << "proxy: serve metrics on " << m << ": " << e.what() << '\n';
+            return 1;
+        }
+        exposer->RegisterCollectable(registry);  // served on /metrics
+        std::cout << "metrics on http://" << host << ":" << exposer->GetListeningPorts().at(0) << "/metrics"
+                  << std::endl;
+    }
 
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int) {
@@ -216,7 +190,7 @@ int main(int argc, char** argv) {
                 continue;
             }
             ++accepted;
-            asio::co_spawn(ioc, serve(std::move(client), cfg, dialer, metrics), [&](std::exception_ptr e) {
+            asio::co_spawn(ioc, serve(std::move(client), cfg, dialer, metered), [&](std::exception_ptr e) {
                 if (e) try {
                         std::rethrow_exception(e);
                     } catch (const std::exception& ex) {
@@ -237,6 +211,6 @@ int main(int argc, char** argv) {
     });
 
     ioc.run();
-    metrics.write(std::cout);
+    std::cout << prometheus::TextSerializer().Serialize(registry->Collect());
     return 0;
 }

@@ -8,6 +8,7 @@ of flags, then the reply (or, with the splice flag, its header and answers
 around the query's own question).
 The proxy seeds follow http_connect_fuzzer.cpp and socks5_reply_fuzzer.cpp:
 one byte of flags, then the byte stream the proxy sends.
+The text seeds (json_text_fuzzer.cpp) are the bytes themselves.
 """
 import os
 import shutil
@@ -280,6 +281,30 @@ REGRESSIONS = {
 }
 
 
+# --- Text for the exporters' escaping (json_text_fuzzer.cpp) -------------
+# Bytes as host names and error messages may hold them: the JSON and XML
+# specials, controls, well-formed UTF-8 of each length, and the ill-formed
+# kinds (stray continuation, truncated, overlong, surrogate, above U+10FFFF).
+
+JSON_TEXT = {
+    "empty": b"",
+    "ascii": b"example.test",
+    "json_specials": b'a"b\\c/d',
+    "controls": bytes(range(0x20)) + b"\x7f",
+    "whitespace_escapes": b"\b\f\n\r\t",
+    "xml_markup": b"<a href='x'>&amp; \"q\"</a>",
+    "utf8_each_length": "h\u00e9 \u2605 \U0001f600 \U0010ffff".encode(),
+    "u_fffe_ffff": "\ufffe\uffff\ufffd".encode(),
+    "stray_continuation": b"a\x80b\xbf",
+    "truncated": b"\xe2\x98 \xf0\x9f\x98 \xc3",
+    "overlong": b"\xc0\xaf \xe0\x80\xaf \xf0\x80\x80\xaf",
+    "surrogate": b"\xed\xa0\x80 \xed\xbf\xbf",
+    "above_10ffff": b"\xf4\x90\x80\x80 \xf5\x80\x80\x80 \xff\xfe",
+    "latin1_message": "Verbindung abgelehnt: Zeit\u00fcberschreitung".encode("latin-1"),
+    "long_note": ("\u2605 won 0.042 ms, " * 6).encode(),
+}
+
+
 def write_regressions():
     for target, items in REGRESSIONS.items():
         d = os.path.join(HERE, "regressions", target)
@@ -305,5 +330,6 @@ write("resolve_spec_fuzzer", [(f"seed_{i:02d}", s) for i, s in enumerate(RESOLVE
 write("dns_answer_fuzzer", sorted(DNS.items()))
 write("http_connect_fuzzer", sorted(HTTP_SEEDS.items()))
 write("socks5_reply_fuzzer", sorted(SOCKS_SEEDS.items()))
+write("json_text_fuzzer", sorted(JSON_TEXT.items()))
 write_regressions()
 print({t: len(os.listdir(os.path.join(HERE, "corpus", t))) for t in os.listdir(os.path.join(HERE, "corpus"))})

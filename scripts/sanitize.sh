@@ -22,16 +22,23 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --no-rebuild --print-errorlogs || status=1
 
-tsan_tests="trace dial tls"
-[ -f test/fault_schedule_test.cpp ] && tsan_tests="$tsan_tests fault_schedule"
+# ThreadSanitizer: the tests of the concurrency suite (test/meson.build gives
+# each test its suites), and only their executables are built.
 if [ ! -f build-tsan/build.ninja ]; then
   meson setup build-tsan -Db_sanitize=thread "${san_opts[@]}" >/dev/null || exit 1
 fi
-targets=""
-for t in $tsan_tests; do targets="$targets test/${t}_test"; done
-ninja -C build-tsan $targets >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+# build.ninja first: it is regenerated if a meson.build changed, and the
+# list of tests below is read from it.
+ninja -C build-tsan build.ninja >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+tsan_targets=$(meson introspect build-tsan --tests | python3 -c '
+import json, os, sys
+for t in json.load(sys.stdin):
+    if any(s.split(":")[-1] == "concurrency" for s in t["suite"]):
+        print(os.path.relpath(t["cmd"][0], "build-tsan"))')
+[ -n "$tsan_targets" ] || { echo "no test in the concurrency suite"; echo "0 passed, 1 failed"; exit 1; }
+ninja -C build-tsan $tsan_targets >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
-  meson test -C build-tsan --no-rebuild --print-errorlogs $tsan_tests || status=1
+  meson test -C build-tsan --no-rebuild --print-errorlogs --suite concurrency || status=1
 
 python3 scripts/count_tests.py build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json || status=1
 exit $status

@@ -8,6 +8,10 @@ packages=(
   libboost1.81-dev libboost-test1.81-dev
   libc-ares-dev dnsmasq-base
   libssl-dev
+  # Real proxies for test/proxy_test.cpp, started by the tests on loopback.
+  tinyproxy dante-server microsocks
+  # The CMake consumers of the installed package (scripts/consumers.sh).
+  cmake
 )
 # Extras by name: `setup.sh bench` (Google Benchmark), `setup.sh fuzz` (clang's libFuzzer).
 for extra in "$@"; do

@@ -1,6 +1,7 @@
 #include <nettrace/context.hpp>
 
 #include "detail/context_node.hpp"
+#include "detail/saturate.hpp"
 
 #include <exception>
 
@@ -41,7 +42,28 @@ context with_client_trace(const context& parent, const client_trace& trace) {
     }
     node->has_trace = true;
     node->parent = parent.node_;
+    if (parent.node_) node->deadline = parent.node_->deadline;
     return context(std::move(node));
+}
+
+context with_deadline(const context& parent, std::chrono::steady_clock::time_point deadline) {
+    auto node = std::make_shared<detail::context_node>();
+    if (parent.node_) {
+        node->trace = parent.node_->trace;
+        node->has_trace = parent.node_->has_trace;
+        node->deadline = parent.node_->deadline;
+    }
+    if (!node->deadline || deadline < *node->deadline) node->deadline = deadline;
+    node->parent = parent.node_;
+    return context(std::move(node));
+}
+
+context with_timeout(const context& parent, std::chrono::steady_clock::duration timeout) {
+    return with_deadline(parent, detail::saturating_add(std::chrono::steady_clock::now(), timeout));
+}
+
+std::optional<std::chrono::steady_clock::time_point> context_deadline(const context& ctx) noexcept {
+    return ctx.node_ ? ctx.node_->deadline : std::nullopt;
 }
 
 context with_dial_report(const context& parent, dial_report& report) {

@@ -14,9 +14,13 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <algorithm>
 #include <cerrno>
+#include <exception>
 #include <memory>
+#include <string>
 #include <utility>
 
 namespace nettrace::detail {
@@ -25,18 +29,47 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// The system resolver standing in for a c-ares resolver that could not be
+// made: every failed lookup names that failure in its cause, which the
+// dial's description (dial_done, the trace, the tool's result line) quotes.
+// A successful lookup says dns_source::system where c-ares would say dns.
+// See docs/resolvers.md, "The default resolver".
+class stand_in_resolver final : public resolver {
+public:
+    explicit stand_in_resolver(std::string why) : why_(std::move(why)) {}
+
+    std::shared_ptr<pending_lookup> lookup(const asio::any_io_executor& ex, std::string_view host,
+                                           address_family family, callback done) override {
+        return system_->lookup(ex, host, family, [why = why_, done = std::move(done)](lookup_result r) {
+            if (r.error && r.error != asio::error::operation_aborted) r.cause += (r.cause.empty() ? "" : "; ") + why;
+            done(std::move(r));
+        });
+    }
+
+private:
+    std::shared_ptr<resolver> system_ = make_system_resolver();
+    std::string why_;
+};
+
 // c-ares when this build has it (answers per family as they arrive, can be
-// cancelled, no threads); getaddrinfo otherwise.
+// cancelled, no threads); getaddrinfo otherwise. Made once, by the first
+// dialer without a resolver of its own.
 const std::shared_ptr<resolver>& default_resolver() {
-    static const std::shared_ptr<resolver> r = [] {
-        if (dns_resolver_available()) try {
-                return make_dns_resolver();
-            } catch (const std::exception&) {
-            }
-        return make_system_resolver();
+    static const std::shared_ptr<resolver> r = []() -> std::shared_ptr<resolver> {
+        if (!dns_resolver_available()) return make_system_resolver();
+        try {
+            return make_dns_resolver();
+        } catch (const std::exception& e) {
+            return std::make_shared<stand_in_resolver>(
+                std::string("getaddrinfo answered: the default c-ares resolver could not be made: ") + e.what());
+        }
     }();
     return r;
 }
+
+}  // namespace
 
 std::shared_ptr<const dialer_state> make_dialer_state(dial_options o) {
     using std::chrono::milliseconds;
@@ -97,14 +130,27 @@ private:
         if (host_.size() > 253 + (host_.back() == '.' ? 1 : 0))
             return complete(make_error_code(error::host_too_long), {});
         if (!is_valid_host_name(host_)) return complete(make_error_code(error::invalid_host), {});
+        // The context's deadline bounds a resolve (the dialer's timeout
+        // does not: it is the dial's).
+        const auto now = clock::now();
+        if (const auto deadline = context_deadline(ctx_)) {
+            if (*deadline <= now) return complete(make_error_code(error::timeout), {});
+            timer_ = std::make_unique<asio::steady_timer>(strand_, *deadline);
+            timer_->async_wait([self = shared_from_this(), this](const error_code& ec) {
+                resumed();
+                if (ec || completed() || stopped_) return;
+                stopped_ = make_error_code(error::timeout);
+                stop_lookups();
+            });
+        }
         const auto pref = state_->options.preference;
         start_lookups(*state_->options.resolver, pref != family_preference::ipv4_only,
-                      pref != family_preference::ipv6_only, clock::now());
+                      pref != family_preference::ipv6_only, now);
     }
 
     void on_answer(address_family, clock::time_point) override {
         if (lookups_pending()) return;
-        if (cancelled_) return complete(asio::error::operation_aborted, {});
+        if (stopped_) return complete(stopped_, {});
         const bool v4_first = state_->options.preference == family_preference::prefer_ipv4;
         const auto& first = lookup(v4_first ? address_family::ipv4 : address_family::ipv6);
         const auto& second = lookup(v4_first ? address_family::ipv6 : address_family::ipv4);
@@ -115,18 +161,20 @@ private:
     }
 
     void on_cancel() override {
-        if (completed() || cancelled_) return;
-        cancelled_ = true;
+        if (completed() || stopped_) return;
+        stopped_ = asio::error::operation_aborted;
         stop_lookups();
     }
 
     void complete(const error_code& ec, std::vector<asio::ip::address> addrs) {
         release_lookups();
+        if (timer_) timer_->cancel();
         lookup_operation::complete(ec, std::move(addrs));
     }
 
     std::shared_ptr<const dialer_state> state_;
-    bool cancelled_ = false;
+    error_code stopped_;  // cancelled, or the context's deadline passed: the lookups were stopped
+    std::unique_ptr<asio::steady_timer> timer_;  // the context's deadline, when it has one
 };
 
 }  // namespace

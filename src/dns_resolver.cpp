@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -138,8 +139,7 @@ std::string to_ares_server(const std::string& text) {
     // be asked on whichever interface the kernel picks.
     if (!hp->zone.empty())
         bad_server(error::invalid_zone, text, "c-ares cannot use a zone (%" + printable(hp->zone) + ") for a server");
-    const auto port = std::to_string(hp->port);
-    return hp->ip->is_v6() ? "[" + hp->ip->to_string() + "]:" + port : hp->ip->to_string() + ":" + port;
+    return join_host_port(hp->ip->to_string(), hp->port);
 }
 
 struct ares_library {
@@ -424,8 +424,7 @@ private:
             ::inet_ntop(n->family, &n->addr, text, sizeof text);
             const int port = n->udp_port ? n->udp_port : 53;
             if (!out.empty()) out += ", ";
-            out += n->family == AF_INET6 ? "[" + std::string(text) + "]:" + std::to_string(port)
-                                         : std::string(text) + ":" + std::to_string(port);
+            out += join_host_port(text, static_cast<std::uint16_t>(port));
         }
         ares_free_data(servers);
         return out;

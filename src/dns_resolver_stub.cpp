@@ -9,8 +9,7 @@ namespace nettrace {
 bool dns_resolver_available() noexcept { return false; }
 
 std::shared_ptr<resolver> make_dns_resolver(dns_resolver_options) {
-    throw boost::system::system_error(make_error_code(error::no_resolver),
-                                      "nettrace was built without c-ares (meson option cares)");
+    throw boost::system::system_error(make_error_code(error::no_dns_resolver), "make_dns_resolver");
 }
 
 }  // namespace nettrace

@@ -49,7 +49,7 @@ constexpr error_entry errors[] = {
     {error::dns_malformed, "dns_malformed",
      "malformed DNS answer"},
     {error::no_resolver, "no_resolver",
-     "host not in the resolver's table"},
+     "host not in the static resolver's table (add it, or give make_static_resolver a fallback resolver)"},
     {error::timeout, "timeout",
      "dial timed out"},
     {error::no_suitable_address, "no_suitable_address",
@@ -92,6 +92,8 @@ constexpr error_entry errors[] = {
      "SOCKS5 proxy: command not supported"},
     {error::socks_address_type_not_supported, "socks_address_type_not_supported",
      "SOCKS5 proxy: address type not supported"},
+    {error::no_dns_resolver, "no_dns_resolver",
+     "nettrace was built without c-ares: use make_system_resolver(), or rebuild nettrace with -Dcares=enabled"},
 };
 
 }  // namespace

@@ -1,6 +1,9 @@
-// The proxy stage's I/O: performs proxy_handshake's actions on a socket.
+// The proxy stage: proxy_tunnel performs proxy_handshake's actions on an
+// attempt's socket; proxy_route holds what the dial decides about the proxy.
+#include <nettrace/address.hpp>
 #include <nettrace/error.hpp>
 
+#include "detail/proxy_route.hpp"
 #include "detail/proxy_tunnel.hpp"
 
 #include <boost/asio/bind_executor.hpp>
@@ -79,6 +82,55 @@ void proxy_tunnel::finish(error_code ec) {
     done_ = nullptr;
     keepalive_.reset();
     done(ec);
+}
+
+}  // namespace nettrace::detail
+
+// --- proxy_route -------------------------------------------------------------
+
+namespace nettrace::detail {
+
+void proxy_route::begin(const proxy& p, const std::string& host, std::uint16_t port,
+                        const std::optional<asio::ip::address>& ip, bool ipv6, bool ipv4) {
+    via = &p;
+    text = p.redacted();
+    target.host = host;
+    target.port = port;
+    target.address = ip;
+    want_ipv6 = ipv6;
+    want_ipv4 = ipv4;
+    target_lookup = p.scheme() == proxy_scheme::socks5 && !ip;
+}
+
+bool proxy_route::choose_target(std::span<const asio::ip::address> v6, std::span<const asio::ip::address> v4,
+                                family_preference preference) {
+    const bool v4_first = preference == family_preference::prefer_ipv4;
+    const auto first = v4_first ? v4 : v6;
+    const auto second = v4_first ? v6 : v4;
+    if (first.empty() && second.empty()) return false;
+    target.address = first.empty() ? second.front() : first.front();
+    return true;
+}
+
+void proxy_route::target_known() {
+    target_text = join_host_port(target.address ? target.address->to_string() : target.host, target.port);
+}
+
+proxy_tunnel& proxy_route::add_tunnel(std::size_t attempt) {
+    if (tunnels.size() <= attempt) tunnels.resize(attempt + 1);
+    tunnels[attempt] = std::make_unique<proxy_tunnel>(*via, target);
+    return *tunnels[attempt];
+}
+
+std::string_view proxy_route::step_name() const noexcept {
+    return via->scheme() == proxy_scheme::http ? "proxy CONNECT" : "socks5 handshake";
+}
+
+std::string_view proxy_route::cause_of(const proxy_tunnel& t) {
+    auto& cause = causes_.emplace_back();
+    if (via->scheme() == proxy_scheme::http && t.status() >= 0)
+        cause = std::to_string(t.status()) + (t.reason().empty() ? "" : " " + t.reason());
+    return cause;
 }
 
 }  // namespace nettrace::detail

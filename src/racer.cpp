@@ -25,6 +25,7 @@ void racer::start(clock::time_point now, bool ipv6_pending, bool ipv4_pending) {
     family_[index(address_family::ipv6)].pending = ipv6_pending;
     family_[index(address_family::ipv4)].pending = ipv4_pending;
     if (config_.timeout > clock::duration::zero()) dial_deadline_ = saturating_add(now, config_.timeout);
+    if (config_.deadline && (!dial_deadline_ || *config_.deadline < *dial_deadline_)) dial_deadline_ = config_.deadline;
     advance(now);
 }
 

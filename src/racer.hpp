@@ -66,6 +66,7 @@ struct racer_config {
     family_preference preference = family_preference::prefer_ipv6;
     unsigned max_concurrent = 0;               // 0: no cap
     clock::duration timeout = clock::duration::zero();  // 0: none
+    std::optional<clock::time_point> deadline{};  // the context's (with_deadline); the earlier of the two applies
     bool stages_after_connect = false;  // the driver reports on_connected, then on_attempt_done
 };
 

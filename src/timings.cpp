@@ -1,6 +1,9 @@
+// with_timings (timings.hpp): curl-style phases filled from the trace hooks,
+// and their one-line summary.
 #include <nettrace/timings.hpp>
 
-#include <cstdio>
+#include "detail/number_text.hpp"
+
 #include <memory>
 #include <ostream>
 #include <vector>
@@ -49,15 +52,9 @@ struct timings_state {
 
 timings::duration not_negative(timings::duration d) { return d < timings::duration::zero() ? timings::duration::zero() : d; }
 
-std::string milliseconds(timings::duration d) {
-    if (d == timings::duration::zero()) return "0 ms";
-    const double ms = std::chrono::duration<double, std::milli>(d).count();
-    char buf[32];
-    // Loopback phases take microseconds: keep two decimals below 1 ms so
-    // they do not all print as 0.0.
-    std::snprintf(buf, sizeof buf, ms < 1.0 ? "%.2f ms" : "%.1f ms", ms);
-    return buf;
-}
+// "0 ms" for a phase that did not happen, two decimals below 1 ms (loopback
+// phases take microseconds), one above: detail::duration_style::phase.
+std::string milliseconds(timings::duration d) { return detail::duration_text(d, detail::duration_style::phase); }
 
 }  // namespace
 
@@ -88,7 +85,7 @@ context with_timings(const context& parent, timings& out) {
     t.connect_done = [state](const connect_done_info& i) {
         if (i.outcome == connect_outcome::connected) {
             // TCP is up, and a later stage (tunnel, handshake) decides.
-            state->connected.push_back({i.attempt, state->since_start()});
+            state->connected.push_back({.attempt = i.attempt, .at = state->since_start()});
             return;
         }
         if (i.outcome != connect_outcome::won) return;
@@ -126,7 +123,7 @@ context with_timings(const context& parent, timings& out) {
     t.proxy_connect_done = [state](const proxy_connect_done_info& i) {
         timings& o = state->out;
         if (i.outcome == connect_outcome::connected) {
-            state->tunnels.push_back({i.attempt, i.elapsed, state->since_start()});
+            state->tunnels.push_back({.attempt = i.attempt, .elapsed = i.elapsed, .at = state->since_start()});
             return;
         }
         if (o.winner && i.outcome != connect_outcome::won) return;

@@ -1,4 +1,5 @@
 #include <nettrace/address.hpp>
+#include <nettrace/error.hpp>
 #include <nettrace/trace.hpp>
 
 #include <sstream>
@@ -24,6 +25,11 @@ std::string dial_done_info::describe() const {
         if (!cause.empty()) os << " (" << cause << ')';
         return os.str();
     }
+    // Which bound expired: the dialer's timeout or the context's deadline.
+    const auto with_cause = [&]() -> std::string {
+        if (error == nettrace::error::timeout && !cause.empty()) os << " (" << cause << ')';
+        return os.str();
+    };
     std::size_t failed = 0;
     for (const auto& a : attempts) failed += a.error ? 1 : 0;
     if (attempts.size() == 1 || failed <= 1) {
@@ -35,7 +41,7 @@ std::string dial_done_info::describe() const {
                 break;
             }
         os << error.message();
-        return os.str();
+        return with_cause();
     }
     os << error.message() << " (" << attempts.size() << " attempts: ";
     for (std::size_t i = 0; i < attempts.size(); ++i) {
@@ -44,7 +50,7 @@ std::string dial_done_info::describe() const {
         os << ' ' << (attempts[i].error ? attempts[i].error.message() : std::string(to_string(attempts[i].outcome)));
     }
     os << ')';
-    return os.str();
+    return with_cause();
 }
 
 }  // namespace nettrace

@@ -6,7 +6,7 @@
 
 #include <nettrace/nettrace.hpp>
 
-#include "support/loopback.hpp"
+#include "support/common.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -26,14 +26,14 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
+using nettrace::testing::host_port;
+using nettrace::testing::ms;
 using nettrace::testing::trace_recorder;
 
 namespace {
 
 const auto v4 = asio::ip::make_address("127.0.0.1");
 const auto v4_other = asio::ip::make_address("127.0.0.2");
-
-double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 int int_option(tcp::socket& s, int level, int name) {
     int v = -1;
@@ -61,7 +61,7 @@ struct two_live_addresses {
         o.attempt_delay = 2s;  // a second attempt before 2 s is one the first's failure started
         result r;
         const auto start = std::chrono::steady_clock::now();
-        nettrace::dialer(o).dial(ioc.get_executor(), rec.attach(), "tcp", "race.test:" + std::to_string(first.port()),
+        nettrace::dialer(o).dial(ioc.get_executor(), rec.attach(), "tcp", host_port("race.test", first.port()),
                                  [&](error_code ec, tcp::socket s) {
                                      rec.completed();
                                      r.elapsed = std::chrono::steady_clock::now() - start;
@@ -76,7 +76,9 @@ struct two_live_addresses {
 
 }  // namespace
 
-BOOST_FIXTURE_TEST_CASE(an_option_set_in_the_control_hook_is_on_the_returned_socket, two_live_addresses) {
+BOOST_FIXTURE_TEST_SUITE(control_hook, two_live_addresses)
+
+BOOST_AUTO_TEST_CASE(an_option_set_in_the_control_hook_is_on_the_returned_socket) {
     nettrace::dial_options o;
     std::vector<nettrace::control_info> seen;
     o.control = [&](tcp::socket& s, const nettrace::control_info& info) {
@@ -97,8 +99,7 @@ BOOST_FIXTURE_TEST_CASE(an_option_set_in_the_control_hook_is_on_the_returned_soc
     rec.check_contract();
 }
 
-BOOST_FIXTURE_TEST_CASE(an_error_from_the_control_hook_fails_that_attempt_and_the_next_starts_at_once,
-                        two_live_addresses) {
+BOOST_AUTO_TEST_CASE(an_error_from_the_control_hook_fails_that_attempt_and_the_next_starts_at_once) {
     nettrace::dial_options o;
     o.control = [&](tcp::socket&, const nettrace::control_info& info) {
         return info.attempt == 0 ? error_code(asio::error::access_denied) : error_code();
@@ -116,7 +117,7 @@ BOOST_FIXTURE_TEST_CASE(an_error_from_the_control_hook_fails_that_attempt_and_th
     rec.check_contract();
 }
 
-BOOST_FIXTURE_TEST_CASE(a_control_hook_that_throws_fails_its_attempt_only, two_live_addresses) {
+BOOST_AUTO_TEST_CASE(a_control_hook_that_throws_fails_its_attempt_only) {
     nettrace::dial_options o;
     o.control = [&](tcp::socket&, const nettrace::control_info& info) -> error_code {
         if (info.attempt == 0) throw std::runtime_error("no policy for this address");
@@ -132,8 +133,7 @@ BOOST_FIXTURE_TEST_CASE(a_control_hook_that_throws_fails_its_attempt_only, two_l
     rec.check_contract();
 }
 
-BOOST_FIXTURE_TEST_CASE(a_control_hook_that_refuses_every_attempt_fails_the_dial_with_its_error,
-                        two_live_addresses) {
+BOOST_AUTO_TEST_CASE(a_control_hook_that_refuses_every_attempt_fails_the_dial_with_its_error) {
     nettrace::dial_options o;
     o.control = [&](tcp::socket&, const nettrace::control_info&) { return error_code(asio::error::access_denied); };
     auto r = dial(o);
@@ -142,7 +142,11 @@ BOOST_FIXTURE_TEST_CASE(a_control_hook_that_refuses_every_attempt_fails_the_dial
     rec.check_contract();
 }
 
-BOOST_FIXTURE_TEST_CASE(no_delay_and_keep_alive_are_set_before_connecting, two_live_addresses) {
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(socket_options, two_live_addresses)
+
+BOOST_AUTO_TEST_CASE(no_delay_and_keep_alive_are_set_before_connecting) {
     nettrace::dial_options o;
     o.no_delay = true;
     o.keep_alive.enable = true;
@@ -165,10 +169,12 @@ BOOST_FIXTURE_TEST_CASE(no_delay_and_keep_alive_are_set_before_connecting, two_l
     BOOST_TEST(int_option(*r.socket, IPPROTO_TCP, TCP_KEEPCNT) == 4);
 }
 
-BOOST_FIXTURE_TEST_CASE(by_default_the_socket_is_as_the_system_makes_it, two_live_addresses) {
+BOOST_AUTO_TEST_CASE(by_default_the_socket_is_as_the_system_makes_it) {
     auto r = dial({});
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.socket);
     BOOST_TEST(int_option(*r.socket, IPPROTO_TCP, TCP_NODELAY) == 0);
     BOOST_TEST(int_option(*r.socket, SOL_SOCKET, SO_KEEPALIVE) == 0);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

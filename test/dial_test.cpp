@@ -2,12 +2,16 @@
 // lives in happy_eyeballs_test.cpp on a virtual clock; here bounds are
 // generous (this machine is shared) and never decide correctness alone: the
 // trace says which attempt won and why the others ended.
+//
+// Most cases dial from the loopback_dial fixture (an io_context and a
+// recorder), or from live_ipv4 (the same with a live listener on
+// 127.0.0.1, which race.test may be pinned to).
 #define BOOST_TEST_MODULE dial
 #include <boost/test/unit_test.hpp>
 
 #include <nettrace/nettrace.hpp>
 
-#include "support/loopback.hpp"
+#include "support/common.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -29,9 +33,11 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
+using nettrace::testing::descriptor_baseline;
+using nettrace::testing::host_port;
+using nettrace::testing::ipv6_available;
+using nettrace::testing::ms;
 using nettrace::testing::trace_recorder;
-
-using nettrace::testing::open_reactor;
 
 namespace {
 
@@ -39,12 +45,6 @@ const auto v4 = asio::ip::make_address("127.0.0.1");
 const auto v4_other = asio::ip::make_address("127.0.0.2");
 const auto v4_third = asio::ip::make_address("127.0.0.3");
 const auto v6 = asio::ip::make_address("::1");
-
-struct ipv6_available {
-    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-        return nettrace::testing::ipv6_loopback_available();
-    }
-};
 
 struct dial_result {
     error_code ec;
@@ -54,7 +54,7 @@ struct dial_result {
 
 // Runs one dial to completion on `ioc` with the as_tuple token, marking the
 // recorder complete inside the completion handler.
-dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, const trace_recorder& rec,
+dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, trace_recorder& rec,
                      const std::string& network, const std::string& address) {
     dial_result r;
     const auto start = std::chrono::steady_clock::now();
@@ -62,7 +62,7 @@ dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, const tra
         ioc,
         [&]() -> asio::awaitable<void> {
             auto [ec, s] = co_await d.dial(rec.attach(), network, address, asio::as_tuple(asio::use_awaitable));
-            const_cast<trace_recorder&>(rec).completed();
+            rec.completed();
             r.elapsed = std::chrono::steady_clock::now() - start;
             r.ec = ec;
             if (!ec) r.socket.emplace(std::move(s));
@@ -74,25 +74,38 @@ dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, const tra
     return r;
 }
 
-std::string addr(const asio::ip::address& a, unsigned short port) {
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
-}
-
 nettrace::dialer pinned(std::vector<asio::ip::address> addrs, nettrace::dial_options o = {}) {
     o.resolver = nettrace::make_static_resolver({{"race.test", std::move(addrs)}});
     return nettrace::dialer(o);
 }
 
+// An io_context and a recorder; dial() runs one traced dial on them.
+struct loopback_dial {
+    asio::io_context ioc;
+    trace_recorder rec;
 
-double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+    dial_result dial(const nettrace::dialer& d, const std::string& address, const std::string& network = "tcp") {
+        return run_dial(ioc, d, rec, network, address);
+    }
+};
+
+// ... and a live listener on 127.0.0.1.
+struct live_ipv4 : loopback_dial {
+    nettrace::testing::live_listener live{ioc.get_executor(), v4};
+
+    std::string literal() const { return host_port(v4, live.port()); }
+    std::string race_test() const { return host_port("race.test", live.port()); }
+};
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(literal_address_connects_without_dns_hooks) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    trace_recorder rec;
-    auto r = run_dial(ioc, nettrace::dialer(), rec, "tcp", addr(v4, live.port()));
+// ---------------------------------------------------------------------------
+// One address
+
+BOOST_AUTO_TEST_SUITE(one_address)
+
+BOOST_FIXTURE_TEST_CASE(literal_address_connects_without_dns_hooks, live_ipv4) {
+    auto r = dial(nettrace::dialer(), literal());
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.socket);
     BOOST_TEST(r.socket->remote_endpoint().port() == live.port());
@@ -102,36 +115,35 @@ BOOST_AUTO_TEST_CASE(literal_address_connects_without_dns_hooks) {
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(socket_uses_the_callers_executor) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    trace_recorder rec;
-    auto r = run_dial(ioc, nettrace::dialer(), rec, "tcp", addr(v4, live.port()));
+BOOST_FIXTURE_TEST_CASE(socket_uses_the_callers_executor, live_ipv4) {
+    auto r = dial(nettrace::dialer(), literal());
     BOOST_REQUIRE(r.socket);
     BOOST_TEST((r.socket->get_executor() == asio::any_io_executor(ioc.get_executor())));
 }
 
-BOOST_AUTO_TEST_CASE(refused_port_fails_with_go_style_message) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(refused_port_fails_with_go_style_message, loopback_dial) {
     nettrace::testing::refused_port refused(v4);
-    trace_recorder rec;
-    auto r = run_dial(ioc, nettrace::dialer(), rec, "tcp", addr(v4, refused.port()));
+    auto r = dial(nettrace::dialer(), host_port(v4, refused.port()));
     BOOST_TEST(r.ec == asio::error::connection_refused);
     BOOST_TEST(!r.socket);
     const auto done = rec.of("dial_done").at(0);
-    BOOST_TEST(done.description == "dial tcp " + addr(v4, refused.port()) + ": connect " + addr(v4, refused.port()) +
-                                       ": " + r.ec.message());
+    BOOST_TEST(done.description == "dial tcp " + host_port(v4, refused.port()) + ": connect " +
+                                       host_port(v4, refused.port()) + ": " + r.ec.message());
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(refused_first_address_starts_the_next_at_once) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// The race between addresses
+
+BOOST_AUTO_TEST_SUITE(race)
+
+BOOST_FIXTURE_TEST_CASE(refused_first_address_starts_the_next_at_once, live_ipv4) {
     nettrace::testing::refused_port refused(v4_other, live.port());
     nettrace::dial_options o;
     o.attempt_delay = 2s;  // waiting for the delay would take 2 s
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    auto r = dial(pinned({v4_other, v4}, o), race_test());
     BOOST_TEST(!r.ec, r.ec.message());
     const auto dones = rec.of("connect_done");
     BOOST_REQUIRE(dones.size() == 2u);
@@ -142,12 +154,9 @@ BOOST_AUTO_TEST_CASE(refused_first_address_starts_the_next_at_once) {
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(black_holed_first_address_loses_to_the_next_after_the_attempt_delay) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(black_holed_first_address_loses_to_the_next_after_the_attempt_delay, live_ipv4) {
     nettrace::testing::black_hole hole(v4_other, live.port());
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4_other, v4}), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    auto r = dial(pinned({v4_other, v4}), race_test());
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.socket);
     BOOST_TEST(r.socket->remote_endpoint().address() == v4);
@@ -166,13 +175,10 @@ BOOST_AUTO_TEST_CASE(black_holed_first_address_loses_to_the_next_after_the_attem
 
 // Go and hyper-util are serial within a family: there they wait for the
 // kernel's SYN timeout. RFC 8305 races the whole list.
-BOOST_AUTO_TEST_CASE(two_black_holes_then_live_in_one_family_connect_after_two_delays) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(two_black_holes_then_live_in_one_family_connect_after_two_delays, live_ipv4) {
     nettrace::testing::black_hole hole1(v4_other, live.port());
     nettrace::testing::black_hole hole2(v4_third, live.port());
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4_other, v4_third, v4}), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    auto r = dial(pinned({v4_other, v4_third, v4}), race_test());
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.socket);
     BOOST_TEST(r.socket->remote_endpoint().address() == v4);
@@ -182,14 +188,12 @@ BOOST_AUTO_TEST_CASE(two_black_holes_then_live_in_one_family_connect_after_two_d
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(black_holed_ipv6_loses_to_live_ipv4_on_the_same_port,
-                     *boost::unit_test::precondition(ipv6_available())) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(black_holed_ipv6_loses_to_live_ipv4_on_the_same_port, loopback_dial,
+                        *boost::unit_test::precondition(ipv6_available())) {
     const auto port = nettrace::testing::free_dual_stack_port();
     nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
     nettrace::testing::black_hole hole(v6, port);
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4, v6}), rec, "tcp", "race.test:" + std::to_string(port));
+    auto r = dial(pinned({v4, v6}), host_port("race.test", port));
     BOOST_TEST(!r.ec, r.ec.message());
     const auto starts = rec.of("connect_start");
     BOOST_REQUIRE(starts.size() == 2u);
@@ -201,17 +205,35 @@ BOOST_AUTO_TEST_CASE(black_holed_ipv6_loses_to_live_ipv4_on_the_same_port,
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_closed) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(local_bind_with_only_ipv4_fails_ipv6_attempts_at_once, loopback_dial,
+                        *boost::unit_test::precondition(ipv6_available())) {
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
+    nettrace::dial_options o;
+    o.local_ipv4 = asio::ip::make_address_v4("127.0.0.1");
+    o.attempt_delay = 2s;
+    auto r = dial(pinned({v6, v4}, o), host_port("race.test", port));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(rec.of("connect_done").at(0).error == nettrace::error::no_local_address);
+    BOOST_TEST(ms(r.elapsed) < 1000.0);
+    rec.check_contract();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Timeouts and cancellation
+
+BOOST_AUTO_TEST_SUITE(timeouts_and_cancellation)
+
+BOOST_FIXTURE_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_closed, loopback_dial) {
     nettrace::testing::black_hole hole1(v4_other);
     nettrace::testing::black_hole hole2(v4_third, hole1.port());
-    open_reactor(ioc);
-    const auto fds_before = nettrace::testing::open_fd_count();
+    const auto fds_before = descriptor_baseline(ioc);
     nettrace::dial_options o;
     o.timeout = 400ms;
     o.attempt_delay = 100ms;
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4_other, v4_third}, o), rec, "tcp", "race.test:" + std::to_string(hole1.port()));
+    auto r = dial(pinned({v4_other, v4_third}, o), host_port("race.test", hole1.port()));
     BOOST_TEST(r.ec == nettrace::error::timeout);
     BOOST_TEST(ms(r.elapsed) >= 399.0);
     BOOST_TEST(ms(r.elapsed) < 2000.0);
@@ -222,20 +244,17 @@ BOOST_AUTO_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_clo
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_everything) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_everything, loopback_dial) {
     nettrace::testing::black_hole hole1(v4_other);
     nettrace::testing::black_hole hole2(v4_third, hole1.port());
-    open_reactor(ioc);
-    const auto fds_before = nettrace::testing::open_fd_count();
+    const auto fds_before = descriptor_baseline(ioc);
     nettrace::dial_options o;
     o.attempt_delay = 50ms;
     auto d = pinned({v4_other, v4_third}, o);
-    trace_recorder rec;
     asio::cancellation_signal signal;
     error_code result;
     std::chrono::steady_clock::time_point cancelled_at, completed_at;
-    d.dial(ioc.get_executor(), rec.attach(), "tcp", "race.test:" + std::to_string(hole1.port()),
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", host_port("race.test", hole1.port()),
            asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
                rec.completed();
                completed_at = std::chrono::steady_clock::now();
@@ -256,42 +275,99 @@ BOOST_AUTO_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_everyth
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(deferred_token_throws_system_error_from_a_coroutine) {
+BOOST_AUTO_TEST_CASE(cancellation_emitted_right_after_initiation_completes_once) {
     asio::io_context ioc;
-    nettrace::testing::refused_port refused(v4);
-    std::optional<boost::system::system_error> caught;
-    asio::co_spawn(
-        ioc,
-        [&]() -> asio::awaitable<void> {
-            try {
-                co_await nettrace::dial({}, "tcp", addr(v4, refused.port()));
-            } catch (const boost::system::system_error& e) {
-                caught = e;
-            }
-        },
-        asio::detached);
-    ioc.run();
-    BOOST_REQUIRE(caught);
-    BOOST_TEST(caught->code() == asio::error::connection_refused);
-}
-
-BOOST_AUTO_TEST_CASE(use_future_and_callback_tokens_work) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    // A callback needs an executor: the overload taking one.
-    bool called = false;
-    nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, live.port()), [&](error_code ec, tcp::socket s) {
-        called = !ec && s.is_open();
-        ioc.stop();
-    });
-    ioc.run();
-    BOOST_TEST(called);
-
+    nettrace::testing::black_hole hole(v4);
+    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                      asio::cancellation_type::total}) {
+        asio::cancellation_signal signal;
+        int calls = 0;
+        error_code result;
+        nettrace::dial(ioc.get_executor(), {}, "tcp", host_port(v4, hole.port()),
+                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+                           ++calls;
+                           result = ec;
+                       }));
+        signal.emit(type);
+        ioc.restart();
+        ioc.run();
+        BOOST_TEST(calls == 1);
+        BOOST_TEST(result == asio::error::operation_aborted);
+    }
+    // A cancellation for an operation that cannot start either.
+    asio::cancellation_signal signal;
+    int calls = 0;
+    nettrace::dial(ioc.get_executor(), {}, "tcp4", "[::1]:80",
+                   asio::bind_cancellation_slot(signal.slot(), [&](error_code, tcp::socket) { ++calls; }));
+    signal.emit(asio::cancellation_type::terminal);
     ioc.restart();
-    auto fut = nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, live.port()), asio::use_future);
-    while (fut.wait_for(0s) != std::future_status::ready) ioc.run_one();
-    BOOST_TEST(fut.get().is_open());
+    ioc.run();
+    BOOST_TEST(calls == 1);
 }
+
+BOOST_AUTO_TEST_CASE(cancelling_from_inside_a_hook_completes_promptly) {
+    asio::io_context ioc;
+    nettrace::testing::black_hole hole(v4);
+    asio::cancellation_signal signal;
+    nettrace::client_trace t;
+    t.connect_start = [&](const nettrace::connect_start_info&) { signal.emit(asio::cancellation_type::terminal); };
+    error_code result;
+    const auto start = std::chrono::steady_clock::now();
+    nettrace::dial(ioc.get_executor(), nettrace::with_client_trace({}, t), "tcp", host_port(v4, hole.port()),
+                   asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) { result = ec; }));
+    ioc.run_for(5s);
+    BOOST_TEST(result == asio::error::operation_aborted);
+    BOOST_TEST(ms(std::chrono::steady_clock::now() - start) < 1000.0);
+}
+
+// With dial_options::single_threaded the caller promises that one thread
+// runs the io_context (here: one made with concurrency hint 1), and dials
+// make no strand: the race, the trace contract and cancellation from inside
+// a hook must work the same without it.
+BOOST_AUTO_TEST_CASE(single_threaded_io_context_races_and_keeps_the_trace_contract) {
+    asio::io_context ioc(1);
+    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    nettrace::testing::black_hole hole(v4_other, live.port());
+    nettrace::dial_options o;
+    o.attempt_delay = 50ms;
+    o.single_threaded = true;
+    trace_recorder rec;
+    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", host_port("race.test", live.port()));
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_REQUIRE(r.socket);
+    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
+    BOOST_TEST(rec.count("connect_start") == 2u);
+    rec.check_contract();
+
+    asio::cancellation_signal signal;
+    nettrace::client_trace t;
+    t.connect_start = [&](const nettrace::connect_start_info&) { signal.emit(asio::cancellation_type::terminal); };
+    trace_recorder cancelled;
+    int calls = 0;
+    error_code result;
+    pinned({v4_other, v4}, o)
+        .dial(ioc.get_executor(), nettrace::with_client_trace(cancelled.attach(), t), "tcp",
+              host_port("race.test", live.port()),
+              asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+                  cancelled.completed();
+                  ++calls;
+                  result = ec;
+                  ioc.stop();
+              }));
+    BOOST_TEST(calls == 0);  // never inside the initiating function
+    ioc.run_for(5s);
+    BOOST_TEST(calls == 1);
+    BOOST_TEST(result == asio::error::operation_aborted, result.message());
+    BOOST_TEST(cancelled.count("connect_start") == 1u);
+    cancelled.check_contract();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Input, names and errors
+
+BOOST_AUTO_TEST_SUITE(input_names_and_errors)
 
 BOOST_AUTO_TEST_CASE(bad_input_fails_before_any_dns_or_connect) {
     struct row {
@@ -320,11 +396,9 @@ BOOST_AUTO_TEST_CASE(bad_input_fails_before_any_dns_or_connect) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(static_resolver_reports_both_families_and_ipv6_first) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(static_resolver_reports_both_families_and_ipv6_first, loopback_dial) {
     auto d = pinned({v4, v6});
     std::vector<asio::ip::address> got;
-    trace_recorder rec;
     asio::co_spawn(
         ioc, [&]() -> asio::awaitable<void> { got = co_await d.resolve(rec.attach(), "RACE.test"); },
         asio::detached);
@@ -335,24 +409,19 @@ BOOST_AUTO_TEST_CASE(static_resolver_reports_both_families_and_ipv6_first) {
     BOOST_TEST(rec.of("dns_done").at(0).addrs.size() == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(unknown_host_in_static_table_names_the_problem) {
-    asio::io_context ioc;
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4}), rec, "tcp", "other.test:80");
+BOOST_FIXTURE_TEST_CASE(unknown_host_in_static_table_names_the_problem, loopback_dial) {
+    auto r = dial(pinned({v4}), "other.test:80");
     BOOST_TEST(r.ec == nettrace::error::no_resolver);
     BOOST_TEST(rec.of("dns_done").at(0).error == nettrace::error::no_resolver);
     BOOST_TEST(rec.of("dial_done").at(0).description.find("other.test:80") != std::string::npos);
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(system_resolver_dials_localhost_from_the_hosts_file) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(system_resolver_dials_localhost_from_the_hosts_file, live_ipv4) {
     nettrace::dial_options o;
     o.preference = nettrace::family_preference::ipv4_only;
     o.resolver = nettrace::make_system_resolver();
-    auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "localhost:" + std::to_string(live.port()));
+    auto r = dial(nettrace::dialer(o), host_port("localhost", live.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.count("dns_start") == 1u);
     BOOST_TEST(rec.of("dns_done").at(0).addrs.size() >= 1u);
@@ -379,53 +448,15 @@ BOOST_AUTO_TEST_CASE(system_resolver_refuses_numeric_looking_names) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(local_bind_with_only_ipv4_fails_ipv6_attempts_at_once,
-                     *boost::unit_test::precondition(ipv6_available())) {
-    asio::io_context ioc;
-    const auto port = nettrace::testing::free_dual_stack_port();
-    nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
-    nettrace::dial_options o;
-    o.local_ipv4 = asio::ip::make_address_v4("127.0.0.1");
-    o.attempt_delay = 2s;
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v6, v4}, o), rec, "tcp", "race.test:" + std::to_string(port));
-    BOOST_TEST(!r.ec, r.ec.message());
-    BOOST_TEST(rec.of("connect_done").at(0).error == nettrace::error::no_local_address);
-    BOOST_TEST(ms(r.elapsed) < 1000.0);
-    rec.check_contract();
+BOOST_AUTO_TEST_CASE(timeout_compares_equal_to_the_portable_condition) {
+    BOOST_TEST((make_error_code(nettrace::error::timeout) == boost::system::errc::timed_out));
+    BOOST_TEST((make_error_code(nettrace::error::missing_port) == boost::system::errc::invalid_argument));
 }
 
-BOOST_AUTO_TEST_CASE(many_concurrent_dials_leave_no_descriptor_behind,
-                     *boost::unit_test::precondition(ipv6_available())) {
-    asio::io_context ioc;
-    const auto port = nettrace::testing::free_dual_stack_port();
-    nettrace::testing::live_listener live4(ioc.get_executor(), v4, port);
-    nettrace::testing::live_listener live6(ioc.get_executor(), v6, port);
-    const auto fds_before = nettrace::testing::open_fd_count();
-    auto d = pinned({v6, v4});
-    int ok = 0;
-    {
-        std::vector<tcp::socket> kept;
-        for (int i = 0; i < 10; ++i)
-            d.dial(ioc.get_executor(), {}, "tcp", "race.test:" + std::to_string(port),
-                   [&](error_code ec, tcp::socket s) {
-                       ok += !ec;
-                       kept.push_back(std::move(s));
-                       if (kept.size() == 10) ioc.stop();
-                   });
-        ioc.restart();
-        ioc.run();
-        // Let the listeners take every connection off their queues.
-        ioc.restart();
-        while (live4.accepted() + live6.accepted() < 10) ioc.run_one();
-        BOOST_TEST(ok == 10);
-        BOOST_TEST(live6.accepted() == 10u);  // IPv6 preferred and live: IPv4 never needed
-        BOOST_TEST(nettrace::testing::open_fd_count() == fds_before + 20);
-    }
-    live4.connections().clear();
-    live6.connections().clear();
-    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
-}
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// The DNS side, driven by a scripted resolver
 
 namespace {
 
@@ -474,20 +505,30 @@ private:
     script scripts_[2];
 };
 
+// A dialer whose resolver never answers either family.
+struct unanswered_dns : loopback_dial {
+    std::shared_ptr<scripted_resolver> never = std::make_shared<scripted_resolver>(
+        scripted_resolver::script{std::nullopt, {v6}}, scripted_resolver::script{std::nullopt, {v4}});
+
+    nettrace::dialer dialer(nettrace::dial_options o = {}) const {
+        o.resolver = never;
+        return nettrace::dialer(o);
+    }
+};
+
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(scripted_dns)
 
 // RFC 8305 section 3 on the real driver: AAAA never answers, A does at once;
 // IPv4 connects after the 50 ms resolution delay, not at a DNS timeout, and
 // the abandoned AAAA query still gets its dns_answer and dns_done.
-BOOST_AUTO_TEST_CASE(unanswered_aaaa_delays_ipv4_only_by_the_resolution_delay) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(unanswered_aaaa_delays_ipv4_only_by_the_resolution_delay, live_ipv4) {
     auto r6 = std::make_shared<scripted_resolver>(scripted_resolver::script{std::nullopt, {v6}},
                                                   scripted_resolver::script{0ms, {v4}});
     nettrace::dial_options o;
     o.resolver = r6;
-    trace_recorder rec;
-    auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "slow6.test:" + std::to_string(live.port()));
+    auto r = dial(nettrace::dialer(o), host_port("slow6.test", live.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     const auto starts = rec.of("connect_start");
     BOOST_REQUIRE(starts.size() == 1u);
@@ -503,14 +544,8 @@ BOOST_AUTO_TEST_CASE(unanswered_aaaa_delays_ipv4_only_by_the_resolution_delay) {
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(cancellation_during_dns_completes_promptly) {
-    asio::io_context ioc;
-    auto never = std::make_shared<scripted_resolver>(scripted_resolver::script{std::nullopt, {v6}},
-                                                     scripted_resolver::script{std::nullopt, {v4}});
-    nettrace::dial_options o;
-    o.resolver = never;
-    nettrace::dialer d(o);
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(cancellation_during_dns_completes_promptly, unanswered_dns) {
+    const auto d = dialer();
     asio::cancellation_signal signal;
     error_code result;
     d.dial(ioc.get_executor(), rec.attach(), "tcp", "never.test:80",
@@ -528,19 +563,56 @@ BOOST_AUTO_TEST_CASE(cancellation_during_dns_completes_promptly) {
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(timeout_during_dns_fails_with_timeout) {
-    asio::io_context ioc;
-    auto never = std::make_shared<scripted_resolver>(scripted_resolver::script{std::nullopt, {v6}},
-                                                     scripted_resolver::script{std::nullopt, {v4}});
+BOOST_FIXTURE_TEST_CASE(timeout_during_dns_fails_with_timeout, unanswered_dns) {
     nettrace::dial_options o;
-    o.resolver = never;
     o.timeout = 100ms;
-    trace_recorder rec;
-    auto r = run_dial(ioc, nettrace::dialer(o), rec, "tcp", "never.test:80");
+    auto r = dial(dialer(o), "never.test:80");
     BOOST_TEST(r.ec == nettrace::error::timeout);
     BOOST_TEST(ms(r.elapsed) >= 99.0);
     BOOST_TEST(ms(r.elapsed) < 1000.0);
     rec.check_contract();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Completion tokens and handlers
+
+BOOST_AUTO_TEST_SUITE(completion)
+
+BOOST_AUTO_TEST_CASE(deferred_token_throws_system_error_from_a_coroutine) {
+    asio::io_context ioc;
+    nettrace::testing::refused_port refused(v4);
+    std::optional<boost::system::system_error> caught;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            try {
+                co_await nettrace::dial({}, "tcp", host_port(v4, refused.port()));
+            } catch (const boost::system::system_error& e) {
+                caught = e;
+            }
+        },
+        asio::detached);
+    ioc.run();
+    BOOST_REQUIRE(caught);
+    BOOST_TEST(caught->code() == asio::error::connection_refused);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_callback_and_use_future_both_get_a_connected_socket, live_ipv4) {
+    // A callback needs an executor: the overload taking one.
+    bool called = false;
+    nettrace::dial(ioc.get_executor(), {}, "tcp", literal(), [&](error_code ec, tcp::socket s) {
+        called = !ec && s.is_open();
+        ioc.stop();
+    });
+    ioc.run();
+    BOOST_TEST(called);
+
+    ioc.restart();
+    auto fut = nettrace::dial(ioc.get_executor(), {}, "tcp", literal(), asio::use_future);
+    while (fut.wait_for(0s) != std::future_status::ready) ioc.run_one();
+    BOOST_TEST(fut.get().is_open());
 }
 
 // Asio's rule: a completion handler never runs inside the initiating
@@ -578,91 +650,6 @@ BOOST_AUTO_TEST_CASE(a_long_loop_of_failing_dials_does_not_grow_the_stack) {
     BOOST_TEST(completed == 20000);
 }
 
-BOOST_AUTO_TEST_CASE(cancellation_emitted_right_after_initiation_completes_once) {
-    asio::io_context ioc;
-    nettrace::testing::black_hole hole(v4);
-    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                      asio::cancellation_type::total}) {
-        asio::cancellation_signal signal;
-        int calls = 0;
-        error_code result;
-        nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, hole.port()),
-                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
-                           ++calls;
-                           result = ec;
-                       }));
-        signal.emit(type);
-        ioc.restart();
-        ioc.run();
-        BOOST_TEST(calls == 1);
-        BOOST_TEST(result == asio::error::operation_aborted);
-    }
-    // A cancellation for an operation that cannot start either.
-    asio::cancellation_signal signal;
-    int calls = 0;
-    nettrace::dial(ioc.get_executor(), {}, "tcp4", "[::1]:80",
-                   asio::bind_cancellation_slot(signal.slot(), [&](error_code, tcp::socket) { ++calls; }));
-    signal.emit(asio::cancellation_type::terminal);
-    ioc.restart();
-    ioc.run();
-    BOOST_TEST(calls == 1);
-}
-
-BOOST_AUTO_TEST_CASE(cancelling_from_inside_a_hook_completes_promptly) {
-    asio::io_context ioc;
-    nettrace::testing::black_hole hole(v4);
-    asio::cancellation_signal signal;
-    nettrace::client_trace t;
-    t.connect_start = [&](const nettrace::connect_start_info&) { signal.emit(asio::cancellation_type::terminal); };
-    error_code result;
-    const auto start = std::chrono::steady_clock::now();
-    nettrace::dial(ioc.get_executor(), nettrace::with_client_trace({}, t), "tcp", addr(v4, hole.port()),
-                   asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) { result = ec; }));
-    ioc.run_for(5s);
-    BOOST_TEST(result == asio::error::operation_aborted);
-    BOOST_TEST(ms(std::chrono::steady_clock::now() - start) < 1000.0);
-}
-
-// An io_context made with concurrency hint 1 gives dials no strand (Asio
-// defines that hint as one thread): the race, the trace contract and
-// cancellation from inside a hook must work the same there.
-BOOST_AUTO_TEST_CASE(single_threaded_io_context_races_and_keeps_the_trace_contract) {
-    asio::io_context ioc(1);
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    nettrace::testing::black_hole hole(v4_other, live.port());
-    nettrace::dial_options o;
-    o.attempt_delay = 50ms;
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", "race.test:" + std::to_string(live.port()));
-    BOOST_TEST(!r.ec, r.ec.message());
-    BOOST_REQUIRE(r.socket);
-    BOOST_TEST(r.socket->remote_endpoint().address() == v4);
-    BOOST_TEST(rec.count("connect_start") == 2u);
-    rec.check_contract();
-
-    asio::cancellation_signal signal;
-    nettrace::client_trace t;
-    t.connect_start = [&](const nettrace::connect_start_info&) { signal.emit(asio::cancellation_type::terminal); };
-    trace_recorder cancelled;
-    int calls = 0;
-    error_code result;
-    pinned({v4_other, v4}, o)
-        .dial(ioc.get_executor(), nettrace::with_client_trace(cancelled.attach(), t), "tcp",
-              "race.test:" + std::to_string(live.port()),
-              asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
-                  cancelled.completed();
-                  ++calls;
-                  result = ec;
-                  ioc.stop();
-              }));
-    BOOST_TEST(calls == 0);  // never inside the initiating function
-    ioc.run_for(5s);
-    BOOST_TEST(calls == 1);
-    BOOST_TEST(result == asio::error::operation_aborted, result.message());
-    BOOST_TEST(cancelled.count("connect_start") == 1u);
-    cancelled.check_contract();
-}
-
 BOOST_AUTO_TEST_CASE(dial_report_gives_every_attempt_to_a_caller_without_a_trace) {
     asio::io_context ioc;
     nettrace::testing::refused_port r1(v4_other);
@@ -674,7 +661,7 @@ BOOST_AUTO_TEST_CASE(dial_report_gives_every_attempt_to_a_caller_without_a_trace
         ioc,
         [&]() -> asio::awaitable<void> {
             try {
-                co_await d.dial(nettrace::with_dial_report({}, report), "tcp", "race.test:" + std::to_string(r1.port()));
+                co_await d.dial(nettrace::with_dial_report({}, report), "tcp", host_port("race.test", r1.port()));
             } catch (const boost::system::system_error& e) {
                 caught = e;
             }
@@ -685,13 +672,47 @@ BOOST_AUTO_TEST_CASE(dial_report_gives_every_attempt_to_a_caller_without_a_trace
     BOOST_TEST(report.error == caught->code());
     BOOST_REQUIRE(report.attempts.size() == 2u);
     BOOST_TEST(report.attempts[1].endpoint.address() == v4_third);
-    BOOST_TEST(report.description.find("race.test:" + std::to_string(r1.port())) != std::string::npos);
+    BOOST_TEST(report.description.find(host_port("race.test", r1.port())) != std::string::npos);
     BOOST_TEST(report.description.find("127.0.0.3") != std::string::npos, report.description);
 }
 
-BOOST_AUTO_TEST_CASE(timeout_compares_equal_to_the_portable_condition) {
-    BOOST_TEST((make_error_code(nettrace::error::timeout) == boost::system::errc::timed_out));
-    BOOST_TEST((make_error_code(nettrace::error::missing_port) == boost::system::errc::invalid_argument));
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Descriptors
+
+BOOST_AUTO_TEST_SUITE(descriptors)
+
+BOOST_AUTO_TEST_CASE(many_concurrent_dials_leave_no_descriptor_behind,
+                     *boost::unit_test::precondition(ipv6_available())) {
+    asio::io_context ioc;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::live_listener live4(ioc.get_executor(), v4, port);
+    nettrace::testing::live_listener live6(ioc.get_executor(), v6, port);
+    const auto fds_before = nettrace::testing::open_fd_count();
+    auto d = pinned({v6, v4});
+    int ok = 0;
+    {
+        std::vector<tcp::socket> kept;
+        for (int i = 0; i < 10; ++i)
+            d.dial(ioc.get_executor(), {}, "tcp", host_port("race.test", port),
+                   [&](error_code ec, tcp::socket s) {
+                       ok += !ec;
+                       kept.push_back(std::move(s));
+                       if (kept.size() == 10) ioc.stop();
+                   });
+        ioc.restart();
+        ioc.run();
+        // Let the listeners take every connection off their queues.
+        ioc.restart();
+        while (live4.accepted() + live6.accepted() < 10) ioc.run_one();
+        BOOST_TEST(ok == 10);
+        BOOST_TEST(live6.accepted() == 10u);  // IPv6 preferred and live: IPv4 never needed
+        BOOST_TEST(nettrace::testing::open_fd_count() == fds_before + 20);
+    }
+    live4.connections().clear();
+    live6.connections().clear();
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
 }
 
 BOOST_AUTO_TEST_CASE(destroying_the_io_context_with_dials_in_flight_is_safe) {
@@ -701,7 +722,7 @@ BOOST_AUTO_TEST_CASE(destroying_the_io_context_with_dials_in_flight_is_safe) {
     {
         asio::io_context ioc;
         for (int i = 0; i < 5; ++i)
-            nettrace::dial(ioc.get_executor(), {}, "tcp", addr(v4, hole.port()), [&](error_code, tcp::socket) {
+            nettrace::dial(ioc.get_executor(), {}, "tcp", host_port(v4, hole.port()), [&](error_code, tcp::socket) {
                 ++calls;
             });
         ioc.run_for(50ms);  // the connects are in flight, hanging on the black hole
@@ -710,9 +731,13 @@ BOOST_AUTO_TEST_CASE(destroying_the_io_context_with_dials_in_flight_is_safe) {
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---------------------------------------------------------------------------
 // Durations at the edge of what std::chrono can hold: "very long" stays very
 // long, and never wraps into a deadline in the past or signed overflow.
+
+BOOST_AUTO_TEST_SUITE(extreme_durations)
 
 BOOST_AUTO_TEST_CASE(extreme_durations_are_clamped_or_saturate) {
     using std::chrono::milliseconds;
@@ -746,7 +771,7 @@ BOOST_AUTO_TEST_CASE(extreme_durations_are_clamped_or_saturate) {
             // that a wrapped deadline would fire at once.
             asio::io_context ioc;
             trace_recorder rec;
-            const auto res = run_dial(ioc, d, rec, "tcp", "race.test:" + std::to_string(refused.port()));
+            const auto res = run_dial(ioc, d, rec, "tcp", host_port("race.test", refused.port()));
             BOOST_TEST(res.ec == asio::error::connection_refused, res.ec.message());
             rec.check_contract();
         }
@@ -755,14 +780,11 @@ BOOST_AUTO_TEST_CASE(extreme_durations_are_clamped_or_saturate) {
 
 // An attempt delay the clock cannot hold once started the next attempt at
 // once; clamped to 2 s, a black hole holds the live address back that long.
-BOOST_AUTO_TEST_CASE(the_longest_attempt_delay_is_two_seconds) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(the_longest_attempt_delay_is_two_seconds, live_ipv4) {
     nettrace::testing::black_hole hole(v4_other, live.port());
     nettrace::dial_options o;
     o.attempt_delay = std::chrono::milliseconds::max();
-    trace_recorder rec;
-    auto r = run_dial(ioc, pinned({v4_other, v4}, o), rec, "tcp", "race.test:" + std::to_string(live.port()));
+    auto r = dial(pinned({v4_other, v4}, o), race_test());
     BOOST_TEST(!r.ec, r.ec.message());
     const auto starts = rec.of("connect_start");
     BOOST_REQUIRE(starts.size() == 2u);
@@ -775,16 +797,14 @@ BOOST_AUTO_TEST_CASE(the_longest_attempt_delay_is_two_seconds) {
 // A timeout whose nanoseconds wrap to a tiny positive value (18,446,744,073,710
 // ms is 2^64 ns + 0.45 ms) must not fire at once: it saturates to "never",
 // and only the caller's cancellation ends the dial of a black hole.
-BOOST_AUTO_TEST_CASE(a_timeout_whose_nanoseconds_would_wrap_never_fires) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(a_timeout_whose_nanoseconds_would_wrap_never_fires, loopback_dial) {
     nettrace::testing::black_hole hole(v4_other);
     nettrace::dial_options o;
     o.timeout = std::chrono::milliseconds(18446744073710LL);
     const nettrace::dialer d = pinned({v4_other}, o);
-    trace_recorder rec;
     asio::cancellation_signal signal;
     error_code result;
-    d.dial(ioc.get_executor(), rec.attach(), "tcp", "race.test:" + std::to_string(hole.port()),
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", host_port("race.test", hole.port()),
            asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
                rec.completed();
                result = ec;
@@ -795,3 +815,5 @@ BOOST_AUTO_TEST_CASE(a_timeout_whose_nanoseconds_would_wrap_never_fires) {
     BOOST_TEST(result == asio::error::operation_aborted, result.message());
     rec.check_contract();
 }
+
+BOOST_AUTO_TEST_SUITE_END()

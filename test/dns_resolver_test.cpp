@@ -6,8 +6,8 @@
 
 #include <nettrace/nettrace.hpp>
 
+#include "support/common.hpp"
 #include "support/dns_server.hpp"
-#include "support/loopback.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -33,6 +33,8 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 using nettrace::testing::behaviour;
 using nettrace::testing::fake_dns_server;
+using nettrace::testing::host_port;
+using nettrace::testing::ms;
 using nettrace::testing::query_type;
 using nettrace::testing::trace_recorder;
 
@@ -62,8 +64,6 @@ nettrace::dialer dialer_for(std::shared_ptr<nettrace::resolver> r, nettrace::dia
     return nettrace::dialer(o);
 }
 
-double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 struct resolved {
     error_code ec;
     std::vector<asio::ip::address> addrs;
@@ -88,11 +88,11 @@ struct dialed {
 };
 
 dialed run_dial(asio::io_context& ioc, const nettrace::dialer& d, const std::string& address,
-                const trace_recorder& rec) {
+                trace_recorder& rec) {
     dialed r;
     const auto start = std::chrono::steady_clock::now();
     d.dial(ioc.get_executor(), rec.attach(), "tcp", address, [&](error_code ec, tcp::socket s) {
-        const_cast<trace_recorder&>(rec).completed();
+        rec.completed();
         r.elapsed = std::chrono::steady_clock::now() - start;
         r.ec = ec;
         if (!ec) r.socket.emplace(std::move(s));
@@ -102,6 +102,20 @@ dialed run_dial(asio::io_context& ioc, const nettrace::dialer& d, const std::str
     ioc.run();
     return r;
 }
+
+// An io_context and the scripted server on it, with dialers whose c-ares
+// resolver asks that server alone.
+struct scripted_server {
+    asio::io_context ioc;
+    fake_dns_server dns{ioc.get_executor()};
+
+    /// server()'s options, for this server.
+    nettrace::dns_resolver_options options() const { return server(dns.address()); }
+    nettrace::dialer dialer(const nettrace::dns_resolver_options& o, nettrace::dial_options d = {}) const {
+        return dialer_for(nettrace::make_dns_resolver(o), std::move(d));
+    }
+    nettrace::dialer dialer(nettrace::dial_options d = {}) const { return dialer(options(), std::move(d)); }
+};
 
 }  // namespace
 
@@ -157,15 +171,14 @@ BOOST_AUTO_TEST_SUITE_END()
 // ---------------------------------------------------------------------------
 // Against the scripted server
 
-BOOST_AUTO_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4) {
-    asio::io_context ioc;
+BOOST_AUTO_TEST_SUITE(against_the_scripted_server)
+
+BOOST_FIXTURE_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4, scripted_server) {
     nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    fake_dns_server dns(ioc.get_executor());
     dns.add("slow6.test", query_type::a, {.addresses = {v4}});
     dns.add("slow6.test", query_type::aaaa, {.addresses = {v6}, .delay = 1000ms});
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address()))),
-                      "slow6.test:" + std::to_string(live.port()), rec);
+    auto r = run_dial(ioc, dialer(), host_port("slow6.test", live.port()), rec);
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(r.socket->remote_endpoint().address() == v4);
     // Connected at about the 50 ms resolution delay, not at the 1 s AAAA.
@@ -175,17 +188,14 @@ BOOST_AUTO_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4) {
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_the_dns_timeout) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_the_dns_timeout, scripted_server) {
     nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    fake_dns_server dns(ioc.get_executor());
     dns.add("black6.test", query_type::a, {.addresses = {v4}});
     dns.add("black6.test", query_type::aaaa, {.never = true});
-    auto o = server(dns.address());
+    auto o = options();
     o.timeout = 2000ms;
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(o)), "black6.test:" + std::to_string(live.port()),
-                      rec);
+    auto r = run_dial(ioc, dialer(o), host_port("black6.test", live.port()), rec);
     BOOST_TEST(!r.ec, r.ec.message());
     const auto starts = rec.of("connect_start");
     BOOST_REQUIRE(starts.size() == 1u);
@@ -197,35 +207,30 @@ BOOST_AUTO_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_the
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(negative_aaaa_just_after_a_starts_ipv4_at_once) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(negative_aaaa_just_after_a_starts_ipv4_at_once, scripted_server) {
     nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    fake_dns_server dns(ioc.get_executor());
     dns.add("only4.test", query_type::a, {.addresses = {v4}});
     dns.add("only4.test", query_type::aaaa, {.delay = 5ms});  // NODATA
     nettrace::dial_options o;
     o.resolution_delay = 1000ms;  // waiting it out would be obvious
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address())), o),
-                      "only4.test:" + std::to_string(live.port()), rec);
+    auto r = run_dial(ioc, dialer(o), host_port("only4.test", live.port()), rec);
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(ms(r.elapsed) < 500.0, ms(r.elapsed));
     BOOST_TEST(rec.of("dns_answer").at(1).error == nettrace::error::no_addresses);
     rec.check_contract();
 }
 
-BOOST_AUTO_TEST_CASE(concurrent_dials_of_one_name_share_one_query_per_family) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(concurrent_dials_of_one_name_share_one_query_per_family, scripted_server) {
     nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    fake_dns_server dns(ioc.get_executor());
     dns.add("shared.test", query_type::a, {.addresses = {v4}, .delay = 20ms});
     dns.add("shared.test", query_type::aaaa, {.delay = 20ms});
-    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+    auto d = dialer();
     constexpr int dials = 100;
     std::vector<trace_recorder> recs(dials);
     int done = 0, ok = 0;
     for (auto& rec : recs)
-        d.dial(ioc.get_executor(), rec.attach(), "tcp", "shared.test:" + std::to_string(live.port()),
+        d.dial(ioc.get_executor(), rec.attach(), "tcp", host_port("shared.test", live.port()),
                [&](error_code ec, tcp::socket) {
                    rec.completed();
                    ok += !ec;
@@ -246,12 +251,10 @@ BOOST_AUTO_TEST_CASE(concurrent_dials_of_one_name_share_one_query_per_family) {
     BOOST_TEST_MESSAGE("100 concurrent dials: " << dns.total_queries() << " queries reached the server");
 }
 
-BOOST_AUTO_TEST_CASE(cached_answer_is_reused_within_its_ttl_and_refreshed_after) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
+BOOST_FIXTURE_TEST_CASE(cached_answer_is_reused_within_its_ttl_and_refreshed_after, scripted_server) {
     dns.add("ttl.test", query_type::a, {.addresses = {v4}, .ttl = 1});
     dns.add("ttl.test", query_type::aaaa, {.addresses = {v6}, .ttl = 1});
-    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+    auto d = dialer();
     trace_recorder first, second, third;
     BOOST_TEST(!run_resolve(ioc, d, "ttl.test", first.attach()).ec);
     BOOST_TEST(dns.total_queries() == 2u);
@@ -266,10 +269,8 @@ BOOST_AUTO_TEST_CASE(cached_answer_is_reused_within_its_ttl_and_refreshed_after)
     BOOST_TEST(third.of("dns_done").at(0).source == nettrace::dns_source::dns);
 }
 
-BOOST_AUTO_TEST_CASE(nxdomain_is_cached_briefly_and_named_in_the_error) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
-    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+BOOST_FIXTURE_TEST_CASE(nxdomain_is_cached_briefly_and_named_in_the_error, scripted_server) {
+    auto d = dialer();
     trace_recorder rec;
     auto r = run_dial(ioc, d, "nowhere.test:80", rec);
     BOOST_TEST(r.ec == nettrace::error::host_not_found);
@@ -282,14 +283,12 @@ BOOST_AUTO_TEST_CASE(nxdomain_is_cached_briefly_and_named_in_the_error) {
     BOOST_TEST(dns.total_queries() == queries);  // negative answer cached
 }
 
-BOOST_AUTO_TEST_CASE(cache_can_be_turned_off) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
+BOOST_FIXTURE_TEST_CASE(cache_can_be_turned_off, scripted_server) {
     dns.add("nocache.test", query_type::a, {.addresses = {v4}});
     dns.add("nocache.test", query_type::aaaa, {.addresses = {v6}});
-    auto o = server(dns.address());
+    auto o = options();
     o.cache = false;
-    auto d = dialer_for(nettrace::make_dns_resolver(o));
+    auto d = dialer(o);
     run_resolve(ioc, d, "nocache.test");
     run_resolve(ioc, d, "nocache.test");
     BOOST_TEST(dns.total_queries() == 4u);
@@ -343,15 +342,13 @@ BOOST_AUTO_TEST_CASE(garbage_truncated_and_spoofed_answers_fail_cleanly) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(answers_of_the_wrong_family_are_never_used) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
+BOOST_FIXTURE_TEST_CASE(answers_of_the_wrong_family_are_never_used, scripted_server) {
     // A CNAME to a name that only has A records, asked as AAAA: no IPv4 may leak into the IPv6 answer.
     dns.add("mixed.test", query_type::aaaa, {.cname = "v4.test"});
     dns.add("v4.test", query_type::a, {.addresses = {v4}});
     nettrace::dial_options o;
     o.preference = nettrace::family_preference::ipv6_only;
-    auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address())), o), "mixed.test");
+    auto r = run_resolve(ioc, dialer(o), "mixed.test");
     BOOST_TEST(r.addrs.empty());
     BOOST_TEST(r.ec == nettrace::error::no_addresses, r.ec.message());
 }
@@ -383,18 +380,13 @@ BOOST_AUTO_TEST_CASE(cname_records_that_do_not_chain_from_the_name_asked_are_nev
     }
 }
 
-BOOST_AUTO_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leaves_nothing_behind) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
+BOOST_FIXTURE_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leaves_nothing_behind, scripted_server) {
     dns.add("hang.test", query_type::a, {.addresses = {v4}, .delay = 300ms});
     dns.add("hang.test", query_type::aaaa, {.never = true});
-    auto o = server(dns.address());
+    auto o = options();
     o.timeout = 400ms;
-    auto d = dialer_for(nettrace::make_dns_resolver(o));
-    {
-        asio::steady_timer warm(ioc);  // the reactor's own descriptors, before counting
-    }
-    const auto fds_before = nettrace::testing::open_fd_count();
+    auto d = dialer(o);
+    const auto fds_before = nettrace::testing::descriptor_baseline(ioc);
     trace_recorder rec;
     asio::cancellation_signal signal;
     error_code result;
@@ -420,24 +412,30 @@ BOOST_AUTO_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leaves_
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "c-ares left a socket open");
 }
 
-BOOST_AUTO_TEST_CASE(hosts_file_answers_without_dns) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
+BOOST_FIXTURE_TEST_CASE(hosts_file_answers_without_dns, scripted_server) {
     const std::string hosts = "/tmp/nettrace-hosts-" + std::to_string(::getpid());
     {
         std::ofstream f(hosts);
         f << "# comment\n127.0.0.2 pinned.test other.alias\n::1 pinned.test\n";
     }
-    auto o = server(dns.address());
+    auto o = options();
     o.use_hosts_file = true;
     o.hosts_file = hosts;
     trace_recorder rec;
-    auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), "PINNED.test", rec.attach());
+    auto r = run_resolve(ioc, dialer(o), "PINNED.test", rec.attach());
     std::remove(hosts.c_str());
     BOOST_TEST(r.addrs == (std::vector<asio::ip::address>{v6, v4_other}));
     BOOST_TEST(dns.total_queries() == 0u);
     BOOST_TEST(rec.of("dns_done").at(0).source == nettrace::dns_source::hosts);
 }
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Name-server forms: every form make_dns_resolver accepts is one c-ares 1.18
+// can start with; the others are refused up front, naming the form.
+
+BOOST_AUTO_TEST_SUITE(name_server_forms)
 
 BOOST_AUTO_TEST_CASE(nameserver_that_is_not_an_ip_address_is_rejected) {
     nettrace::dns_resolver_options o;
@@ -448,10 +446,6 @@ BOOST_AUTO_TEST_CASE(nameserver_that_is_not_an_ip_address_is_rejected) {
     o.nameservers = {"[::1]:5353", "127.0.0.1"};
     BOOST_CHECK_NO_THROW(nettrace::make_dns_resolver(o));
 }
-
-// ---------------------------------------------------------------------------
-// Name-server forms: every form make_dns_resolver accepts is one c-ares 1.18
-// can start with; the others are refused up front, naming the form.
 
 BOOST_AUTO_TEST_CASE(nameserver_forms_c_ares_cannot_take_are_refused_with_the_form_named) {
     struct row {
@@ -520,8 +514,12 @@ BOOST_AUTO_TEST_CASE(ipv6_nameserver_without_a_port_is_asked_on_port_53) {
 }
 
 
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---------------------------------------------------------------------------
 // What c-ares' timers cost the io_context.
+
+BOOST_AUTO_TEST_SUITE(c_ares_timers)
 
 // A server shutting down, or a CLI exiting, must not wait out the retries
 // of a query nobody wants: when the last caller is cancelled, c-ares is told
@@ -571,16 +569,14 @@ BOOST_AUTO_TEST_CASE(cancelling_the_last_caller_lets_run_return_without_waiting_
 
 // dns_resolver_options::timeout is the first try's: c-ares 1.18 doubles it
 // each round, as the header documents (timeout * (2^tries - 1) in all).
-BOOST_AUTO_TEST_CASE(the_per_try_timeout_doubles_each_round_as_documented) {
-    asio::io_context ioc;
-    fake_dns_server dns(ioc.get_executor());
+BOOST_FIXTURE_TEST_CASE(the_per_try_timeout_doubles_each_round_as_documented, scripted_server) {
     dns.add("silent.test", query_type::a, {.never = true});
     dns.add("silent.test", query_type::aaaa, {.never = true});
-    auto o = server(dns.address());
+    auto o = options();
     o.timeout = 100ms;
     o.tries = 2;  // 100 + 200 = 300 ms
     const auto start = std::chrono::steady_clock::now();
-    auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), "silent.test");
+    auto r = run_resolve(ioc, dialer(o), "silent.test");
     const double took = ms(std::chrono::steady_clock::now() - start);
     BOOST_TEST(r.ec == nettrace::error::dns_timeout, r.ec.message());
     BOOST_TEST(took >= 280.0, "gave up after " << took << " ms, before the doubled second try");
@@ -604,3 +600,5 @@ BOOST_AUTO_TEST_CASE(a_dns_failure_names_the_server_and_the_cause) {
     BOOST_TEST(description.find("lookup x.test on " + server_address) != std::string::npos, description);
     BOOST_TEST(description.find("connection refused") != std::string::npos, description);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

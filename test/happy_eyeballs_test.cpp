@@ -4,9 +4,14 @@
 // src/racer.{hpp,cpp}: every endpoint has a scripted behaviour, every
 // DNS answer a scripted time, and virtual time jumps from one event to the
 // next. Each run checks the racer's invariants; each test asserts exact
-// start times, outcomes, winner and completion time. Scenario ids (T3, C10,
-// N4, ...) refer to shared/design/happy-eyeballs-cases.md, sections 4.A-4.G
-// and 6.
+// start times, outcomes, winner and completion time; docs/happy-eyeballs.md
+// states the rules. A scenario id (T3, C10, N4, ...) names where a case
+// comes from: G Go's net dial tests, C curl's unit2600, T trio's
+// open_tcp_stream tests, H hyper-util's, D the DNS timelines of Happy
+// Eyeballs v3 (section 4.2.2), N a pitfall another implementation hit (and
+// "6.n", that pitfall among the known bugs). The ids and their numbering
+// are those of the project's design notes, which this repository does not
+// hold: each case's comment says what its scenario is.
 #define BOOST_TEST_MODULE happy_eyeballs
 #include <boost/test/unit_test.hpp>
 

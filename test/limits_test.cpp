@@ -12,8 +12,8 @@
 #include <nettrace/nettrace.hpp>
 #include <nettrace/tls.hpp>
 
+#include "support/common.hpp"
 #include "support/dns_server.hpp"
-#include "support/loopback.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -41,15 +41,13 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 using nettrace::testing::trace_recorder;
 using steady = std::chrono::steady_clock;
-
+using nettrace::testing::ms;
 using nettrace::testing::open_reactor;
 
 namespace {
 
 constexpr int dials = 50;
 constexpr int spare = 4;  // descriptors left free under the lowered limit
-
-double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 
 // The limit under which exactly `free` descriptor numbers are unused. A new
@@ -231,11 +229,18 @@ void check_at_limit(const std::vector<std::unique_ptr<one_dial>>& results, int f
     BOOST_TEST(exhausted >= dials - free_slots);
 }
 
+// An io_context whose reactor (and nettrace's spare one) is open before the
+// limit is lowered: those descriptors stay, whatever the case does.
+struct open_io_context {
+    asio::io_context ioc;
+    open_io_context() { open_reactor(ioc); }
+};
+
 }  // namespace
 
+BOOST_FIXTURE_TEST_SUITE(dials_at_the_limit, open_io_context)
+
 BOOST_AUTO_TEST_CASE(dials_at_the_descriptor_limit_fail_with_emfile_and_recover) {
-    asio::io_context ioc;
-    open_reactor(ioc);
     const auto v4 = asio::ip::make_address("127.0.0.1");
     backlog_listener listener(v4);
     const std::string address = "127.0.0.1:" + std::to_string(listener.port());
@@ -270,8 +275,6 @@ BOOST_AUTO_TEST_CASE(dials_at_the_descriptor_limit_fail_with_emfile_and_recover)
 // A name with two addresses: both attempts fail at socket(); the dial reports
 // EMFILE (a local failure, the only kind there is) and lists both attempts.
 BOOST_AUTO_TEST_CASE(every_attempt_of_a_named_dial_fails_with_emfile) {
-    asio::io_context ioc;
-    open_reactor(ioc);
     backlog_listener listener(asio::ip::make_address("127.0.0.1"));
     nettrace::dial_options o;
     o.resolver = nettrace::make_static_resolver(
@@ -318,6 +321,8 @@ BOOST_AUTO_TEST_CASE(every_attempt_of_a_named_dial_fails_with_emfile) {
     for (const auto& r : again) BOOST_TEST(!r->ec, r->ec.message());
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---------------------------------------------------------------------------
 // Names at the limit: the lookup itself needs a descriptor (getaddrinfo reads
 // /etc/hosts, c-ares opens a UDP socket). The dial must still name EMFILE,
@@ -352,9 +357,9 @@ nettrace::dial_report dial_with_no_free_descriptor(asio::io_context& ioc, const 
 
 }  // namespace
 
+BOOST_FIXTURE_TEST_SUITE(names_at_the_limit, open_io_context)
+
 BOOST_AUTO_TEST_CASE(system_resolver_at_the_limit_names_emfile) {
-    asio::io_context ioc;
-    open_reactor(ioc);
     nettrace::dial_options o;
     o.resolver = nettrace::make_system_resolver();
     const nettrace::dialer d(o);
@@ -375,8 +380,6 @@ BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
         BOOST_TEST_MESSAGE("built without c-ares: skipped");
         return;
     }
-    asio::io_context ioc;
-    open_reactor(ioc);
     // A name server that never answers, on a socket of our own.
     asio::ip::udp::socket server(ioc, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     nettrace::dns_resolver_options ro;
@@ -397,6 +400,8 @@ BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
                report.description);
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
 }
+
+BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------
 // A fresh io_context at the limit: its first I/O object would create the
@@ -427,6 +432,8 @@ void run_on_fresh_context_at_limit(fresh_context_dial& out, Start start) {
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(fresh_io_context_at_the_limit)
 
 BOOST_AUTO_TEST_CASE(first_dial_on_a_fresh_io_context_at_the_limit_completes_with_emfile) {
     const nettrace::dialer d;  // made while descriptors are free, as programs make theirs
@@ -542,3 +549,5 @@ BOOST_AUTO_TEST_CASE(dns_channel_that_cannot_start_at_the_limit_is_not_kept) {
     BOOST_TEST(!*again, again->message());
     BOOST_TEST(addrs == std::vector<asio::ip::address>{asio::ip::make_address("127.0.0.1")});
 }
+
+BOOST_AUTO_TEST_SUITE_END()

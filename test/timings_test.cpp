@@ -8,7 +8,7 @@
 #include <nettrace/nettrace.hpp>
 #include <nettrace/tls.hpp>
 
-#include "support/loopback.hpp"
+#include "support/common.hpp"
 #include "support/tls_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -28,6 +28,8 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
 using nettrace::timings;
+using nettrace::testing::host_port;
+using nettrace::testing::ms;
 
 namespace {
 
@@ -68,10 +70,6 @@ auto plain_dial(const nettrace::dialer& d, std::string address) {
     };
 }
 
-std::string at(const std::string& host, unsigned short port) { return host + ":" + std::to_string(port); }
-
-double ms(timings::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 const nettrace::testing::test_certificate& certificate() {
@@ -79,15 +77,39 @@ const nettrace::testing::test_certificate& certificate() {
     return cert;
 }
 
+// An io_context and the timings one dial fills in; run() runs `op` with a
+// context carrying only those timings.
+struct timed_dial {
+    asio::io_context ioc;
+    timings t;
+
+    template <class Op>
+    result run(Op op) {
+        return ::run(ioc, nettrace::with_timings({}, t), t, std::move(op));
+    }
+};
+
+// ... and a live listener on 127.0.0.1.
+struct timed_dial_to_a_live_ipv4 : timed_dial {
+    nettrace::testing::live_listener live{ioc.get_executor(), v4};
+};
+
+// ... or a TLS server there, and a client context trusting its certificate.
+struct timed_dial_tls : timed_dial {
+    nettrace::testing::tls_server server{ioc.get_executor(), v4, certificate()};
+    ssl::context client{ssl::context::tls_client};
+
+    timed_dial_tls() { certificate().trust_in(client); }
+};
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(literal_dial_has_no_dns_phase_and_one_ipv4_attempt) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    timings t;
+BOOST_AUTO_TEST_SUITE(plain_dials)
+
+BOOST_FIXTURE_TEST_CASE(literal_dial_has_no_dns_phase_and_one_ipv4_attempt, timed_dial_to_a_live_ipv4) {
     t.attempts = 99;  // stale values are reset at dial_start
     t.tls_used = true;
-    auto r = run(ioc, nettrace::with_timings({}, t), t, plain_dial(nettrace::dialer(), at("127.0.0.1", live.port())));
+    auto r = run(plain_dial(nettrace::dialer(), host_port("127.0.0.1", live.port())));
     BOOST_TEST(!r.ec, r.ec.message());
     const timings& s = r.seen;
     BOOST_TEST(s.ok());
@@ -117,15 +139,13 @@ BOOST_AUTO_TEST_CASE(literal_dial_has_no_dns_phase_and_one_ipv4_attempt) {
     BOOST_TEST(os.str() == line);
 }
 
-BOOST_AUTO_TEST_CASE(black_holed_first_address_makes_connect_last_about_the_attempt_delay) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(black_holed_first_address_makes_connect_last_about_the_attempt_delay,
+                        timed_dial_to_a_live_ipv4) {
     nettrace::testing::black_hole hole(v4_hole, live.port());
     nettrace::dial_options o;
     o.attempt_delay = 50ms;
     o.resolver = nettrace::make_static_resolver({{"race.test", {v4_hole, v4}}});
-    timings t;
-    auto r = run(ioc, nettrace::with_timings({}, t), t, plain_dial(nettrace::dialer(o), at("race.test", live.port())));
+    auto r = run(plain_dial(nettrace::dialer(o), host_port("race.test", live.port())));
     BOOST_TEST(!r.ec, r.ec.message());
     const timings& s = r.seen;
     BOOST_TEST(s.ok());
@@ -149,11 +169,9 @@ BOOST_AUTO_TEST_CASE(black_holed_first_address_makes_connect_last_about_the_atte
     BOOST_TEST(contains(line, "(2 attempts, won by ipv4)"), line);
 }
 
-BOOST_AUTO_TEST_CASE(refused_dial_sets_the_error_and_no_winner) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(refused_dial_sets_the_error_and_no_winner, timed_dial) {
     nettrace::testing::refused_port refused(v4);
-    timings t;
-    auto r = run(ioc, nettrace::with_timings({}, t), t, plain_dial(nettrace::dialer(), at("127.0.0.1", refused.port())));
+    auto r = run(plain_dial(nettrace::dialer(), host_port("127.0.0.1", refused.port())));
     BOOST_TEST(r.ec == asio::error::connection_refused);
     const timings& s = r.seen;
     BOOST_TEST(!s.ok());
@@ -172,12 +190,10 @@ BOOST_AUTO_TEST_CASE(refused_dial_sets_the_error_and_no_winner) {
                line);
 }
 
-BOOST_AUTO_TEST_CASE(unresolvable_name_has_a_dns_phase_and_no_attempts) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(unresolvable_name_has_a_dns_phase_and_no_attempts, timed_dial) {
     nettrace::dial_options o;
     o.resolver = nettrace::make_static_resolver({{"known.test", {v4}}});  // no fallback
-    timings t;
-    auto r = run(ioc, nettrace::with_timings({}, t), t, plain_dial(nettrace::dialer(o), "unknown.test:80"));
+    auto r = run(plain_dial(nettrace::dialer(o), "unknown.test:80"));
     BOOST_TEST(r.ec);
     const timings& s = r.seen;
     BOOST_TEST(s.error == r.ec);
@@ -188,19 +204,16 @@ BOOST_AUTO_TEST_CASE(unresolvable_name_has_a_dns_phase_and_no_attempts) {
     BOOST_TEST(s.total >= s.name_lookup_at);
 }
 
-BOOST_AUTO_TEST_CASE(layers_compose_and_a_reused_context_holds_the_last_dial) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(layers_compose_and_a_reused_context_holds_the_last_dial, timed_dial_to_a_live_ipv4) {
     nettrace::testing::refused_port refused(v4);
     int parent_dial_dones = 0;
     nettrace::client_trace parent;
     parent.dial_done = [&](const nettrace::dial_done_info&) { ++parent_dial_dones; };
-    timings t;
     const auto ctx = nettrace::with_timings(nettrace::with_client_trace({}, parent), t);
 
-    auto r = run(ioc, ctx, t, plain_dial(nettrace::dialer(), at("127.0.0.1", refused.port())));
+    auto r = ::run(ioc, ctx, t, plain_dial(nettrace::dialer(), host_port("127.0.0.1", refused.port())));
     BOOST_TEST(r.seen.error == asio::error::connection_refused);
-    r = run(ioc, ctx, t, plain_dial(nettrace::dialer(), at("127.0.0.1", live.port())));
+    r = ::run(ioc, ctx, t, plain_dial(nettrace::dialer(), host_port("127.0.0.1", live.port())));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(parent_dial_dones == 2);  // the parent's hooks still run
     BOOST_TEST(!r.seen.error);           // the first dial's error is gone
@@ -208,17 +221,16 @@ BOOST_AUTO_TEST_CASE(layers_compose_and_a_reused_context_holds_the_last_dial) {
     BOOST_TEST(r.seen.remote == tcp::endpoint(v4, live.port()));
 }
 
-BOOST_AUTO_TEST_CASE(dial_tls_adds_a_tls_phase_inside_the_total) {
-    asio::io_context ioc;
-    nettrace::testing::tls_server server(ioc.get_executor(), v4, certificate());
-    ssl::context client(ssl::context::tls_client);
-    certificate().trust_in(client);
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(tls_dials)
+
+BOOST_FIXTURE_TEST_CASE(dial_tls_adds_a_tls_phase_inside_the_total, timed_dial_tls) {
     nettrace::dial_options o;
     o.resolver = nettrace::make_static_resolver({{"tls.test", {v4}}});
     const nettrace::dialer d(o);
-    timings t;
-    auto r = run(ioc, nettrace::with_timings({}, t), t, [&](const nettrace::context& ctx) {
-        return nettrace::tls_dialer(client, {}, d).dial(ctx, "tcp", at("tls.test", server.port()),
+    auto r = run([&](const nettrace::context& ctx) {
+        return nettrace::tls_dialer(client, {}, d).dial(ctx, "tcp", host_port("tls.test", server.port()),
                                   asio::as_tuple(asio::use_awaitable));
     });
     BOOST_TEST(!r.ec, r.ec.message());
@@ -243,13 +255,10 @@ BOOST_AUTO_TEST_CASE(dial_tls_adds_a_tls_phase_inside_the_total) {
     BOOST_TEST(!contains(line, "error"), line);
 }
 
-BOOST_AUTO_TEST_CASE(failed_verification_is_the_timings_error_and_leaves_no_winner) {
-    asio::io_context ioc;
-    nettrace::testing::tls_server server(ioc.get_executor(), v4, certificate());
-    ssl::context client(ssl::context::tls_client);  // trusts nothing
-    timings t;
-    auto r = run(ioc, nettrace::with_timings({}, t), t, [&](const nettrace::context& ctx) {
-        return nettrace::dial_tls(ctx, "tcp", at("127.0.0.1", server.port()), client,
+BOOST_FIXTURE_TEST_CASE(failed_verification_is_the_timings_error_and_leaves_no_winner, timed_dial_tls) {
+    ssl::context untrusting(ssl::context::tls_client);  // trusts nothing
+    auto r = run([&](const nettrace::context& ctx) {
+        return nettrace::dial_tls(ctx, "tcp", host_port("127.0.0.1", server.port()), untrusting,
                                   asio::as_tuple(asio::use_awaitable));
     });
     BOOST_TEST(r.ec);
@@ -267,3 +276,5 @@ BOOST_AUTO_TEST_CASE(failed_verification_is_the_timings_error_and_leaves_no_winn
     BOOST_TEST(contains(line, ", tls "), line);
     BOOST_TEST(contains(line, ", error: " + r.ec.message()), line);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -7,7 +7,7 @@
 #include <nettrace/nettrace.hpp>
 #include <nettrace/tls.hpp>
 
-#include "support/loopback.hpp"
+#include "support/common.hpp"
 #include "support/tls_server.hpp"
 #include "support/trace_recorder.hpp"
 
@@ -36,6 +36,9 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
+using nettrace::testing::host_port;
+using nettrace::testing::ipv6_available;
+using nettrace::testing::ms;
 using nettrace::testing::test_certificate;
 using nettrace::testing::tls_server;
 using nettrace::testing::trace_recorder;
@@ -68,7 +71,7 @@ struct tls_result {
     std::chrono::steady_clock::duration elapsed{};
 };
 
-tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, const trace_recorder& rec,
+tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, trace_recorder& rec,
                    const std::string& address, ssl::context& client, const nettrace::tls_options& o = {}) {
     tls_result r;
     const auto start = std::chrono::steady_clock::now();
@@ -78,7 +81,7 @@ tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, const trace
             const nettrace::tls_dialer tls(client, o, d);  // named: see default_deferred_token_returns_the_stream
             auto [ec, s] = co_await tls.dial(rec.attach(), "tcp", address,
                                                        asio::as_tuple(asio::use_awaitable));
-            const_cast<trace_recorder&>(rec).completed();
+            rec.completed();
             r.elapsed = std::chrono::steady_clock::now() - start;
             r.ec = ec;
             if (!ec) r.stream.emplace(std::move(s));
@@ -90,9 +93,6 @@ tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, const trace
     return r;
 }
 
-std::string at(const std::string& host, unsigned short port) { return host + ":" + std::to_string(port); }
-
-double ms(std::chrono::steady_clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // The trace contract with the TLS hooks: dial_start first, dial_done last;
 // every handshake pair belongs to an attempt whose TCP connect had ended
@@ -119,14 +119,34 @@ bool is_verify_failure(const error_code& ec) {
            ec.message().find("certificate verify failed") != std::string::npos;
 }
 
+// An io_context, a client context that trusts the test certificate, and a
+// recorder; dial() runs one traced dial_tls on them.
+struct tls_client {
+    asio::io_context ioc;
+    ssl::context client = trusting_client();
+    trace_recorder rec;
+
+    tls_result dial(const nettrace::dialer& d, const std::string& address, const nettrace::tls_options& o = {}) {
+        return run_tls(ioc, d, rec, address, client, o);
+    }
+};
+
+// ... and a TLS server on 127.0.0.1 presenting the test certificate.
+struct tls_peer : tls_client {
+    tls_server server{ioc.get_executor(), v4, certificate()};
+
+    std::string tls_test() const { return host_port("tls.test", server.port()); }
+};
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(handshake_succeeds_with_verification_against_a_trusted_certificate) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    trace_recorder rec;
-    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client);
+// ---------------------------------------------------------------------------
+// Verification
+
+BOOST_AUTO_TEST_SUITE(verification)
+
+BOOST_FIXTURE_TEST_CASE(handshake_succeeds_with_verification_against_a_trusted_certificate, tls_peer) {
+    auto r = dial(pinned(), tls_test());
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.stream);
     BOOST_TEST(r.stream->lowest_layer().is_open());
@@ -154,40 +174,8 @@ BOOST_AUTO_TEST_CASE(handshake_succeeds_with_verification_against_a_trusted_cert
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(default_deferred_token_returns_the_stream) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    std::optional<std::string> version;
-    asio::co_spawn(
-        ioc,
-        [&]() -> asio::awaitable<void> {
-            // The default token: deferred, an exception on error.
-            // A named dialer: GCC 12 mishandles temporaries with destructors
-            // in a co_await's full-expression (they are destroyed twice).
-            const nettrace::tls_dialer d(client, {}, pinned());
-            auto s = co_await d.dial({}, "tcp", at("tls.test", server.port()));
-            version = SSL_get_version(s.native_handle());
-            // TLS 1.3: the server is done once it has read the client's Finished.
-            asio::steady_timer wait(ioc);
-            for (int i = 0; i < 100 && server.handshakes() == 0; ++i) {
-                wait.expires_after(10ms);
-                co_await wait.async_wait(asio::use_awaitable);
-            }
-            ioc.stop();
-        },
-        asio::detached);
-    ioc.run();
-    BOOST_TEST((version && version->rfind("TLSv1.", 0) == 0u));
-    BOOST_TEST(server.handshakes() == 1u);
-}
-
-BOOST_AUTO_TEST_CASE(ip_literal_is_verified_against_the_ip_san_without_sni) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    trace_recorder rec;
-    auto r = run_tls(ioc, nettrace::dialer(), rec, at("127.0.0.1", server.port()), client);
+BOOST_FIXTURE_TEST_CASE(ip_literal_is_verified_against_the_ip_san_without_sni, tls_peer) {
+    auto r = dial(nettrace::dialer(), host_port("127.0.0.1", server.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.stream);
     BOOST_TEST(SSL_get_servername(r.stream->native_handle(), TLSEXT_NAMETYPE_host_name) == nullptr);
@@ -195,12 +183,8 @@ BOOST_AUTO_TEST_CASE(ip_literal_is_verified_against_the_ip_san_without_sni) {
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(wrong_name_fails_with_a_verification_error) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    trace_recorder rec;
-    auto r = run_tls(ioc, pinned(), rec, at("other.test", server.port()), client);
+BOOST_FIXTURE_TEST_CASE(wrong_name_fails_with_a_verification_error, tls_peer) {
+    auto r = dial(pinned(), host_port("other.test", server.port()));
     BOOST_TEST(is_verify_failure(r.ec), r.ec.message());
     BOOST_TEST(!r.stream);
     const auto done = rec.of("tls_handshake_done");
@@ -222,25 +206,18 @@ BOOST_AUTO_TEST_CASE(wrong_name_fails_with_a_verification_error) {
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(server_name_option_overrides_the_host) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(server_name_option_overrides_the_host, tls_peer) {
     nettrace::tls_options o;
     o.server_name = "tls.test";
-    auto r = run_tls(ioc, pinned(), rec, at("other.test", server.port()), client, o);
+    auto r = dial(pinned(), host_port("other.test", server.port()), o);
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.of("tls_handshake_done").at(0).server_name == "tls.test");
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(untrusted_certificate_fails_and_closes_the_socket) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    ssl::context client(ssl::context::tls_client);  // trusts nothing
-    trace_recorder rec;
-    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client);
+BOOST_FIXTURE_TEST_CASE(untrusted_certificate_fails_and_closes_the_socket, tls_peer) {
+    ssl::context untrusting(ssl::context::tls_client);  // trusts nothing
+    auto r = run_tls(ioc, pinned(), rec, tls_test(), untrusting);
     BOOST_TEST(is_verify_failure(r.ec), r.ec.message());
     const auto done = rec.of("tls_handshake_done");
     BOOST_REQUIRE(done.size() == 1u);
@@ -249,70 +226,62 @@ BOOST_AUTO_TEST_CASE(untrusted_certificate_fails_and_closes_the_socket) {
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(failed_handshake_hands_back_a_closed_stream) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    ssl::context client(ssl::context::tls_client);
+BOOST_FIXTURE_TEST_CASE(failed_handshake_hands_back_a_closed_stream, tls_peer) {
+    ssl::context untrusting(ssl::context::tls_client);
     error_code result;
     bool open = true;
-    nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), {}, "tcp", at("tls.test", server.port()),
-                       [&](error_code ec, nettrace::tls_stream s) {
-                           result = ec;
-                           open = s.lowest_layer().is_open();
-                           ioc.stop();
-                       });
+    nettrace::tls_dialer(untrusting, {}, pinned())
+        .dial(ioc.get_executor(), {}, "tcp", tls_test(), [&](error_code ec, nettrace::tls_stream s) {
+            result = ec;
+            open = s.lowest_layer().is_open();
+            ioc.stop();
+        });
     ioc.run();
     BOOST_TEST(is_verify_failure(result), result.message());
     BOOST_TEST(!open);
 }
 
-BOOST_AUTO_TEST_CASE(verify_peer_false_accepts_an_untrusted_certificate) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    ssl::context client(ssl::context::tls_client);
-    client.set_verify_mode(ssl::verify_peer);  // the option overrides the context
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(verify_peer_false_accepts_an_untrusted_certificate, tls_peer) {
+    ssl::context untrusting(ssl::context::tls_client);
+    untrusting.set_verify_mode(ssl::verify_peer);  // the option overrides the context
     nettrace::tls_options o;
     o.verify_peer = false;
-    auto r = run_tls(ioc, pinned(), rec, at("other.test", server.port()), client, o);
+    auto r = run_tls(ioc, pinned(), rec, host_port("other.test", server.port()), untrusting, o);
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_REQUIRE(r.stream);
     BOOST_TEST(!rec.of("tls_handshake_done").at(0).version.empty());
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(alpn_h2_is_negotiated_when_the_server_selects_it) {
-    asio::io_context ioc;
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// ALPN
+
+BOOST_AUTO_TEST_SUITE(alpn)
+
+BOOST_FIXTURE_TEST_CASE(alpn_h2_is_negotiated_when_the_server_selects_it, tls_client) {
     tls_server server(ioc.get_executor(), v4, certificate(), {{"h2", "http/1.1"}});
-    auto client = trusting_client();
-    trace_recorder rec;
     nettrace::tls_options o;
     o.alpn = {"http/1.1", "h2"};
-    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client, o);
+    auto r = dial(pinned(), host_port("tls.test", server.port()), o);
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.of("tls_handshake_done").at(0).alpn == "h2");
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(no_alpn_when_the_server_selects_none) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(no_alpn_when_the_server_selects_none, tls_peer) {
     nettrace::tls_options o;
     o.alpn = {"h2"};
-    auto r = run_tls(ioc, pinned(), rec, at("tls.test", server.port()), client, o);
+    auto r = dial(pinned(), tls_test(), o);
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.of("tls_handshake_done").at(0).alpn.empty());
 }
 
-BOOST_AUTO_TEST_CASE(invalid_alpn_protocol_fails_before_dialing) {
-    asio::io_context ioc;
-    auto client = trusting_client();
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(invalid_alpn_protocol_fails_before_dialing, tls_client) {
     nettrace::tls_options o;
     o.alpn = {""};
-    auto r = run_tls(ioc, pinned(), rec, "tls.test:1", client, o);
+    auto r = dial(pinned(), "tls.test:1", o);
     BOOST_TEST(r.ec == asio::error::invalid_argument);
     // Refused before any DNS or connect: the dial's own pair only.
     const auto ev = rec.events();
@@ -322,14 +291,18 @@ BOOST_AUTO_TEST_CASE(invalid_alpn_protocol_fails_before_dialing) {
     BOOST_TEST(ev[1].error == asio::error::invalid_argument);
 }
 
-BOOST_AUTO_TEST_CASE(silent_server_times_out_at_the_dialers_timeout) {
-    asio::io_context ioc;
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Failures, timeouts and cancellation, before and during the handshake
+
+BOOST_AUTO_TEST_SUITE(failures_timeouts_and_cancellation)
+
+BOOST_FIXTURE_TEST_CASE(silent_server_times_out_at_the_dialers_timeout, tls_client) {
     nettrace::testing::live_listener silent(ioc.get_executor(), v4);  // accepts TCP, never speaks TLS
-    auto client = trusting_client();
     nettrace::dial_options opts;
     opts.timeout = 300ms;
-    trace_recorder rec;
-    auto r = run_tls(ioc, pinned(opts), rec, at("tls.test", silent.port()), client);
+    auto r = dial(pinned(opts), host_port("tls.test", silent.port()));
     BOOST_TEST(r.ec == nettrace::error::timeout, r.ec.message());
     BOOST_TEST(ms(r.elapsed) >= 299.0, "took " << ms(r.elapsed) << " ms");
     BOOST_TEST(ms(r.elapsed) < 1000.0, "took " << ms(r.elapsed) << " ms");
@@ -342,14 +315,11 @@ BOOST_AUTO_TEST_CASE(silent_server_times_out_at_the_dialers_timeout) {
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(timeout_during_the_dial_fires_no_tls_hooks) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(timeout_during_the_dial_fires_no_tls_hooks, tls_client) {
     nettrace::testing::black_hole hole(v4_other);
-    auto client = trusting_client();
     nettrace::dial_options opts;
     opts.timeout = 200ms;
-    trace_recorder rec;
-    auto r = run_tls(ioc, pinned(opts), rec, at("hole.test", hole.port()), client);
+    auto r = dial(pinned(opts), host_port("hole.test", hole.port()));
     BOOST_TEST(r.ec == nettrace::error::timeout, r.ec.message());
     check_tls_contract(rec, 0);
 }
@@ -376,7 +346,7 @@ BOOST_AUTO_TEST_CASE(cancellation_during_the_handshake_completes_promptly) {
             });
         };
         nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), nettrace::with_client_trace(ctx, t), "tcp",
-                           at("tls.test", silent.port()),
+                           host_port("tls.test", silent.port()),
                            asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
                                rec.completed();
                                completed_at = std::chrono::steady_clock::now();
@@ -398,11 +368,7 @@ BOOST_AUTO_TEST_CASE(cancellation_during_the_handshake_completes_promptly) {
 // A cancellation that arrives once the winner's handshake is done, emitted
 // from its tls_handshake_done hook, comes after the race was decided: it has
 // no effect, and the trace still ends on a successful dial_done.
-BOOST_AUTO_TEST_CASE(cancellation_after_the_winning_handshake_changes_nothing) {
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
-    auto client = trusting_client();
-    trace_recorder rec;
+BOOST_FIXTURE_TEST_CASE(cancellation_after_the_winning_handshake_changes_nothing, tls_peer) {
     asio::cancellation_signal signal;
     error_code result = asio::error::fault;
     bool open = false;
@@ -411,7 +377,7 @@ BOOST_AUTO_TEST_CASE(cancellation_after_the_winning_handshake_changes_nothing) {
         if (!i.error) signal.emit(asio::cancellation_type::terminal);
     };
     nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), nettrace::with_client_trace(rec.attach(), t), "tcp",
-                       at("tls.test", server.port()),
+                       tls_test(),
                        asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
                            rec.completed();
                            result = ec;
@@ -425,15 +391,12 @@ BOOST_AUTO_TEST_CASE(cancellation_after_the_winning_handshake_changes_nothing) {
     check_tls_contract(rec);
 }
 
-BOOST_AUTO_TEST_CASE(cancellation_during_the_dial_cancels_the_dial) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(cancellation_during_the_dial_cancels_the_dial, tls_client) {
     nettrace::testing::black_hole hole(v4_other);
-    auto client = trusting_client();
-    trace_recorder rec;
     asio::cancellation_signal signal;
     error_code result;
     std::chrono::steady_clock::time_point cancelled_at, completed_at;
-    nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), rec.attach(), "tcp", at("hole.test", hole.port()),
+    nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), rec.attach(), "tcp", host_port("hole.test", hole.port()),
                        asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream) {
                            rec.completed();
                            completed_at = std::chrono::steady_clock::now();
@@ -451,14 +414,43 @@ BOOST_AUTO_TEST_CASE(cancellation_during_the_dial_cancels_the_dial) {
     check_tls_contract(rec, 0);
 }
 
-BOOST_AUTO_TEST_CASE(dial_errors_are_reported_without_tls_hooks) {
-    asio::io_context ioc;
+BOOST_FIXTURE_TEST_CASE(dial_errors_are_reported_without_tls_hooks, tls_client) {
     nettrace::testing::refused_port refused(v4);
-    auto client = trusting_client();
-    trace_recorder rec;
-    auto r = run_tls(ioc, pinned(), rec, at("tls.test", refused.port()), client);
+    auto r = dial(pinned(), host_port("tls.test", refused.port()));
     BOOST_TEST(r.ec == asio::error::connection_refused, r.ec.message());
     check_tls_contract(rec, 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Tokens and threads
+
+BOOST_AUTO_TEST_SUITE(tokens_and_threads)
+
+BOOST_FIXTURE_TEST_CASE(default_deferred_token_returns_the_stream, tls_peer) {
+    std::optional<std::string> version;
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+            // The default token: deferred, an exception on error.
+            // A named dialer: GCC 12 mishandles temporaries with destructors
+            // in a co_await's full-expression (they are destroyed twice).
+            const nettrace::tls_dialer d(client, {}, pinned());
+            auto s = co_await d.dial({}, "tcp", tls_test());
+            version = SSL_get_version(s.native_handle());
+            // TLS 1.3: the server is done once it has read the client's Finished.
+            asio::steady_timer wait(ioc);
+            for (int i = 0; i < 100 && server.handshakes() == 0; ++i) {
+                wait.expires_after(10ms);
+                co_await wait.async_wait(asio::use_awaitable);
+            }
+            ioc.stop();
+        },
+        asio::detached);
+    ioc.run();
+    BOOST_TEST((version && version->rfind("TLSv1.", 0) == 0u));
+    BOOST_TEST(server.handshakes() == 1u);
 }
 
 // Hooks of one dial_tls never overlap and all precede the completion, with
@@ -472,7 +464,7 @@ BOOST_AUTO_TEST_CASE(hooks_are_serialised_on_a_thread_pool) {
     for (int i = 0; i < 20; ++i) {
         trace_recorder rec;
         auto f = nettrace::tls_dialer(client, o, pinned()).dial(pool.get_executor(), rec.attach(), "tcp",
-                                    at("tls.test", server.port()), asio::use_future);
+                                    host_port("tls.test", server.port()), asio::use_future);
         auto s = f.get();
         rec.completed();
         BOOST_TEST(s.lowest_layer().is_open());
@@ -483,16 +475,12 @@ BOOST_AUTO_TEST_CASE(hooks_are_serialised_on_a_thread_pool) {
     pool.join();
 }
 
+BOOST_AUTO_TEST_SUITE_END()
+
 // ---------------------------------------------------------------------------
 // Happy Eyeballs v3: the handshake is part of the attempt.
 
 namespace {
-
-struct ipv6_available {
-    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-        return nettrace::testing::ipv6_loopback_available();
-    }
-};
 
 // A TLS server on 127.0.0.1:P beside a listener on [::1]:P that completes
 // the TCP handshake and never answers the ClientHello (a path that drops the
@@ -509,10 +497,12 @@ struct stalled_ipv6_beside_live_ipv4 {
         o.resolver = nettrace::make_static_resolver({{"tls.test", {asio::ip::make_address("::1"), v4}}});
         return nettrace::dialer(o);
     }
-    std::string address() const { return at("tls.test", server.port()); }
+    std::string address() const { return host_port("tls.test", server.port()); }
 };
 
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(handshake_in_the_race)
 
 BOOST_FIXTURE_TEST_CASE(stalled_handshake_on_ipv6_loses_to_ipv4_at_about_one_extended_delay,
                         stalled_ipv6_beside_live_ipv4, *boost::unit_test::precondition(ipv6_available())) {
@@ -563,11 +553,9 @@ BOOST_FIXTURE_TEST_CASE(without_the_tls_race_a_stalled_handshake_holds_the_dial_
     check_tls_contract(rec, 1);
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_handshake_starts_the_next_address_at_once) {
+BOOST_FIXTURE_TEST_CASE(a_failed_handshake_starts_the_next_address_at_once, tls_peer) {
     // 127.0.0.2 accepts TCP and closes at once (the handshake fails with
     // stream_truncated); 127.0.0.1 then starts without waiting the delay.
-    asio::io_context ioc;
-    tls_server server(ioc.get_executor(), v4, certificate());
     tcp::acceptor closer(ioc, tcp::endpoint(v4_other, server.port()));
     std::function<void()> accept_and_close = [&] {
         closer.async_accept([&](error_code ec, tcp::socket s) {
@@ -580,9 +568,7 @@ BOOST_AUTO_TEST_CASE(a_failed_handshake_starts_the_next_address_at_once) {
     nettrace::dial_options o;
     o.attempt_delay = 2s;
     o.resolver = nettrace::make_static_resolver({{"tls.test", {v4_other, v4}}});
-    auto client = trusting_client();
-    trace_recorder rec;
-    auto r = run_tls(ioc, nettrace::dialer(o), rec, at("tls.test", server.port()), client);
+    auto r = dial(nettrace::dialer(o), tls_test());
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(ms(r.elapsed) < 1000.0, "connected after " << ms(r.elapsed) << " ms (the delay is 2 s)");
     const auto dones = rec.of("tls_handshake_done");
@@ -592,3 +578,5 @@ BOOST_AUTO_TEST_CASE(a_failed_handshake_starts_the_next_address_at_once) {
     BOOST_TEST((dones[1].outcome == nettrace::connect_outcome::won));
     check_tls_contract(rec, 2);
 }
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -5,7 +5,7 @@
 
 #include <nettrace/nettrace.hpp>
 
-#include "support/loopback.hpp"
+#include "support/common.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -17,14 +17,26 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using namespace std::chrono_literals;
+using nettrace::testing::host_port;
 
 namespace {
 
 const auto v4 = asio::ip::make_address("127.0.0.1");
 
-std::string addr(unsigned short port) { return "127.0.0.1:" + std::to_string(port); }
+// An io_context and a live listener on 127.0.0.1 to dial.
+struct live_ipv4 {
+    asio::io_context ioc;
+    nettrace::testing::live_listener live{ioc.get_executor(), v4};
+
+    std::string address() const { return host_port(v4, live.port()); }
+};
 
 }  // namespace
+
+// ---------------------------------------------------------------------------
+// Composing traces, without a dial
+
+BOOST_AUTO_TEST_SUITE(composition)
 
 BOOST_AUTO_TEST_CASE(background_context_carries_no_trace) {
     BOOST_TEST(nettrace::context_client_trace(nettrace::context{}) == nullptr);
@@ -76,12 +88,17 @@ BOOST_AUTO_TEST_CASE(hooks_missing_in_the_newer_trace_fall_through_to_the_older)
     BOOST_TEST(calls == 1);
 }
 
-BOOST_AUTO_TEST_CASE(both_layers_see_every_event_of_a_real_dial) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---------------------------------------------------------------------------
+// Traced dials
+
+BOOST_AUTO_TEST_SUITE(traced_dials)
+
+BOOST_FIXTURE_TEST_CASE(both_layers_see_every_event_of_a_real_dial, live_ipv4) {
     nettrace::testing::trace_recorder inner, outer;
     auto ctx = inner.attach(outer.attach());
-    nettrace::dial(ioc.get_executor(), ctx, "tcp", addr(live.port()), [&](error_code ec, tcp::socket) {
+    nettrace::dial(ioc.get_executor(), ctx, "tcp", address(), [&](error_code ec, tcp::socket) {
         BOOST_TEST(!ec);
         inner.completed();
         outer.completed();
@@ -93,9 +110,7 @@ BOOST_AUTO_TEST_CASE(both_layers_see_every_event_of_a_real_dial) {
     BOOST_TEST(inner.events().size() == outer.events().size());
 }
 
-BOOST_AUTO_TEST_CASE(a_throwing_hook_does_not_disturb_the_dial) {
-    asio::io_context ioc;
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+BOOST_FIXTURE_TEST_CASE(a_throwing_hook_does_not_disturb_the_dial, live_ipv4) {
     nettrace::testing::trace_recorder rec;
     nettrace::client_trace thrower;
     thrower.connect_start = [](const nettrace::connect_start_info&) { throw std::runtime_error("metrics bug"); };
@@ -104,7 +119,7 @@ BOOST_AUTO_TEST_CASE(a_throwing_hook_does_not_disturb_the_dial) {
     // The recorder is the older layer: it must still see every event.
     auto ctx = nettrace::with_client_trace(rec.attach(), thrower);
     error_code result = asio::error::would_block;
-    nettrace::dial(ioc.get_executor(), ctx, "tcp", addr(live.port()), [&](error_code ec, tcp::socket) {
+    nettrace::dial(ioc.get_executor(), ctx, "tcp", address(), [&](error_code ec, tcp::socket) {
         result = ec;
         rec.completed();
         ioc.stop();
@@ -144,7 +159,7 @@ BOOST_AUTO_TEST_CASE(hooks_of_one_dial_never_run_concurrently_on_a_multithreaded
         slow.connect_start = [hold](const nettrace::connect_start_info&) { hold(); };
         slow.connect_done = [hold](const nettrace::connect_done_info&) { hold(); };
         auto ctx = nettrace::with_client_trace(recs[i].attach(), slow);
-        d.dial(ioc.get_executor(), ctx, "tcp", "mt.test:" + std::to_string(live.port()),
+        d.dial(ioc.get_executor(), ctx, "tcp", host_port("mt.test", live.port()),
                [&, i](error_code ec, tcp::socket) {
                    recs[i].completed();
                    if (ec) ++failures;
@@ -159,3 +174,5 @@ BOOST_AUTO_TEST_CASE(hooks_of_one_dial_never_run_concurrently_on_a_multithreaded
     BOOST_TEST(overlaps.load() == 0);
     for (auto& r : recs) r.check_contract();
 }
+
+BOOST_AUTO_TEST_SUITE_END()

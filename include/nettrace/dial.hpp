@@ -64,7 +64,9 @@ public:
     /// are cancelled (a getaddrinfo call is abandoned, not waited for), and
     /// the operation completes promptly with boost::asio::error::
     /// operation_aborted. A signal that arrives after the race is decided has
-    /// no effect. options().timeout bounds the whole dial the same way.
+    /// no effect. options().timeout bounds the whole dial the same way, and
+    /// so does a deadline in `ctx` (with_deadline, with_timeout): whichever
+    /// comes first.
     ///
     /// Thread safety: a dialer is immutable; distinct dials may start on it
     /// from any thread at once. `ctx`, `network` and `address` are copied
@@ -86,7 +88,8 @@ public:
     ///   peer caused (connection_refused, timed_out, connection_reset, ...)
     ///   over a local one (network_unreachable, address_family_not_supported,
     ///   no_descriptors, error::no_local_address);
-    /// - error::timeout: options().timeout expired before any attempt won;
+    /// - error::timeout: options().timeout or the context's deadline expired
+    ///   before any attempt won (dial_done_info::cause says which);
     /// - boost::asio::error::operation_aborted: cancelled.
     /// The trace's dial_done (or with_dial_report) gets every (endpoint,
     /// error) pair and a Go-style description naming the failing step
@@ -125,15 +128,17 @@ public:
     ///
     /// Cancellation: terminal, partial and total cancel the lookups; the
     /// operation completes promptly with boost::asio::error::
-    /// operation_aborted. options().timeout does not apply to resolve(); the
-    /// resolver's own timeouts do (dns_resolver_options::timeout and tries).
+    /// operation_aborted. options().timeout does not apply to resolve(); a
+    /// deadline in `ctx` does (error::timeout), and so do the resolver's own
+    /// timeouts (dns_resolver_options::timeout and tries).
     ///
     /// Thread safety: as for dial().
     ///
     /// Errors: error::missing_host (empty), host_too_long, invalid_host,
     /// before any lookup; when neither family yielded an address, the
-    /// resolver's error as for dial(); boost::asio::error::operation_aborted
-    /// when cancelled.
+    /// resolver's error as for dial(); error::timeout when the context's
+    /// deadline passed (before any lookup, if it had already);
+    /// boost::asio::error::operation_aborted when cancelled.
     template <class Token = boost::asio::deferred_t>
     auto resolve(const context& ctx, std::string_view host, Token&& token = {}) const {
         return boost::asio::async_initiate<Token, resolve_signature>(

@@ -71,6 +71,10 @@ enum class error {
     socks_ttl_expired,       ///< SOCKS5 reply 6
     socks_command_not_supported,  ///< SOCKS5 reply 7
     socks_address_type_not_supported,  ///< SOCKS5 reply 8
+
+    // Resolver errors, continued (added after the proxy errors: the values
+    // above keep their numbers).
+    no_dns_resolver,         ///< make_dns_resolver in a build without c-ares (-Dcares=disabled); no_resolver is the static table's
 };
 
 /// The category of nettrace::error; its name is "nettrace". One instance

@@ -22,9 +22,10 @@
 
 #include "dialer_state.hpp"
 #include "lookup_operation.hpp"
-#include "proxy_tunnel.hpp"
+#include "proxy_route.hpp"
 #include "saturate.hpp"
 #include "spare_socket.hpp"
+#include "tcp_final.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/error.hpp>
@@ -39,37 +40,6 @@
 #include <string>
 
 namespace nettrace::detail {
-
-/// Plain dial: the attempt ends when TCP connects.
-struct tcp_final {
-    using stream_type = boost::asio::ip::tcp::socket;
-    // Streams are made in place (from an executor, or the spare socket):
-    // a socket moved once more costs a service call per dial.
-    template <class Arg>
-    void emplace(std::optional<stream_type>& slot, Arg&& arg) {
-        slot.emplace(std::forward<Arg>(arg));
-    }
-    template <class Arg>
-    stream_type& emplace_back(std::deque<stream_type>& streams, Arg&& arg) {
-        return streams.emplace_back(std::forward<Arg>(arg));
-    }
-    static boost::asio::ip::tcp::socket& lowest(stream_type& s) noexcept { return s; }
-    // No stage: dial_op compiles none of its stage code for a plain dial,
-    // which keeps the hottest path's instructions few and close together.
-    static constexpr bool has_stage = false;
-    static constexpr bool tls = false;  // picks dial_options::proxy's http (not https) proxy
-    bool stage_in_race() const noexcept { return false; }
-    bool stage_after_race() const noexcept { return false; }
-    // Never called: no stage.
-    template <class Op, class Handler>
-    void start_stage(Op&, stream_type&, Handler&&) {}
-    void report_stage(const stream_type&, const boost::system::error_code&, tls_handshake_done_info&) {}
-    std::string_view stage_cause(stream_type&) const noexcept { return {}; }
-    std::string_view stage_name() const noexcept { return {}; }
-    std::string_view stage_peer_name() const noexcept { return {}; }
-};
-
-boost::system::error_code apply_socket_options(boost::asio::ip::tcp::socket& socket, const dial_options& o);
 
 template <class Final>
 class dial_op final : public lookup_operation<void(boost::system::error_code, typename Final::stream_type)> {
@@ -116,6 +86,10 @@ private:
         started_ = clock::now();
         if (this->trace_) this->fire(this->trace_->dial_start, dial_start_info{network_, address_});
         if (start_error_) return complete(start_error_);
+        // A context whose deadline has passed (Go: ctx.Done() before Dial)
+        // fails before any DNS or connect.
+        if (const auto end = context_deadline(this->ctx_); end && *end <= started_)
+            return complete(make_error_code(error::timeout));
 
         error_code ec;
         const auto net = parse_network(network_, ec);
@@ -128,11 +102,12 @@ private:
         const bool ipv6 = *net != network::tcp4 && pref != family_preference::ipv4_only;
         const bool ipv4 = *net != network::tcp6 && pref != family_preference::ipv6_only;
 
-        if (const proxy* p = state_->options.proxy.select(Final::tls, hp->host, hp->port))
-            return start_proxied(*p, std::move(*hp), ipv6, ipv4);
+        if (const proxy* p = state_->options.proxy.select(Final::tls, this->host_, hp->port))
+            return start_proxied(*p, this->host_, hp->port, hp->ip, ipv6, ipv4);
 
         racer_config config = state_->racer;
         config.stages_after_connect = final_.stage_in_race();
+        config.deadline = context_deadline(this->ctx_);
         racer_.emplace(config, hp->port);
         if (hp->ip) {
             // IP literals skip DNS, and its hooks, as in Go.
@@ -150,28 +125,21 @@ private:
     }
 
     void on_answer(address_family f, clock::time_point now) override {
-        if (target_lookup_) return on_target_answer();
+        if (route_.target_lookup) return on_target_answer();
         racer_->on_answer(f, this->lookup(f).addrs, this->lookup(f).error, now);
         drain();
     }
 
     // --- Through a proxy --------------------------------------------------
 
-    [[gnu::cold]] void start_proxied(const proxy& p, host_port target, bool ipv6, bool ipv4) {
-        proxy_ = &p;  // lives in state_->options, which we hold
-        proxy_text_ = p.redacted();
-        target_.host = std::move(target.host);
-        target_.port = target.port;
-        target_.address = target.ip;
-        want_ipv6_ = ipv6;
-        want_ipv4_ = ipv4;
+    [[gnu::cold]] void start_proxied(const proxy& p, const std::string& host, std::uint16_t port,
+                                     const std::optional<boost::asio::ip::address>& ip, bool ipv6, bool ipv4) {
+        route_.begin(p, host, port, ip, ipv6, ipv4);
         if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
-        if (p.scheme() == proxy_scheme::socks5 && !target_.address) {
+        if (route_.target_lookup) {
             // socks5:// resolves the target here; it is bounded by the
             // dial's timeout like the rest (the racer is not started yet).
-            target_lookup_ = true;
-            const auto timeout = state_->racer.timeout;
-            if (timeout > clock::duration::zero()) arm_timer(saturating_add(started_, timeout));
+            if (const auto end = deadline()) arm_timer(*end);
             return this->start_lookups(*state_->options.resolver, ipv6, ipv4, started_);
         }
         connect_to_proxy();
@@ -179,92 +147,86 @@ private:
 
     [[gnu::cold]] void on_target_answer() {
         if (this->lookups_pending()) return;
-        target_lookup_ = false;
+        route_.target_lookup = false;
         if (timer_) timer_->cancel();
-        if (target_error_) return complete(target_error_);
-        // The preferred family's first address: the proxy, not us, connects
-        // to it, so there is nothing to race.
-        const auto& v6 = this->lookup(address_family::ipv6).addrs;
-        const auto& v4 = this->lookup(address_family::ipv4).addrs;
-        const bool v4_first = state_->options.preference == family_preference::prefer_ipv4;
-        const auto& first = v4_first ? v4 : v6;
-        const auto& second = v4_first ? v6 : v4;
-        if (first.empty() && second.empty())
-            return complete(combine_lookup_errors(this->lookup(address_family::ipv6).error,
-                                                  this->lookup(address_family::ipv4).error));
-        target_.address = first.empty() ? second.front() : first.front();
+        if (route_.target_error) return complete(route_.target_error);
+        const auto& v6 = this->lookup(address_family::ipv6);
+        const auto& v4 = this->lookup(address_family::ipv4);
+        if (!route_.choose_target(v6.addrs, v4.addrs, state_->options.preference))
+            return complete(combine_lookup_errors(v6.error, v4.error));
         connect_to_proxy();
     }
 
     [[gnu::cold]] void connect_to_proxy() {
-        target_text_ = join_host_port(target_.address ? target_.address->to_string() : target_.host, target_.port);
+        route_.target_known();
         racer_config config = state_->racer;
         config.stages_after_connect = true;
-        racer_.emplace(config, proxy_->port());
+        config.deadline = context_deadline(this->ctx_);
+        racer_.emplace(config, route_.via->port());
         error_code ignored;
-        const auto ip = parse_ip_literal(proxy_->host(), ignored);
-        this->host_ = proxy_->host();
+        const auto ip = parse_ip_literal(route_.via->host(), ignored);
+        this->host_ = route_.via->host();
         if (ip) {
             const bool v6 = ip->is_v6();
-            if (v6 ? !want_ipv6_ : !want_ipv4_) return complete(make_error_code(error::no_suitable_address));
+            if (v6 ? !route_.want_ipv6 : !route_.want_ipv4) return complete(make_error_code(error::no_suitable_address));
             racer_->start(started_, v6, !v6);
             racer_->on_answer(v6 ? address_family::ipv6 : address_family::ipv4, std::span(&*ip, 1), {},
                               clock::now());
         } else {
-            racer_->start(started_, want_ipv6_, want_ipv4_);
-            this->start_lookups(*state_->options.resolver, want_ipv6_, want_ipv4_, clock::now());
+            racer_->start(started_, route_.want_ipv6, route_.want_ipv4);
+            this->start_lookups(*state_->options.resolver, route_.want_ipv6, route_.want_ipv4, clock::now());
         }
         drain();
     }
 
     [[gnu::cold]] void start_tunnel(std::size_t i) {
-        if (tunnels_.size() <= i) tunnels_.resize(i + 1);
-        tunnels_[i] = std::make_unique<proxy_tunnel>(*proxy_, target_);
-        const auto endpoint = racer_->attempts()[i].endpoint;
+        proxy_tunnel& tunnel = route_.add_tunnel(i);
         if (this->trace_)
             this->fire(this->trace_->proxy_connect_start,
-                       proxy_connect_start_info{proxy_->scheme(), proxy_text_, endpoint, target_text_, i});
+                       proxy_connect_start_info{.scheme = route_.via->scheme(),
+                                                .proxy = route_.text,
+                                                .endpoint = racer_->attempts()[i].endpoint,
+                                                .target = route_.target_text,
+                                                .attempt = i});
         const auto started = clock::now();
-        tunnels_[i]->start(Final::lowest(stream(i)), this->strand_,
-                           saturating_duration<clock>(state_->options.proxy_timeout), this->shared_from_this(),
-                           [this, i, started](const error_code& ec) {
-                               this->resumed();
-                               tunnel_done(i, ec, started);
-                               drain();
-                           });
+        tunnel.start(Final::lowest(stream(i)), this->strand_, saturating_duration<clock>(state_->options.proxy_timeout),
+                     this->shared_from_this(), [this, i, started](const error_code& ec) {
+                         this->resumed();
+                         tunnel_done(i, ec, started);
+                         drain();
+                     });
     }
 
     [[gnu::cold]] void tunnel_done(std::size_t i, const error_code& ec, clock::time_point started) {
         const auto now = clock::now();
-        const proxy_tunnel& t = *tunnels_[i];
+        const proxy_tunnel& t = *route_.tunnels[i];
         const bool stage_follows = Final::has_stage && !ec && final_.stage_in_race() && !racer_->finished();
         if (!stage_follows) {
-            if (ec) note_tunnel_failure(i, t);
+            if (ec) stage_failures_.push_back({i, route_.step_name(), route_.cause_of(t)});
             racer_->on_attempt_done(i, ec, now);
         }
         const auto& a = racer_->attempts()[i];
         if (!stage_follows && a.outcome != connect_outcome::won) close(i);
         if (this->trace_)
             this->fire(this->trace_->proxy_connect_done,
-                       proxy_connect_done_info{proxy_->scheme(), proxy_text_, a.endpoint, target_text_, i, t.status(),
-                                               t.reason(), stage_follows ? connect_outcome::connected : a.outcome,
-                                               stage_follows ? error_code() : a.error, now - started});
+                       proxy_connect_done_info{.scheme = route_.via->scheme(),
+                                               .proxy = route_.text,
+                                               .endpoint = a.endpoint,
+                                               .target = route_.target_text,
+                                               .attempt = i,
+                                               .status = t.status(),
+                                               .reason = t.reason(),
+                                               .outcome = stage_follows ? connect_outcome::connected : a.outcome,
+                                               .error = stage_follows ? error_code() : a.error,
+                                               .elapsed = now - started});
         if constexpr (Final::has_stage)
             if (stage_follows) start_stage(i);
     }
 
-    [[gnu::cold]] void note_tunnel_failure(std::size_t i, const proxy_tunnel& t) {
-        auto& cause = tunnel_causes_.emplace_back();
-        if (proxy_->scheme() == proxy_scheme::http && t.status() >= 0)
-            cause = std::to_string(t.status()) + (t.reason().empty() ? "" : " " + t.reason());
-        stage_failures_.push_back(
-            {i, proxy_->scheme() == proxy_scheme::http ? "proxy CONNECT" : "socks5 handshake", cause});
-    }
-
     [[gnu::cold]] void on_cancel() override {
         if (this->completed()) return;
-        if (target_lookup_) {
-            if (!target_error_) target_error_ = boost::asio::error::operation_aborted;
+        if (route_.target_lookup) {
+            if (!route_.target_error) route_.target_error = boost::asio::error::operation_aborted;
             return this->stop_lookups();
         }
         if (!racer_) return;
@@ -306,8 +268,8 @@ private:
         timer_->async_wait([self = this->shared_from_this(), this](const error_code& ec) {
             this->resumed();
             if (ec == boost::asio::error::operation_aborted) return;
-            if (target_lookup_) {
-                target_error_ = make_error_code(error::timeout);
+            if (route_.target_lookup) {
+                route_.target_error = make_error_code(error::timeout);
                 return this->stop_lookups();
             }
             if constexpr (Final::has_stage)
@@ -367,7 +329,7 @@ private:
     void transport_done(std::size_t i, const error_code& ec) {
         const auto now = clock::now();
         const bool stage_follows =
-            !ec && (proxy_ || (Final::has_stage && final_.stage_in_race())) && !racer_->finished();
+            !ec && (route_.via || (Final::has_stage && final_.stage_in_race())) && !racer_->finished();
         if (stage_follows)
             racer_->on_connected(i, now);
         else
@@ -378,7 +340,7 @@ private:
             this->fire(this->trace_->connect_done,
                        connect_done_info{network_, a.endpoint, i, stage_follows ? error_code() : a.error,
                                          stage_follows ? connect_outcome::connected : a.outcome, now - a.started});
-        if (stage_follows && proxy_) return start_tunnel(i);
+        if (stage_follows && route_.via) return start_tunnel(i);
         if constexpr (Final::has_stage)
             if (stage_follows) start_stage(i);
     }
@@ -423,8 +385,7 @@ private:
     // is left of the dial's timeout.
     [[gnu::cold]] void start_after_race_stage() {
         after_race_stage_ = true;
-        const auto timeout = state_->racer.timeout;
-        if (timeout > clock::duration::zero()) arm_timer(saturating_add(started_, timeout));
+        if (const auto end = deadline()) arm_timer(*end);
         const std::size_t w = *racer_->winner();
         stage_started_ = clock::now();
         if (this->trace_)
@@ -457,6 +418,26 @@ private:
     // error), for dial_done's description.
     [[gnu::cold]] void note_stage_failure(std::size_t i) {
         stage_failures_.push_back({i, final_.stage_name(), final_.stage_cause(stream(i))});
+    }
+
+    // When the dial must be over: its timeout after its start, or the
+    // context's deadline (with_deadline), whichever is first.
+    std::optional<clock::time_point> deadline() const {
+        auto end = context_deadline(this->ctx_);
+        if (const auto timeout = state_->racer.timeout; timeout > clock::duration::zero()) {
+            const auto own = saturating_add(started_, timeout);
+            if (!end || own < *end) end = own;
+        }
+        return end;
+    }
+
+    // Which of the two a timeout was, for dial_done's description.
+    std::string_view timeout_cause() const {
+        const auto ctx = context_deadline(this->ctx_);
+        const auto timeout = state_->racer.timeout;
+        const bool by_context =
+            ctx && (timeout <= clock::duration::zero() || *ctx <= saturating_add(started_, timeout));
+        return by_context ? "the context's deadline expired" : "dial_options::timeout expired";
     }
 
     void close(std::size_t i) {
@@ -506,7 +487,8 @@ private:
                 }
         }
         info.step = step;
-        info.proxy = proxy_text_;
+        if (ec == error::timeout && step.empty()) info.cause = timeout_cause();
+        info.proxy = route_.text;
         this->fire(this->trace_->dial_done, info);
     }
 
@@ -534,18 +516,9 @@ private:
     struct stage_failure {
         std::size_t attempt;
         std::string_view stage;  // static text: "tls handshake", "proxy CONNECT"
-        std::string_view cause;  // static text (OpenSSL's verify error strings) or in tunnel_causes_
+        std::string_view cause;  // static text (OpenSSL's verify error strings) or the route's
     };
-    // Through a proxy: which, where the tunnel goes, each attempt's tunnel.
-    const proxy* proxy_ = nullptr;
-    std::string proxy_text_;  // redacted: what the trace shows
-    proxy_target target_;
-    std::string target_text_;
-    bool want_ipv6_ = false, want_ipv4_ = false;
-    bool target_lookup_ = false;  // socks5://: the target's lookup runs first
-    error_code target_error_;     // it was cancelled or timed out
-    std::vector<std::unique_ptr<proxy_tunnel>> tunnels_;
-    std::deque<std::string> tunnel_causes_;  // a deque: stage_failures_ views them
+    proxy_route route_;  // through a proxy: which, where the tunnel goes, each attempt's tunnel
     boost::container::small_vector<stage_failure, 1> stage_failures_;
     std::optional<stream_type> first_;
     std::unique_ptr<std::deque<stream_type>> more_;

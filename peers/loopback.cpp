@@ -1,3 +1,5 @@
+// The loopback peers (loopback.hpp), on plain POSIX sockets where the kernel's
+// behaviour is the point.
 #include "loopback.hpp"
 
 #include <nettrace/dial.hpp>
