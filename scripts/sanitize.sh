@@ -27,8 +27,8 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 if [ ! -f build-tsan/build.ninja ]; then
   meson setup build-tsan -Db_sanitize=thread "${san_opts[@]}" >/dev/null || exit 1
 fi
-# build.ninja first: it is regenerated if a meson.build changed, and the
-# list of tests below is read from it.
+# build.ninja first: regenerating it (when a meson.build changed) also
+# refreshes the list of tests that meson introspect reads below.
 ninja -C build-tsan build.ninja >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 tsan_targets=$(meson introspect build-tsan --tests | python3 -c '
 import json, os, sys

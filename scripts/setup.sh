@@ -12,6 +12,10 @@ packages=(
   tinyproxy dante-server microsocks
   # The CMake consumers of the installed package (scripts/consumers.sh).
   cmake
+  # libnettrace-prometheus and the proxy example (prometheus-cpp, with its
+  # Exposer); the Prometheus server that test/prometheus_server_test.cpp
+  # starts on loopback to scrape the example.
+  prometheus-cpp-dev prometheus
 )
 # Extras by name: `setup.sh bench` (Google Benchmark), `setup.sh fuzz` (clang's libFuzzer).
 for extra in "$@"; do

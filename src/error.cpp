@@ -94,6 +94,12 @@ constexpr error_entry errors[] = {
      "SOCKS5 proxy: address type not supported"},
     {error::no_dns_resolver, "no_dns_resolver",
      "nettrace was built without c-ares: use make_system_resolver(), or rebuild nettrace with -Dcares=enabled"},
+    {error::invalid_unix_path, "invalid_unix_path",
+     "invalid unix socket path (empty, or a NUL byte: write an abstract name as @name)"},
+    {error::unix_path_too_long, "unix_path_too_long",
+     "unix socket path longer than 107 bytes (sockaddr_un's limit): use a shorter path or a directory closer to /"},
+    {error::not_a_socket, "not_a_socket",
+     "the path exists but is not a unix socket (is the server listening on another path?)"},
 };
 
 }  // namespace
@@ -139,7 +145,10 @@ public:
         case error::invalid_zone:
         case error::zone_on_ipv4:
         case error::invalid_proxy_url:
-        case error::unsupported_proxy_scheme: return boost::system::errc::invalid_argument;
+        case error::unsupported_proxy_scheme:
+        case error::invalid_unix_path:
+        case error::unix_path_too_long: return boost::system::errc::invalid_argument;
+        case error::not_a_socket: return boost::system::errc::not_a_socket;
         default: return {ev, *this};
         }
     }

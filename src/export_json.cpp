@@ -44,11 +44,12 @@ void dns_fields(json_object& o, const recorded_event& e) {
 }
 
 void connect_fields(json_object& o, const recorded_event& e) {
-    o.string("network", e.network)
-        .string("address", e.endpoint.address().to_string())
-        .integer("port", e.endpoint.port())
-        .integer("attempt", e.attempt)
-        .string_or_null("error", error_text(e.error));
+    o.string("network", e.network);
+    if (e.network == "unix")
+        o.string("path", e.address);  // dial_unix: a path, no address or port
+    else
+        o.string("address", e.endpoint.address().to_string()).integer("port", e.endpoint.port());
+    o.integer("attempt", e.attempt).string_or_null("error", error_text(e.error));
     if (e.kind == event_kind::connect_done)
         o.string("outcome", to_string(e.outcome)).number("elapsed_ms", to_ms(e.elapsed), 3);
 }

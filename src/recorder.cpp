@@ -79,6 +79,7 @@ void copy_attempt(recorded_event& e, const Info& i) {
     e.network = i.network;
     e.endpoint = i.endpoint;
     e.attempt = i.attempt;
+    e.address = i.path;
 }
 void copy(recorded_event& e, const connect_start_info& i) { copy_attempt(e, i); }
 void copy(recorded_event& e, const connect_done_info& i) {

@@ -13,8 +13,7 @@ std::string dial_done_info::describe() const {
     std::ostringstream os;
     os << "dial " << network << ' ' << address << ": ";
     if (!error) {
-        os << "connected to ";
-        os << join_host_port(remote);
+        os << "connected to " << (network == "unix" ? std::string(address) : join_host_port(remote));
         if (!proxy.empty()) os << " (proxy " << proxy << ')';
         return os.str();
     }
@@ -35,9 +34,8 @@ std::string dial_done_info::describe() const {
     if (attempts.size() == 1 || failed <= 1) {
         for (const auto& a : attempts)
             if (a.error == error) {
-                os << "connect ";
-                os << join_host_port(a.endpoint);
-                os << ": ";
+                // A unix dial's one attempt has a path, which is its address.
+                os << "connect " << (network == "unix" ? std::string(address) : join_host_port(a.endpoint)) << ": ";
                 break;
             }
         os << error.message();

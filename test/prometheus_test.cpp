@@ -50,6 +50,7 @@ struct metrics_fixture {
     nettrace::prometheus_metrics metrics{registry};
     nettrace::context ctx = nettrace::with_prometheus({}, metrics);
 
+    // Each read collects anew: what it returns is valid until the next read.
     const prometheus::MetricFamily* family(const std::string& name) {
         collected = registry->Collect();
         for (const auto& f : collected)
@@ -126,7 +127,7 @@ BOOST_AUTO_TEST_CASE(every_metric_is_registered_with_its_fixed_series_at_zero) {
             BOOST_TEST((family(name)->type == prometheus::MetricType::Histogram));
             BOOST_TEST(count(name) == 0);
             // The default buckets, +Inf last.
-            const auto& buckets = series(name, {})->histogram.bucket;
+            const auto buckets = series(name, {})->histogram.bucket;  // a copy: each read collects anew
             BOOST_TEST(buckets.size() == nettrace::prometheus_options{}.buckets.size() + 1);
         }
     }
@@ -168,11 +169,11 @@ BOOST_AUTO_TEST_CASE(a_connected_dial_is_one_observation_of_each_phase_it_had) {
     BOOST_TEST(count("nettrace_tls_handshake_duration_seconds") == 0);
 
     // In seconds, and cumulative: the +Inf bucket holds the observation.
-    const auto& h = series("nettrace_dial_duration_seconds", {})->histogram;
+    const auto h = series("nettrace_dial_duration_seconds", {})->histogram;
     BOOST_TEST(h.sample_sum > 0.0);
     BOOST_TEST(h.sample_sum < 10.0);
     BOOST_TEST(h.bucket.back().cumulative_count == 1u);
-    const auto& c = series("nettrace_connect_duration_seconds", {{"network_type", "ipv4"}})->histogram;
+    const auto c = series("nettrace_connect_duration_seconds", {{"network_type", "ipv4"}})->histogram;
     BOOST_TEST(c.sample_sum <= h.sample_sum);
 }
 

@@ -75,6 +75,11 @@ enum class error {
     // Resolver errors, continued (added after the proxy errors: the values
     // above keep their numbers).
     no_dns_resolver,         ///< make_dns_resolver in a build without c-ares (-Dcares=disabled); no_resolver is the static table's
+
+    // Unix-domain dials (unix.hpp).
+    invalid_unix_path,       ///< empty, or holds a NUL byte
+    unix_path_too_long,      ///< longer than sockaddr_un's sun_path holds (107 bytes)
+    not_a_socket,            ///< the path exists but is not a socket
 };
 
 /// The category of nettrace::error; its name is "nettrace". One instance

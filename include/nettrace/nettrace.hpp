@@ -13,3 +13,4 @@
 #include <nettrace/resolver.hpp>
 #include <nettrace/timings.hpp>
 #include <nettrace/trace.hpp>
+#include <nettrace/unix.hpp>

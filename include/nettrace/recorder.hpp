@@ -48,7 +48,8 @@ struct recorded_event {
 
     /// dial_start, connect_*, dial_done: "tcp", "tcp4" or "tcp6".
     std::string network;
-    /// dial_start, dial_done: the address as given to dial().
+    /// dial_start, dial_done: the address as given to dial(); connect_* of
+    /// a "unix" dial: the socket's path.
     std::string address;
 
     /// dns_*: the name looked up.

@@ -72,9 +72,10 @@ struct dns_done_info {
 };
 
 struct connect_start_info {
-    std::string_view network;  ///< "tcp", "tcp4" or "tcp6"
-    boost::asio::ip::tcp::endpoint endpoint;
+    std::string_view network;  ///< "tcp", "tcp4" or "tcp6"; "unix" for dial_unix
+    boost::asio::ip::tcp::endpoint endpoint;  ///< unset for "unix"
     std::size_t attempt = 0;   ///< 0, 1, 2... in start order
+    std::string_view path{};   ///< "unix": the socket's path ("@name" for an abstract one)
 };
 
 struct connect_done_info {
@@ -84,6 +85,7 @@ struct connect_done_info {
     boost::system::error_code error;  ///< empty for won and lost
     connect_outcome outcome = connect_outcome::failed;
     std::chrono::steady_clock::duration elapsed{};  ///< since this attempt's connect_start
+    std::string_view path{};   ///< "unix": as in connect_start_info
 };
 
 struct dial_start_info {
