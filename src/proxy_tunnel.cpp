@@ -127,7 +127,7 @@ std::string_view proxy_route::step_name() const noexcept {
 }
 
 std::string_view proxy_route::cause_of(const proxy_tunnel& t) {
-    auto& cause = causes_.emplace_back();
+    auto& cause = causes_.emplace_front();
     if (via->scheme() == proxy_scheme::http && t.status() >= 0)
         cause = std::to_string(t.status()) + (t.reason().empty() ? "" : " " + t.reason());
     return cause;

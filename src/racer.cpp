@@ -157,7 +157,13 @@ std::optional<address_family> racer::pick(clock::time_point now) const {
 
 void racer::start_attempt(address_family f, clock::time_point now) {
     family_state& fam = family_[index(f)];
-    attempts_.push_back(attempt{fam.untried.front(), now, {}, {}, connect_outcome::failed, false, std::nullopt});
+    attempts_.push_back(attempt{.endpoint = fam.untried.front(),
+                                .started = now,
+                                .finished = {},
+                                .error = {},
+                                .outcome = connect_outcome::failed,
+                                .done = false,
+                                .connected = std::nullopt});
     fam.untried.pop_front();
     last_start_ = now;
     last_family_ = f;

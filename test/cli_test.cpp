@@ -120,6 +120,16 @@ BOOST_AUTO_TEST_CASE(help_wins_over_whatever_follows_it) {
     BOOST_TEST(parse({"127.0.0.1:1", "-h", "extra", "arguments"}).help);
 }
 
+BOOST_AUTO_TEST_CASE(version_wins_over_whatever_follows_it_and_takes_no_value) {
+    const auto cl = parse({"--version"});
+    BOOST_TEST(cl.version);
+    BOOST_TEST(!cl.help);
+    BOOST_TEST(parse({"--version", "--no-such-option"}).version);
+    BOOST_TEST(parse({"127.0.0.1:1", "--version", "extra"}).version);
+    BOOST_TEST(!parse({"127.0.0.1:1"}).version);
+    BOOST_TEST(usage_error_of({"--version=1"}) == "--version takes no value");
+}
+
 BOOST_AUTO_TEST_CASE(a_double_dash_makes_every_later_argument_positional) {
     const auto cl = parse({"--json", "--", "tcp4", "127.0.0.1:1"});
     BOOST_TEST((cl.format == output_format::json));
@@ -162,6 +172,59 @@ BOOST_AUTO_TEST_CASE(what_would_fail_the_dial_before_any_packet_is_a_usage_error
     BOOST_TEST(starts_with(usage_error_of({"udp", "127.0.0.1:1"}), "dial udp 127.0.0.1:1: "));
     BOOST_TEST(starts_with(usage_error_of({"nohostport"}), "dial tcp nohostport: "));
     BOOST_TEST(starts_with(usage_error_of({"tcp4", "[::1"}), "dial tcp4 [::1: "));
+}
+
+BOOST_AUTO_TEST_CASE(network_unix_takes_a_path_not_a_host_and_port) {
+    auto cl = parse({"--json", "unix", "/run/app.sock"});
+    BOOST_TEST(cl.network == "unix");
+    BOOST_TEST(cl.address == "/run/app.sock");
+    BOOST_TEST(cl.target.host.empty());
+    BOOST_TEST(!cl.target.ip);
+    BOOST_TEST((cl.format == output_format::json));
+    cl = parse({"--repeat", "2", "--timeout", "100", "unix", "@abstract"});
+    BOOST_TEST(cl.address == "@abstract");
+    BOOST_TEST(cl.repeat == 2u);
+    BOOST_TEST(cl.options.timeout == 100ms);
+    // A relative path, and one with a colon, are paths too.
+    BOOST_TEST(parse({"unix", "app.sock"}).address == "app.sock");
+    BOOST_TEST(parse({"unix", "h.test:1"}).address == "h.test:1");
+    BOOST_TEST(usage_error_of({"unix"}) == "missing PATH after network 'unix'");
+    // Only the network unix takes a path.
+    BOOST_TEST(starts_with(usage_error_of({"/run/app.sock"}), "dial tcp /run/app.sock: "));
+    BOOST_TEST(starts_with(usage_error_of({"tcp", "@abstract"}), "dial tcp @abstract: "));
+}
+
+BOOST_AUTO_TEST_CASE(network_unix_refuses_the_tls_resolver_proxy_and_family_options) {
+    for (const auto option : {"--tls", "--insecure", "--no-tls-race"})
+        BOOST_TEST(usage_error_of({option, "unix", "/s"}) ==
+                   "network unix dials a socket path; the TLS options do not apply", option);
+    BOOST_TEST(usage_error_of({"--cafile", "ca.pem", "unix", "/s"}) ==
+               "network unix dials a socket path; the TLS options do not apply");
+    BOOST_TEST(usage_error_of({"--sni", "a.test", "unix", "/s"}) ==
+               "network unix dials a socket path; the TLS options do not apply");
+    const std::string resolver =
+        "network unix resolves nothing; --resolve, --resolver, --nameserver and --no-hosts do not apply";
+    BOOST_TEST(usage_error_of({"--resolve", "a.test:1:127.0.0.1", "unix", "/s"}) == resolver);
+    BOOST_TEST(usage_error_of({"--resolver", "system", "unix", "/s"}) == resolver);
+    BOOST_TEST(usage_error_of({"--resolver", "static", "unix", "/s"}) == resolver);
+    BOOST_TEST(usage_error_of({"--no-hosts", "unix", "/s"}) == resolver);
+    if (nettrace::dns_resolver_available())
+        BOOST_TEST(usage_error_of({"--nameserver", "127.0.0.1", "unix", "/s"}) == resolver);
+    BOOST_TEST(usage_error_of({"--proxy", "http://p.test:8080", "unix", "/s"}) ==
+               "network unix dials no host; --proxy and --noproxy do not apply");
+    BOOST_TEST(usage_error_of({"--noproxy", "*", "unix", "/s"}) ==
+               "network unix dials no host; --proxy and --noproxy do not apply");
+    for (const auto option : {"-4", "-6", "--prefer-ipv4"})
+        BOOST_TEST(usage_error_of({option, "unix", "/s"}) ==
+                   "network unix has no address family; -4, -6 and --prefer-ipv4 do not apply", option);
+}
+
+BOOST_AUTO_TEST_CASE(network_unix_does_not_read_the_proxy_environment) {
+    set("http_proxy", "bad://p.test");
+    set("no_proxy", "a.test");
+    const auto cl = parse({"unix", "/s"});
+    BOOST_TEST(!cl.options.proxy.http);
+    BOOST_TEST(cl.options.proxy.no_proxy.empty());
 }
 
 BOOST_AUTO_TEST_CASE(output_options_set_the_format_and_the_files) {
@@ -208,6 +271,23 @@ BOOST_AUTO_TEST_CASE(count_must_be_a_whole_number) {
     BOOST_TEST(usage_error_of({"--count", "-1", "h.test:1"}) == "--count: '-1' is not a whole number");
     BOOST_TEST(usage_error_of({"--count", "5x", "h.test:1"}) == "--count: '5x' is not a whole number");
     BOOST_TEST(usage_error_of({"--count=", "h.test:1"}) == "--count: '' is not a whole number");
+}
+
+BOOST_AUTO_TEST_CASE(repeat_takes_1_to_1000_and_excludes_count) {
+    const auto cl = parse({"--repeat", "3", "h.test:1"});
+    BOOST_TEST(cl.repeat == 3u);
+    BOOST_TEST(cl.count == 1u);
+    BOOST_TEST(parse({"--repeat=1000", "h.test:1"}).repeat == 1000u);
+    BOOST_TEST(parse({"h.test:1"}).repeat == 1u);
+    BOOST_TEST(usage_error_of({"--repeat", "0", "h.test:1"}) == "--repeat: 0 is out of range (1 to 1000)");
+    BOOST_TEST(usage_error_of({"--repeat", "1001", "h.test:1"}) == "--repeat: 1001 is out of range (1 to 1000)");
+    BOOST_TEST(usage_error_of({"--repeat", "two", "h.test:1"}) == "--repeat: 'two' is not a whole number");
+    BOOST_TEST(usage_error_of({"h.test:1", "--repeat"}) == "--repeat needs a value");
+    // Even at 1 each: the run is either at once or in turn.
+    for (const auto& args : {std::initializer_list<std::string_view>{"--count", "2", "--repeat", "2", "h.test:1"},
+                             std::initializer_list<std::string_view>{"--repeat", "1", "--count", "1", "h.test:1"}})
+        BOOST_TEST(usage_error_of(args) ==
+                   "--count (at once) and --repeat (one after another) exclude one another");
 }
 
 BOOST_AUTO_TEST_CASE(millisecond_options_take_0_to_one_day) {

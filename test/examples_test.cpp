@@ -4,7 +4,7 @@
 #define BOOST_TEST_MODULE examples
 #include <boost/test/unit_test.hpp>
 
-#include "support/loopback.hpp"
+#include "loopback.hpp"
 #include "support/tls_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>

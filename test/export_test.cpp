@@ -7,7 +7,7 @@
 
 #include <nettrace/nettrace.hpp>
 
-#include "support/loopback.hpp"
+#include "loopback.hpp"
 
 // Boost.JSON header-only, in this one translation unit.
 #include <boost/json/src.hpp>

@@ -9,7 +9,7 @@
 #define BOOST_TEST_MODULE prometheus_server
 #include <boost/test/unit_test.hpp>
 
-#include "support/loopback.hpp"
+#include "loopback.hpp"
 #include "support/proxy_servers.hpp"
 
 #include <boost/asio/connect.hpp>

@@ -9,7 +9,7 @@
 #include <nettrace/nettrace.hpp>
 #include <nettrace/prometheus.hpp>
 
-#include "support/loopback.hpp"
+#include "loopback.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -7,7 +7,7 @@
 
 #include <nettrace/error.hpp>
 
-#include "support/loopback.hpp"
+#include "loopback.hpp"
 #include "support/proxy_peers.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>

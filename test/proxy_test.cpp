@@ -15,7 +15,7 @@
 #include <nettrace/timings.hpp>
 #include <nettrace/tls.hpp>
 
-#include "support/loopback.hpp"
+#include "loopback.hpp"
 #include "support/netns.hpp"
 #include "support/proxy_servers.hpp"
 #include "support/run_tool.hpp"

@@ -4,20 +4,25 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/dns_server.hpp"
-#include "support/loopback.hpp"
+#include "loopback.hpp"
+#include "support/run_tool.hpp"
 #include "support/tls_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+
+#include <nettrace/version.hpp>
 
 // Boost.JSON header-only, to parse --trace-json files.
 #include <boost/json/src.hpp>
 
+#include <stdlib.h>
 #include <unistd.h>
 
-#include <sys/wait.h>
-
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -33,50 +38,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::string tool_path() {
-    auto& suite = boost::unit_test::framework::master_test_suite();
-    BOOST_REQUIRE_MESSAGE(suite.argc > 1, "pass the path of nettrace-dial after --");
-    return suite.argv[suite.argc - 1];
-}
-
-struct run_result {
-    int status = -1;
-    std::vector<std::string> lines;  // stdout
-    std::string err;                 // stderr
-};
-
-// Runs the tool with `args` (no shell expansion of user data: the arguments
-// are fixed strings written by the tests).
-run_result run_tool(const std::string& args, const std::string& shell_prefix = "") {
-    const std::string err_file = "/tmp/nettrace-tool-test-" + std::to_string(::getpid()) + ".err";
-    // stderr is redirected first, before a prefix can lower the descriptor limit.
-    // The tool reads proxies from the environment, as curl does; the tests
-    // say which proxy they want on the command line.
-    const std::string cmd = "exec 2>" + err_file +
-                            "; unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY; " +
-                            shell_prefix + tool_path() + " " + args;
-    run_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    BOOST_REQUIRE(p);
-    char buf[4096];
-    std::string out;
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-        auto nl = out.find('\n', pos);
-        if (nl == std::string::npos) nl = out.size();
-        r.lines.push_back(out.substr(pos, nl - pos));
-        pos = nl + 1;
-    }
-    if (FILE* f = std::fopen(err_file.c_str(), "r")) {
-        while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) r.err.append(buf, n);
-        std::fclose(f);
-        std::remove(err_file.c_str());
-    }
-    return r;
-}
+using nettrace::testing::run_result;
+using nettrace::testing::run_tool;
 
 std::vector<std::string> events(const run_result& r, const std::string& kind) {
     std::vector<std::string> out;
@@ -159,7 +122,67 @@ struct background_io {
     }
 };
 
+// A unix-domain listener at DIR/s.sock in a fresh mkdtemp directory,
+// accepting on `ex`'s thread; the socket and the directory go with it.
+class unix_listener {
+public:
+    explicit unix_listener(asio::any_io_executor ex) : acceptor_(ex) {
+        char dir[] = "/tmp/nettrace-tool-test-XXXXXX";
+        BOOST_REQUIRE(::mkdtemp(dir));
+        dir_ = dir;
+        path_ = dir_ + "/s.sock";
+        acceptor_.open();
+        acceptor_.bind(asio::local::stream_protocol::endpoint(path_));
+        acceptor_.listen();
+        accept();
+    }
+    ~unix_listener() {
+        asio::post(acceptor_.get_executor(), [this] { acceptor_.close(); });
+        // The close runs on the io thread; wait for it before the acceptor goes.
+        while (!closed_) std::this_thread::yield();
+        ::unlink(path_.c_str());
+        ::rmdir(dir_.c_str());
+    }
+    unix_listener(const unix_listener&) = delete;
+    unix_listener& operator=(const unix_listener&) = delete;
+
+    const std::string& path() const { return path_; }
+    const std::string& dir() const { return dir_; }
+
+private:
+    void accept() {
+        acceptor_.async_accept([this](boost::system::error_code ec, asio::local::stream_protocol::socket) {
+            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+                closed_ = true;
+                return;
+            }
+            accept();  // the accepted socket closes here: the tool only connects
+        });
+    }
+
+    asio::local::stream_protocol::acceptor acceptor_;
+    std::string dir_, path_;
+    std::atomic<bool> closed_{false};
+};
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(version_prints_the_library_version_and_exits_0) {
+    const auto r = run_tool("--version");
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(r.lines == std::vector<std::string>{std::string("nettrace-dial ") + NETTRACE_VERSION_STRING});
+    BOOST_TEST(r.err.empty(), r.err);
+}
+
+BOOST_AUTO_TEST_CASE(help_documents_the_exit_statuses) {
+    const auto r = run_tool("--help");
+    BOOST_TEST(r.status == 0, r.err);
+    const auto text = r.out();
+    BOOST_TEST(text.find("--version") != std::string::npos);
+    BOOST_TEST(text.find("--repeat N") != std::string::npos);
+    BOOST_TEST(text.find("Exit status: 0 when every dial connected, 1 when one failed or FILE could not be\n"
+                         "written, 2 for bad usage.") != std::string::npos);
+}
 
 BOOST_AUTO_TEST_CASE(demo_json_shows_the_black_hole_losing_to_the_live_address) {
     const auto r = run_tool("--demo --json");
@@ -208,6 +231,77 @@ BOOST_AUTO_TEST_CASE(count_runs_concurrent_dials_each_with_its_index) {
     BOOST_TEST(indexes == (std::vector<std::string>{"0", "1", "2"}));
 }
 
+BOOST_AUTO_TEST_CASE(repeat_runs_dials_one_after_another_each_with_its_index) {
+    background_io io;
+    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+    const auto r = run_tool("--json --repeat 3 tcp 127.0.0.1:" + std::to_string(live.port()));
+    BOOST_TEST(r.status == 0, r.err);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 3u);
+    // In turn: each dial's events all come before the next one's, in order.
+    std::vector<std::string> order;
+    for (const auto& l : r.lines)
+        if (order.empty() || order.back() != field(l, "dial")) order.push_back(field(l, "dial"));
+    BOOST_TEST(order == (std::vector<std::string>{"0", "1", "2"}));
+    for (const auto& l : result) BOOST_TEST(field(l, "ok") == "true", l);
+}
+
+BOOST_AUTO_TEST_CASE(repeat_timeline_prints_each_dial_then_the_summary) {
+    background_io io;
+    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+    const auto address = "127.0.0.1:" + std::to_string(live.port());
+    const auto r = run_tool("--repeat 2 tcp " + address);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto text = r.out();
+    const auto first = text.find("dial tcp " + address + "  [dial 0]\n");
+    const auto second = text.find("dial tcp " + address + "  [dial 1]\n");
+    BOOST_REQUIRE(first != std::string::npos);
+    BOOST_REQUIRE(second != std::string::npos);
+    BOOST_TEST(first < second);
+    BOOST_TEST(text.find("connected to 127.0.0.1:", first) < second);
+    BOOST_REQUIRE(!r.lines.empty());
+    BOOST_TEST(r.lines.back().rfind("2 dials: 2 connected, 0 failed; time to connect min ", 0) == 0u, r.lines.back());
+}
+
+BOOST_AUTO_TEST_CASE(unix_dials_a_listening_socket_path) {
+    background_io io;
+    unix_listener listener(io.ioc.get_executor());
+    auto r = run_tool("--json unix " + listener.path());
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(events(r, "dns_start").empty());
+    const auto starts = events(r, "connect_start"), dones = events(r, "connect_done");
+    BOOST_REQUIRE(starts.size() == 1u);
+    BOOST_REQUIRE(dones.size() == 1u);
+    BOOST_TEST(field(starts[0], "path") == "\"" + listener.path() + "\"", starts[0]);
+    BOOST_TEST(field(dones[0], "path") == "\"" + listener.path() + "\"", dones[0]);
+    BOOST_TEST(field(dones[0], "network") == "\"unix\"", dones[0]);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "ok") == "true", result[0]);
+
+    // The timeline names the path, not an endpoint.
+    r = run_tool("unix " + listener.path());
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_REQUIRE(!r.lines.empty());
+    BOOST_TEST(r.lines.back().rfind("connected to " + listener.path() + " in ", 0) == 0u, r.lines.back());
+
+    // --repeat through one dialer works for unix too.
+    r = run_tool("--json --repeat 2 unix " + listener.path());
+    BOOST_TEST(r.status == 0, r.err);
+    BOOST_TEST(events(r, "result").size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(unix_with_a_missing_path_exits_1_with_the_reason) {
+    background_io io;
+    unix_listener listener(io.ioc.get_executor());  // for a directory that exists
+    const auto r = run_tool("--json unix " + listener.dir() + "/missing.sock");
+    BOOST_TEST(r.status == 1, r.err);
+    const auto result = events(r, "result");
+    BOOST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "ok") == "false");
+    BOOST_TEST(field(result[0], "error").find("No such file or directory") != std::string::npos, result[0]);
+}
+
 BOOST_AUTO_TEST_CASE(bad_usage_exits_2_and_says_what_is_wrong) {
     struct row {
         const char* args;
@@ -225,6 +319,11 @@ BOOST_AUTO_TEST_CASE(bad_usage_exits_2_and_says_what_is_wrong) {
         {"--demo --trace-json same.out --svg ../$(basename $PWD)/same.out", "name the same file"},
         {"--nameserver '[::1]:' 127.0.0.1:1", "the port after ':' is empty"},
         {"--nameserver '[fe80::1%lo]:53' 127.0.0.1:1", "zone"},
+        {"--count 2 --repeat 2 127.0.0.1:1", "exclude one another"},
+        {"--repeat 0 127.0.0.1:1", "--repeat: 0 is out of range"},
+        {"unix", "missing PATH"},
+        {"--tls unix /tmp/x.sock", "TLS options do not apply"},
+        {"--resolver system unix /tmp/x.sock", "--resolver"},
     };
     for (const auto& row : rows) {
         const auto r = run_tool(row.args);

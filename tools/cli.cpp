@@ -23,8 +23,10 @@ const std::string_view usage_text = R"(usage: nettrace-dial [options] [NETWORK] 
 Resolves ADDRESS and connects to it, racing its addresses with RFC 8305
 Happy Eyeballs, and shows every DNS answer and connect attempt on a timeline.
 
-  NETWORK   tcp (default), tcp4 or tcp6
-  ADDRESS   host:port, [ipv6]:port or [ipv6%zone]:port (port: number or service)
+  NETWORK   tcp (default), tcp4, tcp6 or unix
+  ADDRESS   host:port, [ipv6]:port or [ipv6%zone]:port (port: number or service);
+            for unix, the socket's path or @name (Linux's abstract namespace),
+            which takes no TLS, resolver, proxy or family option
 
 Racing:
   --attempt-delay MS       start the next attempt after MS (default 250, min 10)
@@ -79,9 +81,12 @@ Output and runs:
   --count N                N concurrent dials of ADDRESS in one process
                            (1 to 1000: more would be a SYN flood, not a
                            measurement)
+  --repeat N               N dials of ADDRESS one after another through the same
+                           dialer (1 to 1000; excludes --count)
   --demo                   race a black-holed [::1] against a live 127.0.0.1,
                            both on loopback (needs no network)
   -h, --help               show this help
+  --version                show nettrace-dial's version
 
 Exit status: 0 when every dial connected, 1 when one failed or FILE could not be
 written, 2 for bad usage.
@@ -141,6 +146,7 @@ command_line parse_command_line(std::span<const std::string_view> args) {
     std::vector<std::string_view> positional;
     bool only_positional = false;
     int families = 0;  // -4, -6 and --prefer-ipv4 each set the preference
+    bool count_given = false, repeat_given = false;
 
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view arg = args[i];
@@ -172,6 +178,10 @@ command_line parse_command_line(std::span<const std::string_view> args) {
 
         if (name == "-h" || name == "--help") {
             cl.help = true;
+            return cl;
+        } else if (name == "--version") {
+            flag();
+            cl.version = true;
             return cl;
         } else if (name == "--json") {
             flag();
@@ -260,6 +270,10 @@ command_line parse_command_line(std::span<const std::string_view> args) {
             cl.no_proxy = std::string(value());
         } else if (name == "--count") {
             cl.count = static_cast<unsigned>(parse_number(name, value(), 1, max_count));
+            count_given = true;
+        } else if (name == "--repeat") {
+            cl.repeat = static_cast<unsigned>(parse_number(name, value(), 1, max_count));
+            repeat_given = true;
         } else if (name == "-4") {
             ++families;
             o.preference = nettrace::family_preference::ipv4_only;
@@ -276,6 +290,8 @@ command_line parse_command_line(std::span<const std::string_view> args) {
     }
 
     if (families > 1) throw usage_error("-4, -6 and --prefer-ipv4 exclude one another");
+    if (count_given && repeat_given)
+        throw usage_error("--count (at once) and --repeat (one after another) exclude one another");
     if (!cl.svg_path.empty() && !cl.trace_json_path.empty() && same_file(cl.svg_path, cl.trace_json_path))
         throw usage_error("--trace-json and --svg name the same file: " + quoted(std::string_view(cl.trace_json_path)) +
                           " and " + quoted(std::string_view(cl.svg_path)));
@@ -292,10 +308,26 @@ command_line parse_command_line(std::span<const std::string_view> args) {
     boost::system::error_code ec;
     if (positional.empty()) throw usage_error("missing ADDRESS (host:port)");
     if (positional.size() > 2) throw usage_error("too many arguments from " + quoted(positional[2]));
+    if (positional.size() == 1 && positional[0] == "unix")
+        throw usage_error("missing PATH after network 'unix'");
     if (positional.size() == 1 && nettrace::parse_network(positional[0], ec))
         throw usage_error("missing ADDRESS after network " + quoted(positional[0]));
     if (positional.size() == 2) cl.network = positional[0];
     cl.address = positional.back();
+
+    // dial_unix: a path, no name to resolve, no proxy, no TLS. A path it
+    // would refuse (empty, too long) is left to the dial, which says why.
+    if (cl.network == "unix") {
+        if (cl.tls) throw usage_error("network unix dials a socket path; the TLS options do not apply");
+        if (!cl.pins.empty() || cl.resolver_given || !cl.dns.use_hosts_file)
+            throw usage_error("network unix resolves nothing; --resolve, --resolver, --nameserver and "
+                              "--no-hosts do not apply");
+        if (cl.proxy || cl.no_proxy)
+            throw usage_error("network unix dials no host; --proxy and --noproxy do not apply");
+        if (families)
+            throw usage_error("network unix has no address family; -4, -6 and --prefer-ipv4 do not apply");
+        return cl;
+    }
 
     // Bad input would fail the dial before any packet anyway; catching it
     // here makes it a usage error (exit 2) rather than a failed dial.

@@ -26,17 +26,19 @@ enum class resolver_kind { dns, system, static_only };
 
 struct command_line {
     bool help = false;
+    bool version = false;  // --version
     bool demo = false;
     output_format format = output_format::timeline;
     std::string network = "tcp";
-    std::string address;
-    nettrace::host_port target;  // `address` parsed; unset in demo mode
+    std::string address;         // host:port, or for network unix a path or @name
+    nettrace::host_port target;  // `address` parsed; unset in demo mode and for unix
     nettrace::dial_options options;
     std::vector<pin> pins;
     resolver_kind resolver = nettrace::dns_resolver_available() ? resolver_kind::dns : resolver_kind::system;
     bool resolver_given = false;
     nettrace::dns_resolver_options dns;
-    unsigned count = 1;
+    unsigned count = 1;   // --count: concurrent dials
+    unsigned repeat = 1;  // --repeat: dials one after another
     std::string trace_json_path;  // --trace-json FILE
     std::string svg_path;         // --svg FILE
     bool tls = false;             // --tls: dial_tls
@@ -47,7 +49,8 @@ struct command_line {
 };
 
 // Past this many concurrent dials --count stops being a measurement and
-// starts being a SYN flood aimed at whoever ADDRESS is.
+// starts being a SYN flood aimed at whoever ADDRESS is; --repeat has the
+// same bound.
 inline constexpr unsigned max_count = 1000;
 
 /// --help's text.

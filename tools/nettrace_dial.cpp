@@ -4,6 +4,7 @@
 // and optionally writes the dials to a Chrome trace or an SVG waterfall.
 //
 //   nettrace-dial [options] [NETWORK] ADDRESS
+//   nettrace-dial [options] unix PATH
 //   nettrace-dial --demo [--json] [--trace-json FILE] [--svg FILE]
 //
 // This file is the program: a run from its command line to its exit status.
@@ -21,6 +22,7 @@
 #include <nettrace/dial.hpp>
 #include <nettrace/export.hpp>
 #include <nettrace/tls.hpp>
+#include <nettrace/version.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -92,7 +94,7 @@ int run(const command_line& cl) {
     if (cl.demo) {
         demo = start_demo_peers(io.get_executor());
         address = aim_at_demo(*demo, options);
-    } else {
+    } else if (cl.network != "unix") {  // a unix dial resolves nothing
         options.resolver = make_resolver(cl);
     }
     const nettrace::dialer dialer(std::move(options));
@@ -101,6 +103,7 @@ int run(const command_line& cl) {
         print_demo_intro(cl.format == output_format::json ? std::cerr : std::cout, *demo, dialer.options());
 
     dial_kind kind;
+    kind.unix_socket = cl.network == "unix";
     std::optional<asio::ssl::context> tls;
     if (cl.tls) {
         tls.emplace(asio::ssl::context::tls_client);
@@ -112,9 +115,12 @@ int run(const command_line& cl) {
         if (ec) throw usage_error("--cafile " + quoted(std::string_view(cl.cafile)) + ": " + ec.message());
         kind.tls.emplace(*tls, cl.tls_options, dialer);
     }
-    const auto out = cl.format == output_format::json ? make_json_reporter(std::cout)
-                                                      : make_timeline_reporter(std::cout, cl.count, utf8_locale());
-    const auto sessions = run_dials(io, dialer, kind, cl.network, address, cl.count, *out);
+    const bool sequential = cl.repeat > 1;  // --repeat; --count dials at once
+    const unsigned dials = sequential ? cl.repeat : cl.count;
+    const auto out = cl.format == output_format::json
+                         ? make_json_reporter(std::cout)
+                         : make_timeline_reporter(std::cout, dials, sequential, utf8_locale());
+    const auto sessions = run_dials(io, dialer, kind, cl.network, address, dials, sequential, *out);
 
     bool ok = std::all_of(sessions.begin(), sessions.end(), [](const auto& s) { return s->ok(); });
     if (demo && !demo_reached_live(*demo, sessions)) ok = false;
@@ -141,6 +147,10 @@ int main(int argc, char** argv) {
         const command_line cl = parse_command_line(args);
         if (cl.help) {
             std::cout << usage_text;
+            return 0;
+        }
+        if (cl.version) {
+            std::cout << program << " " << NETTRACE_VERSION_STRING << '\n';
             return 0;
         }
         return run(cl);

@@ -25,7 +25,7 @@ public:
 };
 
 /// --json: the library's to_json_line, one line per event; with --count
-/// each line names its dial.
+/// or --repeat each line names its dial.
 std::unique_ptr<reporter> make_json_reporter(std::ostream& out);
 
 }  // namespace nettrace::tool

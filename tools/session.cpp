@@ -3,6 +3,8 @@
 
 #include "text.hpp"
 
+#include <nettrace/unix.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +13,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <span>
 #include <utility>
 
 namespace nettrace::tool {
@@ -63,7 +66,11 @@ namespace {
 asio::awaitable<void> dial_once(nettrace::dialer dialer, const dial_kind& kind, dial_session& session) {
     boost::system::error_code ec;
     try {
-        if (kind.tls) {
+        if (kind.unix_socket) {
+            auto [dial_ec, socket] = co_await nettrace::dial_unix(dialer, session.context(), session.address(),
+                                                                  asio::as_tuple(asio::use_awaitable));
+            ec = dial_ec;
+        } else if (kind.tls) {
             auto [dial_ec, stream] = co_await kind.tls->dial(session.context(), session.network(), session.address(),
                                                              asio::as_tuple(asio::use_awaitable));
             ec = dial_ec;
@@ -80,22 +87,43 @@ asio::awaitable<void> dial_once(nettrace::dialer dialer, const dial_kind& kind, 
     session.completed(ec);
 }
 
+// --repeat: the dials in turn, each started once the previous one is over.
+asio::awaitable<void> dial_in_turn(nettrace::dialer dialer, const dial_kind& kind,
+                                   std::span<const std::unique_ptr<dial_session>> sessions, std::size_t& started,
+                                   reporter& out) {
+    for (const auto& s : sessions) {
+        ++started;
+        out.started(*s);
+        co_await dial_once(dialer, kind, *s);
+    }
+}
+
 }  // namespace
 
 std::vector<std::unique_ptr<dial_session>> run_dials(asio::io_context& io, const nettrace::dialer& dialer,
                                                      const dial_kind& kind, const std::string& network,
-                                                     const std::string& address, unsigned count, reporter& out) {
+                                                     const std::string& address, unsigned count, bool sequential,
+                                                     reporter& out) {
     std::vector<std::unique_ptr<dial_session>> sessions;
     for (unsigned i = 0; i < count; ++i)
         sessions.push_back(std::make_unique<dial_session>(i, count, network, address, out));
-    std::size_t remaining = count;
-    for (auto& s : sessions) {
-        out.started(*s);
-        asio::co_spawn(io, dial_once(dialer, kind, *s), [&](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);
-            // The demo's listener would keep run() busy forever.
-            if (--remaining == 0) io.stop();
-        });
+    std::size_t started = 0;  // the sessions told to `out` as started, in order
+    const auto done = [&](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+        // The demo's listener would keep run() busy forever.
+        io.stop();
+    };
+    if (sequential) {
+        asio::co_spawn(io, dial_in_turn(dialer, kind, sessions, started, out), done);
+    } else {
+        std::size_t remaining = count;
+        for (auto& s : sessions) {
+            ++started;
+            out.started(*s);
+            asio::co_spawn(io, dial_once(dialer, kind, *s), [&remaining, done](std::exception_ptr e) {
+                if (e || --remaining == 0) done(e);
+            });
+        }
     }
     try {
         io.run();
@@ -103,8 +131,10 @@ std::vector<std::unique_ptr<dial_session>> run_dials(asio::io_context& io, const
         // A process that hit its descriptor limit before it could make even
         // one reactor cannot complete a dial: the library throws from the
         // initiation, which Asio's coroutines let out of run().
-        for (auto& s : sessions)
-            if (!s->finished()) s->completed(e.code());
+        for (std::size_t i = 0; i < sessions.size(); ++i) {
+            if (i >= started) out.started(*sessions[i]);
+            if (!sessions[i]->finished()) sessions[i]->completed(e.code());
+        }
     }
     out.all_finished(sessions);
     return sessions;

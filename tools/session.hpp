@@ -1,7 +1,7 @@
 // One dial of nettrace-dial and the run of all of them: each dial fills a
 // nettrace::dial_record through the library's recorder and hands every event
 // to the reporter as it happens; run_dials races --count of them on one
-// io_context.
+// io_context, or runs --repeat of them one after another.
 #pragma once
 
 #include "report.hpp"
@@ -53,14 +53,18 @@ private:
     nettrace::context ctx_;
 };
 
-/// What a dial is: TCP, or TLS (--tls) through this dialer.
+/// What a dial is: TCP, TLS (--tls) through this dialer, or a unix-domain
+/// socket (network unix: dial_unix).
 struct dial_kind {
     std::optional<nettrace::tls_dialer> tls;
+    bool unix_socket = false;
 };
 
-/// Runs `count` concurrent dials on `io` and returns them, finished.
+/// Runs `count` dials on `io`, all at once or, when `sequential`, each
+/// after the previous one completed, and returns them, finished.
 std::vector<std::unique_ptr<dial_session>> run_dials(boost::asio::io_context& io, const nettrace::dialer& dialer,
                                                      const dial_kind& kind, const std::string& network,
-                                                     const std::string& address, unsigned count, reporter& out);
+                                                     const std::string& address, unsigned count, bool sequential,
+                                                     reporter& out);
 
 }  // namespace nettrace::tool

@@ -4,6 +4,11 @@
 // one-liners that every part of the tool calls.
 #pragma once
 
+// The library's own formatters (not installed: the tool builds in the
+// tree, and libnettrace exports them), so that a duration reads the same
+// here as in the exporters.
+#include "../src/detail/number_text.hpp"
+
 #include <nettrace/address.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -11,7 +16,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -19,22 +23,12 @@ namespace nettrace::tool {
 
 inline constexpr std::string_view program = "nettrace-dial";
 
-inline double to_ms(std::chrono::steady_clock::duration d) {
-    return std::chrono::duration<double, std::milli>(d).count();
-}
-
-inline std::string fixed(double value, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-    return buf;
-}
-
-// Loopback connects take tens of microseconds; one decimal would show them
-// all as "0.0 ms".
-inline std::string duration_text(std::chrono::steady_clock::duration d) {
-    const double ms = to_ms(d);
-    return fixed(ms, ms < 1.0 ? 3 : 1) + " ms";
-}
+using nettrace::detail::to_ms;
+// `value` with `decimals` digits after the point, whatever the locale.
+using nettrace::detail::fixed;
+// "0.042 ms", "250.3 ms": loopback connects take tens of microseconds, and
+// one decimal would show them all as "0.0 ms" (duration_style::span).
+using nettrace::detail::duration_text;
 
 inline std::string pad_right(std::string s, std::size_t width) {
     if (s.size() < width) s.append(width - s.size(), ' ');

@@ -27,11 +27,11 @@ using steady = std::chrono::steady_clock;
 
 class timeline_writer final : public reporter {
 public:
-    // A single dial is printed as it happens, so a hanging attempt is
-    // visible while it hangs; concurrent dials are buffered and printed
-    // whole, since interleaved rows would be unreadable.
-    timeline_writer(std::ostream& out, std::size_t dials, bool unicode)
-        : out_(out), live_(dials == 1), unicode_(unicode), views_(dials) {}
+    // A single dial, or dials in turn, is printed as it happens, so a
+    // hanging attempt is visible while it hangs; concurrent dials are
+    // buffered and printed whole, since interleaved rows would be unreadable.
+    timeline_writer(std::ostream& out, std::size_t dials, bool sequential, bool unicode)
+        : out_(out), live_(dials == 1 || sequential), unicode_(unicode), views_(dials) {}
 
     void started(const dial_session& s) override {
         std::string header = "dial " + s.network() + " " + s.address();
@@ -51,26 +51,30 @@ public:
         const auto& r = s.result();
         std::string text = waterfall(views_[s.index()], r);
         if (!r.error) {
-            text += "connected to " + endpoint_text(r.endpoint) + " from " + endpoint_text(r.local) + " in " +
-                    duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts");
+            text += "connected to " +
+                    (is_unix(r) ? r.address : endpoint_text(r.endpoint) + " from " + endpoint_text(r.local)) +
+                    " in " + duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts");
             if (!r.tls_version.empty()) text += "; " + r.tls_version + (r.alpn.empty() ? "" : ", " + r.alpn);
             text += ")\n";
         } else {
             text += "failed: " + r.description + "\n";
             std::size_t width = 0;
             for (std::size_t i = 0; i < r.attempts.size(); ++i)
-                width = std::max(width, attempt_label(i, r.attempts[i]).size());
+                width = std::max(width, attempt_label(r, i).size());
             for (std::size_t i = 0; i < r.attempts.size(); ++i) {
                 const auto& a = r.attempts[i];
-                text += "  " + pad_right(attempt_label(i, a), width) + "  " +
+                text += "  " + pad_right(attempt_label(r, i), width) + "  " +
                         std::string(nettrace::to_string(a.outcome)) + " after " + duration_text(a.elapsed);
                 if (a.error && a.outcome == nettrace::connect_outcome::failed) text += ": " + a.error.message();
                 text += "\n";
             }
         }
         write(s, text);
-        if (!live_) {
-            out_ << views_[s.index()].pending << (s.index() + 1 < views_.size() ? "\n" : "") << std::flush;
+        const std::string_view gap = s.index() + 1 < views_.size() ? "\n" : "";  // before the next dial
+        if (live_) {
+            out_ << gap << std::flush;
+        } else {
+            out_ << views_[s.index()].pending << gap << std::flush;
             views_[s.index()].pending.clear();
         }
     }
@@ -110,8 +114,15 @@ private:
         std::vector<tls_span> proxy;  // each attempt's tunnel, drawn between its connect and TLS
     };
 
-    static std::string attempt_label(std::size_t i, const nettrace::attempt_record& a) {
-        return "#" + std::to_string(i) + " " + endpoint_text(a.endpoint);
+    // A unix dial's events name its path (address), not an endpoint.
+    static bool is_unix(const nettrace::recorded_event& e) { return e.network == "unix"; }
+    static std::string peer_text(const nettrace::recorded_event& e) {
+        return is_unix(e) ? e.address : endpoint_text(e.endpoint);
+    }
+
+    // "#0 127.0.0.1:80": attempt i of the dial whose dial_done is `r`.
+    static std::string attempt_label(const nettrace::recorded_event& r, std::size_t i) {
+        return "#" + std::to_string(i) + " " + (is_unix(r) ? r.address : endpoint_text(r.attempts[i].endpoint));
     }
 
     void write(const dial_session& s, const std::string& text) {
@@ -180,7 +191,7 @@ private:
         case event_kind::connect_done:
             who = "#" + std::to_string(e.attempt);
             what = e.kind == event_kind::connect_start ? "start" : std::string(nettrace::to_string(e.outcome));
-            detail = endpoint_text(e.endpoint);
+            detail = peer_text(e);
             if (e.kind == event_kind::connect_done) {
                 detail += "  (" + duration_text(e.elapsed) + ")";
                 if (e.outcome == nettrace::connect_outcome::failed) detail += "  " + e.error.message();
@@ -203,7 +214,7 @@ private:
         if (v.dns_done) bars.push_back({"dns", {}, *v.dns_done, {}, {}, {}});
         for (std::size_t i = 0; i < r.attempts.size(); ++i) {
             const auto& a = r.attempts[i];
-            bar b{attempt_label(i, a), a.started, a.started + a.elapsed, nettrace::to_string(a.outcome), {}, {}};
+            bar b{attempt_label(r, i), a.started, a.started + a.elapsed, nettrace::to_string(a.outcome), {}, {}};
             for (const auto& t : v.tls)
                 if (t.attempt == i) b.tls = std::pair{t.from, t.to};
             for (const auto& t : v.proxy)
@@ -261,8 +272,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<reporter> make_timeline_reporter(std::ostream& out, std::size_t dials, bool unicode) {
-    return std::make_unique<timeline_writer>(out, dials, unicode);
+std::unique_ptr<reporter> make_timeline_reporter(std::ostream& out, std::size_t dials, bool sequential,
+                                                 bool unicode) {
+    return std::make_unique<timeline_writer>(out, dials, sequential, unicode);
 }
 
 bool utf8_locale() {

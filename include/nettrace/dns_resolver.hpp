@@ -89,7 +89,7 @@ bool dns_resolver_available() noexcept;
 /// IP address with an optional port; error::dns_failure when
 /// c-ares cannot be initialised (the per-io_context channel is made at its
 /// first lookup: a dial reports that failure as dns_failure);
-/// error::no_resolver in a build without c-ares.
+/// error::no_dns_resolver in a build without c-ares.
 std::shared_ptr<resolver> make_dns_resolver(dns_resolver_options options = {});
 
 }  // namespace nettrace

@@ -125,7 +125,7 @@ private:
     }
 
     void on_answer(address_family f, clock::time_point now) override {
-        if (route_.target_lookup) return on_target_answer();
+        if (route_ && route_->target_lookup) return on_target_answer();
         racer_->on_answer(f, this->lookup(f).addrs, this->lookup(f).error, now);
         drain();
     }
@@ -134,9 +134,10 @@ private:
 
     [[gnu::cold]] void start_proxied(const proxy& p, const std::string& host, std::uint16_t port,
                                      const std::optional<boost::asio::ip::address>& ip, bool ipv6, bool ipv4) {
-        route_.begin(p, host, port, ip, ipv6, ipv4);
+        route_ = std::make_unique<proxy_route>();
+        route_->begin(p, host, port, ip, ipv6, ipv4);
         if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
-        if (route_.target_lookup) {
+        if (route_->target_lookup) {
             // socks5:// resolves the target here; it is bounded by the
             // dial's timeout like the rest (the racer is not started yet).
             if (const auto end = deadline()) arm_timer(*end);
@@ -147,46 +148,46 @@ private:
 
     [[gnu::cold]] void on_target_answer() {
         if (this->lookups_pending()) return;
-        route_.target_lookup = false;
+        route_->target_lookup = false;
         if (timer_) timer_->cancel();
-        if (route_.target_error) return complete(route_.target_error);
+        if (route_->target_error) return complete(route_->target_error);
         const auto& v6 = this->lookup(address_family::ipv6);
         const auto& v4 = this->lookup(address_family::ipv4);
-        if (!route_.choose_target(v6.addrs, v4.addrs, state_->options.preference))
+        if (!route_->choose_target(v6.addrs, v4.addrs, state_->options.preference))
             return complete(combine_lookup_errors(v6.error, v4.error));
         connect_to_proxy();
     }
 
     [[gnu::cold]] void connect_to_proxy() {
-        route_.target_known();
+        route_->target_known();
         racer_config config = state_->racer;
         config.stages_after_connect = true;
         config.deadline = context_deadline(this->ctx_);
-        racer_.emplace(config, route_.via->port());
+        racer_.emplace(config, route_->via->port());
         error_code ignored;
-        const auto ip = parse_ip_literal(route_.via->host(), ignored);
-        this->host_ = route_.via->host();
+        const auto ip = parse_ip_literal(route_->via->host(), ignored);
+        this->host_ = route_->via->host();
         if (ip) {
             const bool v6 = ip->is_v6();
-            if (v6 ? !route_.want_ipv6 : !route_.want_ipv4) return complete(make_error_code(error::no_suitable_address));
+            if (v6 ? !route_->want_ipv6 : !route_->want_ipv4) return complete(make_error_code(error::no_suitable_address));
             racer_->start(started_, v6, !v6);
             racer_->on_answer(v6 ? address_family::ipv6 : address_family::ipv4, std::span(&*ip, 1), {},
                               clock::now());
         } else {
-            racer_->start(started_, route_.want_ipv6, route_.want_ipv4);
-            this->start_lookups(*state_->options.resolver, route_.want_ipv6, route_.want_ipv4, clock::now());
+            racer_->start(started_, route_->want_ipv6, route_->want_ipv4);
+            this->start_lookups(*state_->options.resolver, route_->want_ipv6, route_->want_ipv4, clock::now());
         }
         drain();
     }
 
     [[gnu::cold]] void start_tunnel(std::size_t i) {
-        proxy_tunnel& tunnel = route_.add_tunnel(i);
+        proxy_tunnel& tunnel = route_->add_tunnel(i);
         if (this->trace_)
             this->fire(this->trace_->proxy_connect_start,
-                       proxy_connect_start_info{.scheme = route_.via->scheme(),
-                                                .proxy = route_.text,
+                       proxy_connect_start_info{.scheme = route_->via->scheme(),
+                                                .proxy = route_->text,
                                                 .endpoint = racer_->attempts()[i].endpoint,
-                                                .target = route_.target_text,
+                                                .target = route_->target_text,
                                                 .attempt = i});
         const auto started = clock::now();
         tunnel.start(Final::lowest(stream(i)), this->strand_, saturating_duration<clock>(state_->options.proxy_timeout),
@@ -199,20 +200,20 @@ private:
 
     [[gnu::cold]] void tunnel_done(std::size_t i, const error_code& ec, clock::time_point started) {
         const auto now = clock::now();
-        const proxy_tunnel& t = *route_.tunnels[i];
+        const proxy_tunnel& t = *route_->tunnels[i];
         const bool stage_follows = Final::has_stage && !ec && final_.stage_in_race() && !racer_->finished();
         if (!stage_follows) {
-            if (ec) stage_failures_.push_back({i, route_.step_name(), route_.cause_of(t)});
+            if (ec) stage_failures_.push_back({i, route_->step_name(), route_->cause_of(t)});
             racer_->on_attempt_done(i, ec, now);
         }
         const auto& a = racer_->attempts()[i];
         if (!stage_follows && a.outcome != connect_outcome::won) close(i);
         if (this->trace_)
             this->fire(this->trace_->proxy_connect_done,
-                       proxy_connect_done_info{.scheme = route_.via->scheme(),
-                                               .proxy = route_.text,
+                       proxy_connect_done_info{.scheme = route_->via->scheme(),
+                                               .proxy = route_->text,
                                                .endpoint = a.endpoint,
-                                               .target = route_.target_text,
+                                               .target = route_->target_text,
                                                .attempt = i,
                                                .status = t.status(),
                                                .reason = t.reason(),
@@ -225,8 +226,8 @@ private:
 
     [[gnu::cold]] void on_cancel() override {
         if (this->completed()) return;
-        if (route_.target_lookup) {
-            if (!route_.target_error) route_.target_error = boost::asio::error::operation_aborted;
+        if (route_ && route_->target_lookup) {
+            if (!route_->target_error) route_->target_error = boost::asio::error::operation_aborted;
             return this->stop_lookups();
         }
         if (!racer_) return;
@@ -268,8 +269,8 @@ private:
         timer_->async_wait([self = this->shared_from_this(), this](const error_code& ec) {
             this->resumed();
             if (ec == boost::asio::error::operation_aborted) return;
-            if (route_.target_lookup) {
-                route_.target_error = make_error_code(error::timeout);
+            if (route_ && route_->target_lookup) {
+                route_->target_error = make_error_code(error::timeout);
                 return this->stop_lookups();
             }
             if constexpr (Final::has_stage)
@@ -329,7 +330,7 @@ private:
     void transport_done(std::size_t i, const error_code& ec) {
         const auto now = clock::now();
         const bool stage_follows =
-            !ec && (route_.via || (Final::has_stage && final_.stage_in_race())) && !racer_->finished();
+            !ec && (route_ || (Final::has_stage && final_.stage_in_race())) && !racer_->finished();
         if (stage_follows)
             racer_->on_connected(i, now);
         else
@@ -338,9 +339,13 @@ private:
         if (!stage_follows && a.outcome != connect_outcome::won) close(i);
         if (this->trace_)
             this->fire(this->trace_->connect_done,
-                       connect_done_info{network_, a.endpoint, i, stage_follows ? error_code() : a.error,
-                                         stage_follows ? connect_outcome::connected : a.outcome, now - a.started});
-        if (stage_follows && route_.via) return start_tunnel(i);
+                       connect_done_info{.network = network_,
+                                         .endpoint = a.endpoint,
+                                         .attempt = i,
+                                         .error = stage_follows ? error_code() : a.error,
+                                         .outcome = stage_follows ? connect_outcome::connected : a.outcome,
+                                         .elapsed = now - a.started});
+        if (stage_follows && route_) return start_tunnel(i);
         if constexpr (Final::has_stage)
             if (stage_follows) start_stage(i);
     }
@@ -462,9 +467,19 @@ private:
         boost::container::small_vector<attempt_record, 2> records;
         if (racer_)
             for (const auto& a : racer_->attempts())
-                records.push_back({a.endpoint, a.error, a.outcome, a.started - started_, a.finished - a.started});
-        dial_done_info info{network_, address_, ec, {}, {}, std::span(records.data(), records.size()),
-                            clock::now() - started_, this->hook_exception_};
+                records.push_back({.endpoint = a.endpoint,
+                                   .error = a.error,
+                                   .outcome = a.outcome,
+                                   .started = a.started - started_,
+                                   .elapsed = a.finished - a.started});
+        dial_done_info info{.network = network_,
+                            .address = address_,
+                            .error = ec,
+                            .remote = {},
+                            .local = {},
+                            .attempts = std::span(records.data(), records.size()),
+                            .elapsed = clock::now() - started_,
+                            .hook_exception = this->hook_exception_};
         error_code ignored;
         if (!ec) {
             info.remote = result.remote_endpoint(ignored);
@@ -488,7 +503,7 @@ private:
         }
         info.step = step;
         if (ec == error::timeout && step.empty()) info.cause = timeout_cause();
-        info.proxy = route_.text;
+        if (route_) info.proxy = route_->text;
         this->fire(this->trace_->dial_done, info);
     }
 
@@ -518,7 +533,9 @@ private:
         std::string_view stage;  // static text: "tls handshake", "proxy CONNECT"
         std::string_view cause;  // static text (OpenSSL's verify error strings) or the route's
     };
-    proxy_route route_;  // through a proxy: which, where the tunnel goes, each attempt's tunnel
+    // Through a proxy: which, where the tunnel goes, each attempt's tunnel;
+    // made only then, so a direct dial builds and destroys none of it.
+    std::unique_ptr<proxy_route> route_;
     boost::container::small_vector<stage_failure, 1> stage_failures_;
     std::optional<stream_type> first_;
     std::unique_ptr<std::deque<stream_type>> more_;

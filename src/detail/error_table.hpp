@@ -1,6 +1,6 @@
 // The one table of nettrace's error codes: each code's name (for
 // exporters' error.type) and its message (for people). error.cpp and
-// export.cpp read it; a code missing here is caught by error_test.
+// the exporters read it; a code missing here is caught by error_test.
 #pragma once
 
 #include <nettrace/error.hpp>

@@ -118,9 +118,20 @@ private:
     void report_answer(address_family f, clock::time_point now) {
         const auto& r = dns_->lookups[index(f)].result;
         this->fire(this->trace_->dns_answer,
-                   dns_answer_info{host_, f, r.addrs, r.error, r.source, r.coalesced, now - dns_->started});
+                   dns_answer_info{.host = host_,
+                                   .family = f,
+                                   .addrs = r.addrs,
+                                   .error = r.error,
+                                   .source = r.source,
+                                   .coalesced = r.coalesced,
+                                   .elapsed = now - dns_->started});
         if (lookups_pending() || !this->trace_->dns_done) return;
-        dns_done_info done{host_, {}, false, {}, dns_source::none, now - dns_->started};
+        dns_done_info done{.host = host_,
+                           .addrs = {},
+                           .coalesced = false,
+                           .error = {},
+                           .source = dns_source::none,
+                           .elapsed = now - dns_->started};
         std::vector<boost::asio::ip::address> all;
         for (const auto& l : dns_->lookups) {
             all.insert(all.end(), l.result.addrs.begin(), l.result.addrs.end());
