@@ -44,7 +44,8 @@ void in_coroutine(benchmark::State& state, Loop loop) {
         done = true;
     });
     while (!done) ioc.run_one();
-    state.counters["allocs"] = benchmark::Counter(double(bench::allocations() - a0), benchmark::Counter::kAvgIterations);
+    state.counters["allocs"] =
+        benchmark::Counter(double(bench::allocations() - a0), benchmark::Counter::kAvgIterations);
     if (error) state.SkipWithError("the loop threw");
 }
 
@@ -138,7 +139,8 @@ void racer_literal(benchmark::State& state) {
         racer.on_attempt_done(0, {}, now);
         while (auto a = racer.next()) benchmark::DoNotOptimize(a);
     }
-    state.counters["allocs"] = benchmark::Counter(double(bench::allocations() - a0), benchmark::Counter::kAvgIterations);
+    state.counters["allocs"] =
+        benchmark::Counter(double(bench::allocations() - a0), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(racer_literal);
 

@@ -208,7 +208,7 @@ void sequential_cases(const config& cfg) {
         std::function<asio::awaitable<void>(long)> loop;
         std::vector<double> us{};      // per dial, one entry per round
         std::vector<double> cpu_us{};  // the same in CPU time of the dialing thread
-        double allocs = 0;       // per dial, last round
+        double allocs = 0;             // per dial, last round
     };
     std::vector<variant> v;
     v.push_back({"raw Asio `async_connect`", [&](long k) { return raw_loop(listener.endpoint(), k); }});
@@ -250,14 +250,16 @@ void sequential_cases(const config& cfg) {
     // listener's thread that this shared machine stretches now and then.
     auto ratio = [&](std::size_t a, std::size_t b, bool cpu = false) {
         std::vector<double> r;
-        for (int i = 0; i < rounds; ++i)
-            r.push_back(cpu ? v[a].cpu_us[i] / v[b].cpu_us[i] : v[a].us[i] / v[b].us[i]);
+        for (int i = 0; i < rounds; ++i) r.push_back(cpu ? v[a].cpu_us[i] / v[b].cpu_us[i] : v[a].us[i] / v[b].us[i]);
         return bench::summarize(r);
     };
-    std::printf("\n### Cases 1-3: sequential dials, one thread, `io_context(%s)` (%d rounds of %ld dials per variant, "
-                "interleaved in blocks of %ld)\n\n", cfg.default_hint ? "" : "1", rounds, n, block);
-    std::printf("| case | dial | wall µs/dial | CPU µs/dial | baseline | wall ratio | CPU ratio | wall ratio to raw "
-                "Asio | allocs/dial |\n|---|---|---|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n### Cases 1-3: sequential dials, one thread, `io_context(%s)` (%d rounds of %ld dials per variant, "
+        "interleaved in blocks of %ld)\n\n",
+        cfg.default_hint ? "" : "1", rounds, n, block);
+    std::printf(
+        "| case | dial | wall µs/dial | CPU µs/dial | baseline | wall ratio | CPU ratio | wall ratio to raw "
+        "Asio | allocs/dial |\n|---|---|---|---|---|---|---|---|---|\n");
     const int cases[] = {1, 1, 2, 2, 3, 3};
     const std::size_t base[] = {0, 0, 1, 2, 1, 1};
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -330,8 +332,7 @@ memory_use in_flight_memory(bool use_nettrace, const tcp::endpoint& hole, const 
         else
             asio::co_spawn(ioc, raw_loop(hole, 1), asio::detached);
     }
-    while (ioc.poll() > 0) {
-    }
+    while (ioc.poll() > 0) {}
     const memory_use m{double(bench::rss_bytes() - rss0) / n, double(bench::heap_bytes() - heap0) / n};
     if (open_fd_count() - fds0 != std::size_t(n)) throw std::runtime_error("not every dial is in flight");
     return m;
@@ -342,10 +343,13 @@ void concurrency_case(const config& cfg) {
     nettrace::testing::black_hole hole(localhost);
     const tcp::endpoint ep = listener.endpoint(), hole_ep(localhost, hole.port());
     const int rounds = cfg.rounds_or(7);
-    std::printf("\n### Case 4: dials in flight (%d rounds; raw Asio and nettrace alternate; `io_context(threads)`: "
-                "with 2 threads every dial has a strand)\n\n", rounds);
-    std::printf("| in flight | threads | dials | raw Asio dials/s | nettrace dials/s | ratio median [min, max] | "
-                "listen overflows |\n|---|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n### Case 4: dials in flight (%d rounds; raw Asio and nettrace alternate; `io_context(threads)`: "
+        "with 2 threads every dial has a strand)\n\n",
+        rounds);
+    std::printf(
+        "| in flight | threads | dials | raw Asio dials/s | nettrace dials/s | ratio median [min, max] | "
+        "listen overflows |\n|---|---|---|---|---|---|---|\n");
     for (int concurrency : {1, 64, 1024, 10000}) {
         for (int threads : {1, 2}) {
             const long dials = cfg.dials(concurrency == 1 ? 4000 : concurrency < 10000 ? 10000 : 20000);
@@ -369,10 +373,13 @@ void concurrency_case(const config& cfg) {
     }
 
     const int mem_rounds = cfg.quick ? 1 : 3;
-    std::printf("\n### Case 4: memory per dial in flight (dials held in SYN_SENT by a black hole, one thread, "
-                "`io_context(1)`; %d rounds)\n\n", mem_rounds);
-    std::printf("| in flight | raw Asio RSS B/dial | nettrace RSS B/dial | ratio | raw Asio heap B/dial | "
-                "nettrace heap B/dial | ratio |\n|---|---|---|---|---|---|---|\n");
+    std::printf(
+        "\n### Case 4: memory per dial in flight (dials held in SYN_SENT by a black hole, one thread, "
+        "`io_context(1)`; %d rounds)\n\n",
+        mem_rounds);
+    std::printf(
+        "| in flight | raw Asio RSS B/dial | nettrace RSS B/dial | ratio | raw Asio heap B/dial | "
+        "nettrace heap B/dial | ratio |\n|---|---|---|---|---|---|---|\n");
     for (int concurrency : {1, 64, 1024, 10000}) {
         std::vector<double> raw_rss, nt_rss, raw_heap, nt_heap;
         for (int r = 0; r < mem_rounds; ++r) {
@@ -422,11 +429,14 @@ void race_case(const config& cfg) {
         fds_before = open_fd_count();
         std::vector<tcp::socket> won;
         for (int i = 0; i < n; ++i)
-            asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-                const auto t0 = steady::now();
-                won.push_back(co_await d.dial({}, "tcp", address));
-                nt_ms.push_back(seconds_since(t0) * 1e3);
-            }, asio::detached);
+            asio::co_spawn(
+                ioc,
+                [&]() -> asio::awaitable<void> {
+                    const auto t0 = steady::now();
+                    won.push_back(co_await d.dial({}, "tcp", address));
+                    nt_ms.push_back(seconds_since(t0) * 1e3);
+                },
+                asio::detached);
         ioc.restart();
         ioc.run();
         connected += won.size();
@@ -435,21 +445,26 @@ void race_case(const config& cfg) {
         fds_after = open_fd_count();
         // Baseline: raw Asio straight to the live address, as many at once.
         for (int i = 0; i < n; ++i)
-            asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-                const auto t0 = steady::now();
-                co_await raw_loop(listener->endpoint(), 1);
-                raw_ms.push_back(seconds_since(t0) * 1e3);
-            }, asio::detached);
+            asio::co_spawn(
+                ioc,
+                [&]() -> asio::awaitable<void> {
+                    const auto t0 = steady::now();
+                    co_await raw_loop(listener->endpoint(), 1);
+                    raw_ms.push_back(seconds_since(t0) * 1e3);
+                },
+                asio::detached);
         ioc.restart();
         ioc.run();
     }
     const auto nt = bench::summarize(nt_ms), raw = bench::summarize(raw_ms);
     std::printf("\n### Case 5: black-holed first address, live second (%d dials at once, %d rounds)\n\n", n, rounds);
-    std::printf("| dial | connected | ms/dial median [min, max] | ratio to attempt delay (%.0f ms) | fds before / "
-                "with winners open / after closing |\n|---|---|---|---|---|\n",
-                delay_ms);
-    std::printf("| nettrace, `race.test` = {127.0.0.2 black hole, 127.0.0.1} | %zu / %d | %s | %.3f | %zu / %zu / %zu |\n",
-                connected, n * rounds, show(nt).c_str(), nt.median / delay_ms, fds_before, fds_during, fds_after);
+    std::printf(
+        "| dial | connected | ms/dial median [min, max] | ratio to attempt delay (%.0f ms) | fds before / "
+        "with winners open / after closing |\n|---|---|---|---|---|\n",
+        delay_ms);
+    std::printf(
+        "| nettrace, `race.test` = {127.0.0.2 black hole, 127.0.0.1} | %zu / %d | %s | %.3f | %zu / %zu / %zu |\n",
+        connected, n * rounds, show(nt).c_str(), nt.median / delay_ms, fds_before, fds_during, fds_after);
     std::printf("| baseline: raw Asio to 127.0.0.1 only | %zu / %d | %s | — | — |\n", raw_ms.size(), n * rounds,
                 show(raw).c_str());
 }
@@ -480,10 +495,13 @@ void coalescing_case(const config& cfg) {
         const auto t0 = steady::now();
         int resolved = 0;
         for (int i = 0; i < count; ++i)
-            asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-                auto addrs = co_await d.resolve({}, "coalesce.test");
-                if (addrs.size() == 2) ++resolved;
-            }, asio::detached);
+            asio::co_spawn(
+                ioc,
+                [&]() -> asio::awaitable<void> {
+                    auto addrs = co_await d.resolve({}, "coalesce.test");
+                    if (addrs.size() == 2) ++resolved;
+                },
+                asio::detached);
         ioc.restart();
         while (resolved < count) ioc.run_one();
         ms.push_back(seconds_since(t0) * 1e3);
@@ -495,8 +513,9 @@ void coalescing_case(const config& cfg) {
         ratio.push_back(burst_ms.back() / single_ms.back());
     }
     std::printf("\n### Case 6: %d concurrent resolves of one name, loopback DNS server (%d rounds)\n\n", n, rounds);
-    std::printf("| resolves at once | DNS queries sent median [min, max] | ms to finish median [min, max] | "
-                "ratio to one resolve |\n|---|---|---|---|\n");
+    std::printf(
+        "| resolves at once | DNS queries sent median [min, max] | ms to finish median [min, max] | "
+        "ratio to one resolve |\n|---|---|---|---|\n");
     std::printf("| 1 | %s | %s | — |\n", show(bench::summarize(single_q), 0).c_str(),
                 show(bench::summarize(single_ms)).c_str());
     std::printf("| %d | %s | %s | %s |\n", n, show(bench::summarize(burst_q), 0).c_str(),
@@ -544,19 +563,27 @@ int main(int argc, char** argv) try {
         const std::string a = argv[i];
         auto value = [&](const char* flag) { return a.substr(std::strlen(flag)); };
         if (a == "--serve") return serve();
-        if (a == "--quick") cfg.quick = true;
-        else if (a == "--default-hint") cfg.default_hint = true;
-        else if (a.starts_with("--rounds=")) cfg.rounds = std::stoi(value("--rounds="));
-        else if (a.starts_with("--loop=")) loop = value("--loop=");
-        else if (a.starts_with("--port=")) port = static_cast<unsigned short>(std::stoi(value("--port=")));
-        else if (a.starts_with("--dials=")) dials = std::stol(value("--dials="));
+        if (a == "--quick")
+            cfg.quick = true;
+        else if (a == "--default-hint")
+            cfg.default_hint = true;
+        else if (a.starts_with("--rounds="))
+            cfg.rounds = std::stoi(value("--rounds="));
+        else if (a.starts_with("--loop="))
+            loop = value("--loop=");
+        else if (a.starts_with("--port="))
+            port = static_cast<unsigned short>(std::stoi(value("--port=")));
+        else if (a.starts_with("--dials="))
+            dials = std::stol(value("--dials="));
         else if (a.starts_with("--cases=")) {
             cfg.cases.clear();
             for (char c : value("--cases="))
                 if (c >= '1' && c <= '6') cfg.cases.insert(c - '0');
         } else {
-            std::fprintf(stderr, "usage: %s [--cases=1,2,3,4,5,6] [--rounds=N] [--quick] [--default-hint] | --serve | "
-                                 "--loop=nettrace|raw --port=P --dials=N\n", argv[0]);
+            std::fprintf(stderr,
+                         "usage: %s [--cases=1,2,3,4,5,6] [--rounds=N] [--quick] [--default-hint] | --serve | "
+                         "--loop=nettrace|raw --port=P --dials=N\n",
+                         argv[0]);
             return 2;
         }
     }

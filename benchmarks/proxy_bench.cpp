@@ -98,9 +98,7 @@ private:
         }
         return true;
     }
-    static bool write_all(int fd, const char* p, std::size_t n) {
-        return ::write(fd, p, n) == static_cast<ssize_t>(n);
-    }
+    static bool write_all(int fd, const char* p, std::size_t n) { return ::write(fd, p, n) == static_cast<ssize_t>(n); }
 
     bool socks_;
     int fd_ = -1;
@@ -198,8 +196,8 @@ int main(int argc, char** argv) try {
         nettrace::dial_options o;
         o.single_threaded = true;
         const nettrace::dialer direct(o);
-        o.proxy = nettrace::proxy(std::string(socks ? "socks5h" : "http") + "://127.0.0.1:" +
-                                  std::to_string(proxy.port()));
+        o.proxy =
+            nettrace::proxy(std::string(socks ? "socks5h" : "http") + "://127.0.0.1:" + std::to_string(proxy.port()));
         const nettrace::dialer via(o);
         const auto m = compare(
             ioc, rounds, [&](long n) { return raw_loop(ep, socks, n); },
@@ -210,10 +208,11 @@ int main(int argc, char** argv) try {
             ioc, rounds, [&](long n) { return raw_loop(ep, socks, n); },
             [&](long n) { return nettrace_loop(direct, "127.0.0.1:" + std::to_string(proxy.port()), n); });
         const char* name = socks ? "SOCKS5 (socks5h)" : "HTTP CONNECT";
-        std::printf("| %s | raw Asio by hand %.1f µs | nettrace %.1f µs | ratio **%.3f** [%.3f, %.3f] | "
-                    "%.1f allocations/dial | direct connect, no tunnel: %.1f µs |\n",
-                    name, m.raw_us.median, m.nt_us.median, m.ratio.median, m.ratio.min, m.ratio.max,
-                    m.allocs.median, d.nt_us.median);
+        std::printf(
+            "| %s | raw Asio by hand %.1f µs | nettrace %.1f µs | ratio **%.3f** [%.3f, %.3f] | "
+            "%.1f allocations/dial | direct connect, no tunnel: %.1f µs |\n",
+            name, m.raw_us.median, m.nt_us.median, m.ratio.median, m.ratio.min, m.ratio.max, m.allocs.median,
+            d.nt_us.median);
     }
     return 0;
 } catch (const std::exception& e) {

@@ -57,8 +57,8 @@ asio::awaitable<void> nettrace_loop(std::string address, ssl::context& ctx, long
     const nettrace::context none;
     const nettrace::tls_options options;
     for (long i = 0; i < n; ++i) {
-        auto [ec, s] = co_await nettrace::dial_tls(none, "tcp", address, ctx, options,
-                                                   asio::as_tuple(asio::use_awaitable));
+        auto [ec, s] =
+            co_await nettrace::dial_tls(none, "tcp", address, ctx, options, asio::as_tuple(asio::use_awaitable));
         if (ec) throw std::runtime_error("dial_tls: " + ec.message());
     }
 }
@@ -131,8 +131,8 @@ int main(int argc, char** argv) try {
     }
     const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
     std::printf("| raw Asio connect + ssl handshake | %.1f µs |\n", median(raw_us));
-    std::printf("| `nettrace::dial_tls` | %.1f µs | ratio %.3f [%.3f, %.3f] | %.1f allocations/dial |\n",
-                median(nt_us), median(ratios), *lo, *hi, median(allocs));
+    std::printf("| `nettrace::dial_tls` | %.1f µs | ratio %.3f [%.3f, %.3f] | %.1f allocations/dial |\n", median(nt_us),
+                median(ratios), *lo, *hi, median(allocs));
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "tls-bench: %s\n", e.what());

@@ -83,12 +83,18 @@ config parse_args(int argc, char** argv) {
     };
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        if (arg == "--cafile") cfg.cafile = value(i);
-        else if (arg == "--insecure") cfg.insecure = true;
-        else if (arg == "--resolve") cfg.pins.push_back(nettrace::tool::parse_resolve(value(i)));
-        else if (arg.starts_with("-")) throw usage_error("unknown option " + std::string(arg));
-        else if (cfg.url.empty()) cfg.url = arg;
-        else throw usage_error("more than one URL");
+        if (arg == "--cafile")
+            cfg.cafile = value(i);
+        else if (arg == "--insecure")
+            cfg.insecure = true;
+        else if (arg == "--resolve")
+            cfg.pins.push_back(nettrace::tool::parse_resolve(value(i)));
+        else if (arg.starts_with("-"))
+            throw usage_error("unknown option " + std::string(arg));
+        else if (cfg.url.empty())
+            cfg.url = arg;
+        else
+            throw usage_error("more than one URL");
     }
     if (cfg.url.empty()) throw usage_error("no URL");
     parse_url(cfg);
@@ -107,7 +113,8 @@ nettrace::dialer make_dialer(const config& cfg) {
         if (p.port != cfg.port)
             std::cerr << "https_get: warning: --resolve " << p.spec << " is for another port than " << cfg.address
                       << "; ignored\n";
-    if (!table.empty()) options.resolver = nettrace::make_static_resolver(std::move(table), nettrace::make_system_resolver());
+    if (!table.empty())
+        options.resolver = nettrace::make_static_resolver(std::move(table), nettrace::make_system_resolver());
     return nettrace::dialer(options);
 }
 
@@ -139,13 +146,13 @@ asio::awaitable<int> get(const config& cfg, ssl::context& ssl_ctx) {
     tls.alpn = {"http/1.1"};
     const auto start = clock_type::now();
     const nettrace::tls_dialer dialer(ssl_ctx, tls, make_dialer(cfg));
-    auto [ec, stream] = co_await dialer.dial(ctx, "tcp", cfg.address,
-                                                    asio::as_tuple(asio::deferred));
+    auto [ec, stream] = co_await dialer.dial(ctx, "tcp", cfg.address, asio::as_tuple(asio::deferred));
     if (ec) {
         std::cerr << "https_get: " << cfg.url << ": " << ec.message();
         if (!verify_error.empty()) std::cerr << " (" << verify_error << ")";
         if (!verify_error.empty() && cfg.cafile.empty())
-            std::cerr << "\nhttps_get: trust the server's certificate with --cafile FILE, or skip checks with --insecure";
+            std::cerr
+                << "\nhttps_get: trust the server's certificate with --cafile FILE, or skip checks with --insecure";
         std::cerr << '\n' << t << '\n';
         co_return 1;
     }
@@ -220,8 +227,10 @@ int main(int argc, char** argv) {
 
     ssl::context ssl_ctx(ssl::context::tls_client);
     try {
-        if (cfg.cafile.empty()) ssl_ctx.set_default_verify_paths();
-        else ssl_ctx.load_verify_file(cfg.cafile);
+        if (cfg.cafile.empty())
+            ssl_ctx.set_default_verify_paths();
+        else
+            ssl_ctx.load_verify_file(cfg.cafile);
     } catch (const boost::system::system_error& e) {
         std::cerr << "https_get: --cafile " << cfg.cafile << ": " << e.what() << '\n';
         return 2;

@@ -14,7 +14,8 @@
 // "metrics on http://ADDR:PORT/metrics", each flushed; at exit, the metrics
 // in the Prometheus text format (what a last scrape would have read).
 // stderr: one line per upstream connection, e.g.
-//   127.0.0.1:51234 -> db.test:5432 (127.0.0.1:5432): dns 0.31 ms, connect 0.12 ms (1 attempt, won by ipv4), total 0.48 ms
+//   127.0.0.1:51234 -> db.test:5432 (127.0.0.1:5432): dns 0.31 ms, connect 0.12 ms (1 attempt, won by ipv4), total 0.48
+//   ms
 #include <nettrace/nettrace.hpp>
 #include <nettrace/prometheus.hpp>
 
@@ -54,7 +55,7 @@ struct config {
     std::string upstream;
     tcp::endpoint listen{asio::ip::make_address("127.0.0.1"), 0};
     std::optional<tcp::endpoint> metrics;  // where to serve /metrics
-    unsigned max_clients = 0;  // 0: no limit
+    unsigned max_clients = 0;              // 0: no limit
 };
 
 // Copies `from` to `to` until `from` ends, then passes the end on
@@ -84,8 +85,8 @@ asio::awaitable<void> serve(tcp::socket client, const config& cfg, const nettrac
     // writes `t` without a lock, so each dial gets a context of its own, on
     // top of the shared one (a context is cheap).
     nettrace::timings t;
-    auto [ec, upstream] = co_await dialer.dial(nettrace::with_timings(metered, t), "tcp", cfg.upstream,
-                                               asio::as_tuple(asio::deferred));
+    auto [ec, upstream] =
+        co_await dialer.dial(nettrace::with_timings(metered, t), "tcp", cfg.upstream, asio::as_tuple(asio::deferred));
     std::clog << peer << " -> " << cfg.upstream;
     if (t.winner) std::clog << " (" << t.remote << ")";
     std::clog << ": " << t << std::endl;
@@ -128,8 +129,9 @@ int main(int argc, char** argv) {
     try {
         cfg = parse_args(argc, argv);
     } catch (const std::exception& e) {
-        std::cerr << "proxy: " << e.what()
-                  << "\nusage: proxy --upstream HOST:PORT [--listen ADDR:PORT] [--metrics ADDR:PORT] [--max-clients N]\n";
+        std::cerr
+            << "proxy: " << e.what()
+            << "\nusage: proxy --upstream HOST:PORT [--listen ADDR:PORT] [--metrics ADDR:PORT] [--max-clients N]\n";
         return 2;
     }
 

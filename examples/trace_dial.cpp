@@ -37,10 +37,9 @@ int main(int argc, char** argv) {
     asio::io_context ioc;
     asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
     nettrace::dial_options options;
-    options.resolver = nettrace::make_static_resolver(
-        {{"example.test", {asio::ip::make_address("127.0.0.1")}}}, nettrace::make_system_resolver());
-    const std::string address =
-        argc > 1 ? argv[1] : "example.test:" + std::to_string(acceptor.local_endpoint().port());
+    options.resolver = nettrace::make_static_resolver({{"example.test", {asio::ip::make_address("127.0.0.1")}}},
+                                                      nettrace::make_system_resolver());
+    const std::string address = argc > 1 ? argv[1] : "example.test:" + std::to_string(acceptor.local_endpoint().port());
     int status = 1;
     asio::co_spawn(ioc, run(address, nettrace::dialer(options)), [&](std::exception_ptr e) {
         status = 0;

@@ -17,7 +17,8 @@
 namespace {
 
 bool allowed_in_name(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.';
 }
 
 // is_valid_host_name's contract, restated independently.
@@ -51,8 +52,10 @@ void check_host_port(std::string_view in) {
         FUZZ_CHECK(hp->ip && hp->ip->is_v6());
     } else {
         FUZZ_CHECK(hp->zone.empty());
-        if (hp->ip) FUZZ_CHECK(hp->ip->is_v4());
-        else FUZZ_CHECK(nettrace::is_valid_host_name(hp->host));
+        if (hp->ip)
+            FUZZ_CHECK(hp->ip->is_v4());
+        else
+            FUZZ_CHECK(nettrace::is_valid_host_name(hp->host));
     }
     if (!hp->zone.empty()) FUZZ_CHECK(hp->ip && hp->ip->is_v6());
 

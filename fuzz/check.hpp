@@ -17,17 +17,16 @@ struct fuzz_violation : std::runtime_error {
 };
 
 #ifdef NETTRACE_FUZZ_REPLAY
-#define FUZZ_CHECK(cond)                                                                                       \
-    do {                                                                                                       \
-        if (!(cond))                                                                                           \
-            throw fuzz_violation(__FILE__ ":" NETTRACE_FUZZ_STR(__LINE__) ": invariant violated: " #cond);     \
+#define FUZZ_CHECK(cond)                                                                                            \
+    do {                                                                                                            \
+        if (!(cond)) throw fuzz_violation(__FILE__ ":" NETTRACE_FUZZ_STR(__LINE__) ": invariant violated: " #cond); \
     } while (0)
 #else
-#define FUZZ_CHECK(cond)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
+#define FUZZ_CHECK(cond)                                                                        \
+    do {                                                                                        \
+        if (!(cond)) {                                                                          \
             std::fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                      \
-        }                                                                                      \
+            std::abort();                                                                       \
+        }                                                                                       \
     } while (0)
 #endif

@@ -72,8 +72,10 @@ struct harness {
             server.bind(udp::endpoint(asio::ip::address_v4::loopback(), 0));
             const auto ep = server.local_endpoint();
             const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            if (fd >= 0 && ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) tcp_blocker = fd;
-            else if (fd >= 0) ::close(fd);
+            if (fd >= 0 && ::bind(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0)
+                tcp_blocker = fd;
+            else if (fd >= 0)
+                ::close(fd);
         }
         FUZZ_CHECK(tcp_blocker >= 0);
         nettrace::dns_resolver_options o;
@@ -153,7 +155,7 @@ struct message {
 struct reading {
     bool parsed = false;
     std::uint16_t id = 0;
-    bool question_matches = false;  // exactly one question: the name, the type, class IN
+    bool question_matches = false;      // exactly one question: the name, the type, class IN
     std::set<asio::ip::address> valid;  // A/AAAA records of the name or of its CNAMEs
 };
 
@@ -291,9 +293,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(r.question_matches);
         // c-ares 1.18 alone would follow CNAMEs of other owners ("unchained");
         // the resolver's chain check must stop those addresses.
-        for (const auto& a : got.addrs)
-            FUZZ_CHECK(r.valid.count(a) == 1);
+        for (const auto& a : got.addrs) FUZZ_CHECK(r.valid.count(a) == 1);
     }
     return 0;
 }
-

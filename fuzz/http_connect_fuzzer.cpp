@@ -42,10 +42,10 @@
 
 namespace {
 
+using boost::system::error_code;
 using nettrace::error;
 using nettrace::detail::max_proxy_header;
 using nettrace::detail::proxy_action;
-using boost::system::error_code;
 
 struct expectation {
     error_code ec;
@@ -66,7 +66,8 @@ int status_code(std::string_view line, std::string& reason) {
     const int code = std::stoi(std::string(line.substr(9, 3)));
     if (code < 100 || code > 599) return -1;
     reason = line.size() > 13 ? std::string(line.substr(13, 64)) : std::string();
-    std::replace_if(reason.begin(), reason.end(), [](char c) { return c < 0x20 || c > 0x7e; }, '?');
+    std::replace_if(
+        reason.begin(), reason.end(), [](char c) { return c < 0x20 || c > 0x7e; }, '?');
     reason.erase(reason.find_last_not_of(' ') + 1);
     return code;
 }
@@ -125,8 +126,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view stream(input);
 
     nettrace::detail::proxy_target target;
-    if (v6) target = {"2001:db8::1", boost::asio::ip::make_address("2001:db8::1"), 443};
-    else target = {"fuzz.test", std::nullopt, 8080};
+    if (v6)
+        target = {"2001:db8::1", boost::asio::ip::make_address("2001:db8::1"), 443};
+    else
+        target = {"fuzz.test", std::nullopt, 8080};
     std::optional<nettrace::detail::proxy_credentials> c;
     if (creds) c = nettrace::detail::proxy_credentials{"user", "pa:ss"};
     nettrace::detail::proxy_handshake m(nettrace::proxy_scheme::http, c, target);
@@ -135,8 +138,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string request = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n" +
                                 (creds ? "Proxy-Authorization: Basic dXNlcjpwYTpzcw==\r\n" : "") + "\r\n";
 
-    std::size_t pos = 0;        // bytes consumed
-    std::size_t peeked = 0;     // what the last peek saw
+    std::size_t pos = 0;     // bytes consumed
+    std::size_t peeked = 0;  // what the last peek saw
     bool after_peek = false;
     int writes = 0;
     error_code ec;
@@ -149,32 +152,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         n = 0;
         if (a.kind == proxy_action::type::done) break;
         switch (a.kind) {
-        case proxy_action::type::write:
-            FUZZ_CHECK(++writes == 1 && steps == 0);
-            FUZZ_CHECK(std::string_view(reinterpret_cast<const char*>(a.out.data()), a.out.size()) == request);
-            break;
-        case proxy_action::type::peek: {
-            FUZZ_CHECK(writes == 1);
-            FUZZ_CHECK(!a.in.empty() && a.in.size() <= max_proxy_header - pos);
-            std::size_t arrived = stream.size();
-            if (arrival) arrived = std::min(arrived, (pos / arrival + 1) * arrival);
-            n = std::min(arrived - pos, a.in.size());
-            std::copy_n(stream.data() + pos, n, a.in.data());
-            if (n == 0 && eof_error) ec = boost::asio::error::eof;
-            peeked = n;
-            after_peek = true;
-            break;
-        }
-        case proxy_action::type::read_exact:
-            FUZZ_CHECK(after_peek && !a.in.empty() && a.in.size() <= peeked);
-            after_peek = false;
-            n = std::min(stream.size() - pos, a.in.size());
-            FUZZ_CHECK(n == a.in.size());  // follows from the peek: never short
-            std::copy_n(stream.data() + pos, n, a.in.data());
-            pos += n;
-            FUZZ_CHECK(pos <= max_proxy_header);
-            break;
-        case proxy_action::type::done: break;
+            case proxy_action::type::write:
+                FUZZ_CHECK(++writes == 1 && steps == 0);
+                FUZZ_CHECK(std::string_view(reinterpret_cast<const char*>(a.out.data()), a.out.size()) == request);
+                break;
+            case proxy_action::type::peek: {
+                FUZZ_CHECK(writes == 1);
+                FUZZ_CHECK(!a.in.empty() && a.in.size() <= max_proxy_header - pos);
+                std::size_t arrived = stream.size();
+                if (arrival) arrived = std::min(arrived, (pos / arrival + 1) * arrival);
+                n = std::min(arrived - pos, a.in.size());
+                std::copy_n(stream.data() + pos, n, a.in.data());
+                if (n == 0 && eof_error) ec = boost::asio::error::eof;
+                peeked = n;
+                after_peek = true;
+                break;
+            }
+            case proxy_action::type::read_exact:
+                FUZZ_CHECK(after_peek && !a.in.empty() && a.in.size() <= peeked);
+                after_peek = false;
+                n = std::min(stream.size() - pos, a.in.size());
+                FUZZ_CHECK(n == a.in.size());  // follows from the peek: never short
+                std::copy_n(stream.data() + pos, n, a.in.data());
+                pos += n;
+                FUZZ_CHECK(pos <= max_proxy_header);
+                break;
+            case proxy_action::type::done:
+                break;
         }
     }
     FUZZ_CHECK(pos <= stream.size());
@@ -187,11 +191,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(std::all_of(reason.begin(), reason.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; }));
     // Success and the status agree; a named error otherwise.
     const int st = m.status();
-    if (!a.error) FUZZ_CHECK(st >= 200 && st <= 299);
-    else if (a.error == error::proxy_auth_required) FUZZ_CHECK(st == 407);
-    else if (a.error == error::proxy_rejected) FUZZ_CHECK(st >= 101 && st <= 599 && st / 100 != 2 && st != 407);
-    else FUZZ_CHECK((a.error == error::proxy_malformed_reply || a.error == error::proxy_reply_too_large ||
-                     a.error == error::proxy_closed) && st == -1 && reason.empty());
+    if (!a.error)
+        FUZZ_CHECK(st >= 200 && st <= 299);
+    else if (a.error == error::proxy_auth_required)
+        FUZZ_CHECK(st == 407);
+    else if (a.error == error::proxy_rejected)
+        FUZZ_CHECK(st >= 101 && st <= 599 && st / 100 != 2 && st != 407);
+    else
+        FUZZ_CHECK((a.error == error::proxy_malformed_reply || a.error == error::proxy_reply_too_large ||
+                    a.error == error::proxy_closed) &&
+                   st == -1 && reason.empty());
 
     // What came back. NETTRACE_FUZZ_VERBOSE=1 prints it (for triage).
     static const bool verbose = std::getenv("NETTRACE_FUZZ_VERBOSE") != nullptr;

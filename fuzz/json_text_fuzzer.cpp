@@ -125,27 +125,44 @@ std::optional<std::string> json_string_content(std::string_view text, std::size_
         }
         if (++i == text.size()) return std::nullopt;
         switch (text[i++]) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': {
-            if (i + 4 > text.size()) return std::nullopt;
-            char32_t cp = 0;
-            for (int k = 0; k < 4; ++k) {
-                const int h = hex_value(text[i++]);
-                if (h < 0) return std::nullopt;
-                cp = cp * 16 + static_cast<char32_t>(h);
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '/':
+                out += '/';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'u': {
+                if (i + 4 > text.size()) return std::nullopt;
+                char32_t cp = 0;
+                for (int k = 0; k < 4; ++k) {
+                    const int h = hex_value(text[i++]);
+                    if (h < 0) return std::nullopt;
+                    cp = cp * 16 + static_cast<char32_t>(h);
+                }
+                if (cp >= 0xD800 && cp <= 0xDFFF) return std::nullopt;
+                append_utf8(out, cp);
+                break;
             }
-            if (cp >= 0xD800 && cp <= 0xDFFF) return std::nullopt;
-            append_utf8(out, cp);
-            break;
-        }
-        default: return std::nullopt;
+            default:
+                return std::nullopt;
         }
     }
     return out;
@@ -184,8 +201,8 @@ void check_xml_escape(std::string_view in) {
             std::string_view text;
             char c;
         };
-        static constexpr entity entities[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'},
-                                              {"&apos;", '\''}};
+        static constexpr entity entities[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
         bool known = false;
         for (const auto& e : entities)
             if (std::string_view(out).substr(i, e.text.size()) == e.text) {

@@ -36,9 +36,9 @@
 
 namespace {
 
+using boost::system::error_code;
 using nettrace::error;
 using nettrace::detail::proxy_action;
-using boost::system::error_code;
 using bytes = std::vector<std::uint8_t>;
 
 struct expectation {
@@ -83,18 +83,25 @@ expectation predict(std::span<const std::uint8_t> s, bool creds, const bytes& au
     const int rep = s[head + 1];
     if (rep != 0) {
         x.status = rep;
-        static const error codes[] = {error::socks_general_failure,      error::socks_not_allowed,
-                                      error::socks_network_unreachable,  error::socks_host_unreachable,
-                                      error::socks_connection_refused,   error::socks_ttl_expired,
+        static const error codes[] = {error::socks_general_failure,       error::socks_not_allowed,
+                                      error::socks_network_unreachable,   error::socks_host_unreachable,
+                                      error::socks_connection_refused,    error::socks_ttl_expired,
                                       error::socks_command_not_supported, error::socks_address_type_not_supported};
         return fail(rep <= 8 ? codes[rep - 1] : error::socks_general_failure);
     }
     std::size_t address;  // BND.ADDR's length, its length byte included for a name
     switch (s[head + 3]) {
-    case 1: address = 4; break;
-    case 4: address = 16; break;
-    case 3: address = 1 + std::size_t(s[head + 4]); break;
-    default: return fail(error::proxy_malformed_reply);
+        case 1:
+            address = 4;
+            break;
+        case 4:
+            address = 16;
+            break;
+        case 3:
+            address = 1 + std::size_t(s[head + 4]);
+            break;
+        default:
+            return fail(error::proxy_malformed_reply);
     }
     const std::size_t total = 4 + address + 2;
     if (s.size() < head + total) return closed();
@@ -115,20 +122,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     nettrace::detail::proxy_target target;
     bytes connect{5, 1, 0};
     switch (kind) {
-    case 0:
-        target = {"192.0.2.9", boost::asio::ip::make_address("192.0.2.9"), 443};
-        connect.insert(connect.end(), {1, 192, 0, 2, 9});
-        break;
-    case 1:
-        target = {"2001:db8::9", boost::asio::ip::make_address("2001:db8::9"), 443};
-        connect.insert(connect.end(), {4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9});
-        break;
-    default:
-        target = {kind == 2 ? std::string("fuzz.test") : std::string(255, 'n'), std::nullopt, 443};
-        connect.push_back(3);
-        connect.push_back(std::uint8_t(target.host.size()));
-        connect.insert(connect.end(), target.host.begin(), target.host.end());
-        break;
+        case 0:
+            target = {"192.0.2.9", boost::asio::ip::make_address("192.0.2.9"), 443};
+            connect.insert(connect.end(), {1, 192, 0, 2, 9});
+            break;
+        case 1:
+            target = {"2001:db8::9", boost::asio::ip::make_address("2001:db8::9"), 443};
+            connect.insert(connect.end(), {4, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9});
+            break;
+        default:
+            target = {kind == 2 ? std::string("fuzz.test") : std::string(255, 'n'), std::nullopt, 443};
+            connect.push_back(3);
+            connect.push_back(std::uint8_t(target.host.size()));
+            connect.insert(connect.end(), target.host.begin(), target.host.end());
+            break;
     }
     connect.insert(connect.end(), {0x01, 0xbb});
     const bytes auth{1, 4, 'u', 's', 'e', 'r', 6, 's', 'e', 'c', 'r', 'e', 't'};
@@ -164,10 +171,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(again.kind == proxy_action::type::done && again.error == a.error);
     FUZZ_CHECK(m.reason().empty());
     // Success and the status agree; a reply code's error carries the code.
-    if (!a.error) FUZZ_CHECK(m.status() == 0);
+    if (!a.error)
+        FUZZ_CHECK(m.status() == 0);
     else if (a.error.category() == nettrace::category() && a.error.value() >= int(error::socks_general_failure))
         FUZZ_CHECK(m.status() >= 1 && m.status() <= 255);
-    else FUZZ_CHECK(m.status() == -1);
+    else
+        FUZZ_CHECK(m.status() == -1);
 
     // What came back. NETTRACE_FUZZ_VERBOSE=1 prints it (for triage).
     static const bool verbose = std::getenv("NETTRACE_FUZZ_VERBOSE") != nullptr;

@@ -27,9 +27,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-[[noreturn]] void fail(const std::string& what) {
-    throw std::runtime_error(what + ": " + std::strerror(errno));
-}
+[[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
 void require_loopback(const asio::ip::address& addr) {
     if (!addr.is_loopback()) throw std::invalid_argument("loopback only: " + addr.to_string());
@@ -140,8 +138,7 @@ unsigned short free_dual_stack_port() {
         int v6 = -1;
         try {
             v6 = bound_socket(asio::ip::address_v6::loopback(), port, same);
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         ::close(v4);
         if (v6 >= 0) {
             ::close(v6);

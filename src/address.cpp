@@ -26,22 +26,16 @@ constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 constexpr bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 constexpr char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 
-bool is_number(std::string_view s) noexcept
-{
-    return !s.empty() && std::all_of(s.begin(), s.end(), is_digit);
-}
+bool is_number(std::string_view s) noexcept { return !s.empty() && std::all_of(s.begin(), s.end(), is_digit); }
 
 // Accumulates digit by digit so that "99999999999999999999" fails instead of
 // wrapping around to a plausible value.
-bool parse_decimal(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept
-{
-    if (!is_number(s))
-        return false;
+bool parse_decimal(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept {
+    if (!is_number(s)) return false;
     std::uint64_t value = 0;
     for (char c : s) {
         value = value * 10 + std::uint64_t(c - '0');
-        if (value > max)
-            return false;
+        if (value > max) return false;
     }
     out = std::uint32_t(value);
     return true;
@@ -55,21 +49,16 @@ struct service {
 // Answers the common cases without the services database, which minimal
 // containers often lack.
 constexpr service well_known_services[] = {
-    {"http", 80},     {"https", 443},     {"ftp", 21},         {"ssh", 22},
-    {"telnet", 23},   {"smtp", 25},       {"domain", 53},      {"pop3", 110},
-    {"imap", 143},    {"ldap", 389},      {"imaps", 993},      {"pop3s", 995},
-    {"submission", 587}, {"socks", 1080}, {"mysql", 3306},     {"postgresql", 5432},
-    {"redis", 6379},  {"http-alt", 8080},
+    {"http", 80},        {"https", 443},  {"ftp", 21},     {"ssh", 22},          {"telnet", 23},  {"smtp", 25},
+    {"domain", 53},      {"pop3", 110},   {"imap", 143},   {"ldap", 389},        {"imaps", 993},  {"pop3s", 995},
+    {"submission", 587}, {"socks", 1080}, {"mysql", 3306}, {"postgresql", 5432}, {"redis", 6379}, {"http-alt", 8080},
 };
 
-std::optional<std::uint16_t> lookup_service(std::string_view name)
-{
+std::optional<std::uint16_t> lookup_service(std::string_view name) {
     // Screening here keeps arbitrary bytes (and embedded NULs) away from NSS.
-    bool plausible = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return is_alpha(c) || is_digit(c) || c == '-';
-    });
-    if (!plausible)
-        return std::nullopt;
+    bool plausible = !name.empty() && std::all_of(name.begin(), name.end(),
+                                                  [](char c) { return is_alpha(c) || is_digit(c) || c == '-'; });
+    if (!plausible) return std::nullopt;
 
     // Go lower-cases service names before every lookup; the services
     // database itself compares case-sensitively.
@@ -77,24 +66,20 @@ std::optional<std::uint16_t> lookup_service(std::string_view name)
     std::transform(lower.begin(), lower.end(), lower.begin(), to_lower);
 
     for (const auto& s : well_known_services)
-        if (s.name == lower)
-            return s.port;
+        if (s.name == lower) return s.port;
 
     servent entry{};
     servent* found = nullptr;
     std::array<char, 4096> buffer;
-    if (::getservbyname_r(lower.c_str(), "tcp", &entry, buffer.data(), buffer.size(), &found) != 0
-        || found == nullptr)
+    if (::getservbyname_r(lower.c_str(), "tcp", &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
         return std::nullopt;
     return ntohs(static_cast<std::uint16_t>(found->s_port));
 }
 
-std::optional<std::uint16_t> parse_port(std::string_view text)
-{
+std::optional<std::uint16_t> parse_port(std::string_view text) {
     if (is_number(text)) {
         std::uint32_t port = 0;
-        if (!parse_decimal(text, std::numeric_limits<std::uint16_t>::max(), port))
-            return std::nullopt;
+        if (!parse_decimal(text, std::numeric_limits<std::uint16_t>::max(), port)) return std::nullopt;
         return std::uint16_t(port);
     }
     return lookup_service(text);
@@ -103,61 +88,47 @@ std::optional<std::uint16_t> parse_port(std::string_view text)
 // A zone must name an interface that exists, by name or by index: a scope
 // id that names none would only fail later, at connect, with a less telling
 // error (or be silently ignored for a global address).
-std::optional<unsigned long> zone_index(std::string_view zone)
-{
-    if (zone.empty() || zone.size() >= IF_NAMESIZE || zone.find('\0') != std::string_view::npos)
-        return std::nullopt;
+std::optional<unsigned long> zone_index(std::string_view zone) {
+    if (zone.empty() || zone.size() >= IF_NAMESIZE || zone.find('\0') != std::string_view::npos) return std::nullopt;
     std::uint32_t index = 0;
     if (parse_decimal(zone, std::numeric_limits<std::uint32_t>::max(), index)) {
         char name[IF_NAMESIZE];
-        if (index == 0 || ::if_indextoname(index, name) == nullptr)
-            return std::nullopt;
+        if (index == 0 || ::if_indextoname(index, name) == nullptr) return std::nullopt;
         return index;
     }
     unsigned int found = ::if_nametoindex(std::string(zone).c_str());
-    if (found == 0)
-        return std::nullopt;
+    if (found == 0) return std::nullopt;
     return found;
 }
 
-bool is_valid_label(std::string_view label) noexcept
-{
-    if (label.empty() || label.size() > max_label_length)
-        return false;
-    if (label.front() == '-' || label.back() == '-')
-        return false;
-    return std::all_of(label.begin(), label.end(), [](char c) {
-        return is_alpha(c) || is_digit(c) || c == '-' || c == '_';
-    });
+bool is_valid_label(std::string_view label) noexcept {
+    if (label.empty() || label.size() > max_label_length) return false;
+    if (label.front() == '-' || label.back() == '-') return false;
+    return std::all_of(label.begin(), label.end(),
+                       [](char c) { return is_alpha(c) || is_digit(c) || c == '-' || c == '_'; });
 }
 
-std::string_view without_trailing_dot(std::string_view host) noexcept
-{
-    if (!host.empty() && host.back() == '.')
-        host.remove_suffix(1);
+std::string_view without_trailing_dot(std::string_view host) noexcept {
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
     return host;
 }
 
-std::optional<boost::asio::ip::address_v4> parse_ipv4(std::string_view text)
-{
+std::optional<boost::asio::ip::address_v4> parse_ipv4(std::string_view text) {
     // make_address_v4 uses inet_pton: strict dotted quad, no "1.2.3" or "0x7f.1".
     boost::system::error_code ec;
     auto v4 = boost::asio::ip::make_address_v4(std::string(text), ec);
-    if (ec)
-        return std::nullopt;
+    if (ec) return std::nullopt;
     return v4;
 }
 
-std::nullopt_t fail(boost::system::error_code& ec, error e)
-{
+std::nullopt_t fail(boost::system::error_code& ec, error e) {
     ec = e;
     return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<network> parse_network(std::string_view text, boost::system::error_code& ec) noexcept
-{
+std::optional<network> parse_network(std::string_view text, boost::system::error_code& ec) noexcept {
     for (network n : {network::tcp, network::tcp4, network::tcp6}) {
         if (text == to_string(n)) {
             ec.clear();
@@ -168,33 +139,30 @@ std::optional<network> parse_network(std::string_view text, boost::system::error
     return std::nullopt;
 }
 
-std::string_view to_string(network n) noexcept
-{
+std::string_view to_string(network n) noexcept {
     switch (n) {
-    case network::tcp4: return "tcp4";
-    case network::tcp6: return "tcp6";
-    case network::tcp: break;
+        case network::tcp4:
+            return "tcp4";
+        case network::tcp6:
+            return "tcp6";
+        case network::tcp:
+            break;
     }
     return "tcp";
 }
 
-bool is_valid_host_name(std::string_view host) noexcept
-{
+bool is_valid_host_name(std::string_view host) noexcept {
     host = without_trailing_dot(host);
-    if (host.empty() || host.size() > max_name_length)
-        return false;
+    if (host.empty() || host.size() > max_name_length) return false;
     for (std::size_t start = 0;;) {
         auto dot = host.find('.', start);
-        if (!is_valid_label(host.substr(start, dot - start)))
-            return false;
-        if (dot == std::string_view::npos)
-            return true;
+        if (!is_valid_label(host.substr(start, dot - start))) return false;
+        if (dot == std::string_view::npos) return true;
         start = dot + 1;
     }
 }
 
-std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, boost::system::error_code& ec)
-{
+std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, boost::system::error_code& ec) {
     ec.clear();
     // The C parsers below stop at a NUL, so "127.0.0.1\0junk" would pass.
     if (host.find('\0') != std::string_view::npos) {
@@ -209,8 +177,7 @@ std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, 
             ec = v4 ? error::zone_on_ipv4 : error::invalid_host;
             return std::nullopt;
         }
-        if (!v4)
-            return std::nullopt;  // a name, not a literal
+        if (!v4) return std::nullopt;  // a name, not a literal
         return boost::asio::ip::address(*v4);
     }
     // A colon is never part of a name: this is an IPv6 literal or nothing.
@@ -233,69 +200,56 @@ std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host, 
 
 namespace detail {
 
-bool is_legacy_numeric_host(std::string_view host) noexcept
-{
+bool is_legacy_numeric_host(std::string_view host) noexcept {
     // inet_aton's forms: 1 to 4 parts, each decimal, octal (leading 0) or
     // hex (0x), the last filling the remaining bytes. Anything else a name
     // may hold (a letter other than a hex digit after 0x) makes it a name.
     host = without_trailing_dot(host);
-    if (host.empty())
-        return false;
+    if (host.empty()) return false;
     int parts = 0;
     for (std::size_t start = 0;;) {
         auto dot = host.find('.', start);
         auto part = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-        if (part.empty() || ++parts > 4)
-            return false;
+        if (part.empty() || ++parts > 4) return false;
         if (part.size() > 2 && part[0] == '0' && (part[1] == 'x' || part[1] == 'X')) {
-            if (!std::all_of(part.begin() + 2, part.end(), [](char c) {
-                    return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f');
-                }))
+            if (!std::all_of(part.begin() + 2, part.end(),
+                             [](char c) { return is_digit(c) || (to_lower(c) >= 'a' && to_lower(c) <= 'f'); }))
                 return false;
         } else if (!is_number(part)) {
             return false;
         }
-        if (dot == std::string_view::npos)
-            return true;
+        if (dot == std::string_view::npos) return true;
         start = dot + 1;
     }
 }
 
 }  // namespace detail
 
-std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec)
-{
+std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec) {
     constexpr auto npos = std::string_view::npos;
     std::string_view host, port;
 
     const bool bracketed = !address.empty() && address.front() == '[';
     if (bracketed) {
         auto close = address.find(']');
-        if (close == npos)
-            return fail(ec, error::unclosed_bracket);
+        if (close == npos) return fail(ec, error::unclosed_bracket);
         if (address.find('[', 1) != npos || address.find(']', close + 1) != npos)
             return fail(ec, error::unexpected_bracket);
         host = address.substr(1, close - 1);
         auto rest = address.substr(close + 1);
-        if (rest.empty())
-            return fail(ec, error::missing_port);
-        if (rest.front() != ':')
-            return fail(ec, error::junk_after_bracket);
+        if (rest.empty()) return fail(ec, error::missing_port);
+        if (rest.front() != ':') return fail(ec, error::junk_after_bracket);
         port = rest.substr(1);
     } else {
-        if (address.find_first_of("[]") != npos)
-            return fail(ec, error::unexpected_bracket);
+        if (address.find_first_of("[]") != npos) return fail(ec, error::unexpected_bracket);
         auto colon = address.rfind(':');
-        if (colon == npos)
-            return fail(ec, error::missing_port);
+        if (colon == npos) return fail(ec, error::missing_port);
         host = address.substr(0, colon);
         port = address.substr(colon + 1);
-        if (host.find(':') != npos)
-            return fail(ec, error::too_many_colons);
+        if (host.find(':') != npos) return fail(ec, error::too_many_colons);
     }
 
-    if (host.empty())
-        return fail(ec, error::missing_host);
+    if (host.empty()) return fail(ec, error::missing_host);
 
     host_port result;
     boost::system::error_code literal_ec;
@@ -308,12 +262,10 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
     if (bracketed) {
         // Unlike Go, "[::ffff:1.2.3.4]" stays IPv6: the brackets say the
         // user asked for an IPv6 address, and we keep what was written.
-        if (!ip || !ip->is_v6())
-            return fail(ec, error::invalid_host);
+        if (!ip || !ip->is_v6()) return fail(ec, error::invalid_host);
         auto percent = host.find('%');
         result.host = host.substr(0, percent);
-        if (percent != npos)
-            result.zone = host.substr(percent + 1);
+        if (percent != npos) result.zone = host.substr(percent + 1);
         result.ip = ip;
     } else {
         // An unbracketed IPv6 literal was refused above (too_many_colons).
@@ -322,30 +274,25 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
         } else {
             // Names such as "256.1.1.1" that are not IPv4 literals are names,
             // as in Go; resolvers refuse the numeric-looking ones.
-            if (without_trailing_dot(host).size() > max_name_length)
-                return fail(ec, error::host_too_long);
-            if (!is_valid_host_name(host))
-                return fail(ec, error::invalid_host);
+            if (without_trailing_dot(host).size() > max_name_length) return fail(ec, error::host_too_long);
+            if (!is_valid_host_name(host)) return fail(ec, error::invalid_host);
         }
         result.host = host;
     }
 
     auto number = parse_port(port);
-    if (!number)
-        return fail(ec, error::invalid_port);
+    if (!number) return fail(ec, error::invalid_port);
     result.port = *number;
 
     ec.clear();
     return result;
 }
 
-std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint)
-{
+std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint) {
     return join_host_port(endpoint.address().to_string(), endpoint.port());
 }
 
-std::string join_host_port(std::string_view host, std::uint16_t port)
-{
+std::string join_host_port(std::string_view host, std::uint16_t port) {
     const std::string p = std::to_string(port);
     if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]:" + p;
     return std::string(host) + ":" + p;

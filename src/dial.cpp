@@ -204,8 +204,8 @@ void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::str
         ->initiate();
 }
 
-void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
-                   asio::any_io_executor ex, asio::any_completion_executor handler_ex, resolve_handler handler) {
+void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host, asio::any_io_executor ex,
+                   asio::any_completion_executor handler_ex, resolve_handler handler) {
     std::make_shared<resolve_op>(std::move(state), std::move(ctx), std::move(host), std::move(ex),
                                  std::move(handler_ex), std::move(handler))
         ->initiate();

@@ -55,18 +55,27 @@ using clock = std::chrono::steady_clock;
 
 error_code from_ares_status(int status) {
     switch (status) {
-    case ARES_ENOTFOUND: return make_error_code(error::host_not_found);
-    case ARES_ENODATA: return make_error_code(error::no_addresses);
-    case ARES_ETIMEOUT: return make_error_code(error::dns_timeout);
-    case ARES_EREFUSED: return make_error_code(error::dns_refused);
-    case ARES_EBADRESP:
-    case ARES_EFORMERR: return make_error_code(error::dns_malformed);
-    case ARES_EBADNAME: return make_error_code(error::invalid_host);
-    case ARES_ECANCELLED:
-    case ARES_EDESTRUCTION: return asio::error::operation_aborted;
-    case ARES_ENOMEM: return asio::error::no_memory;
-    default: return make_error_code(error::dns_failure);  // SERVFAIL, ECONNREFUSED, and with
-                                                          // several servers, REFUSED too
+        case ARES_ENOTFOUND:
+            return make_error_code(error::host_not_found);
+        case ARES_ENODATA:
+            return make_error_code(error::no_addresses);
+        case ARES_ETIMEOUT:
+            return make_error_code(error::dns_timeout);
+        case ARES_EREFUSED:
+            return make_error_code(error::dns_refused);
+        case ARES_EBADRESP:
+        case ARES_EFORMERR:
+            return make_error_code(error::dns_malformed);
+        case ARES_EBADNAME:
+            return make_error_code(error::invalid_host);
+        case ARES_ECANCELLED:
+        case ARES_EDESTRUCTION:
+            return asio::error::operation_aborted;
+        case ARES_ENOMEM:
+            return asio::error::no_memory;
+        default:
+            return make_error_code(error::dns_failure);  // SERVFAIL, ECONNREFUSED, and with
+                                                         // several servers, REFUSED too
     }
 }
 
@@ -111,7 +120,8 @@ std::string printable(std::string_view text) {
 }
 
 [[noreturn]] void bad_server(error e, std::string_view text, std::string_view why) {
-    throw boost::system::system_error(make_error_code(e), "nameserver \"" + printable(text) + "\": " + std::string(why));
+    throw boost::system::system_error(make_error_code(e),
+                                      "nameserver \"" + printable(text) + "\": " + std::string(why));
 }
 
 // "1.2.3.4", "1.2.3.4:53", "::1", "[::1]", "[::1]:53" -> the one form c-ares
@@ -164,8 +174,7 @@ class channel;
 // takes `done`; both run on the channel's strand, which is where every
 // member but the immutable ones is touched.
 struct waiter final : pending_lookup, std::enable_shared_from_this<waiter> {
-    waiter(asio::any_io_executor e, resolver::callback d, std::shared_ptr<channel> c, std::string n,
-           address_family f)
+    waiter(asio::any_io_executor e, resolver::callback d, std::shared_ptr<channel> c, std::string n, address_family f)
         : ex(std::move(e)), done(std::move(d)), owner(std::move(c)), name(std::move(n)), family(f) {}
 
     const asio::any_io_executor ex;
@@ -197,9 +206,7 @@ asio::any_io_executor base_executor(const asio::any_io_executor& ex) {
 class channel : public std::enable_shared_from_this<channel> {
 public:
     channel(std::shared_ptr<const dns_config> config, const asio::any_io_executor& ex)
-        : config_(std::move(config)),
-          strand_(asio::make_strand(base_executor(ex))),
-          timer_(strand_) {}
+        : config_(std::move(config)), strand_(asio::make_strand(base_executor(ex))), timer_(strand_) {}
 
     ~channel() {
         if (ares_) ares_destroy(ares_);
@@ -239,7 +246,8 @@ public:
         ares_options saved{};
         int saved_mask = 0;
         if (ares_save_options(ares_, &saved, &saved_mask) == ARES_SUCCESS) {
-            for (int i = 0; i < saved.ndomains; ++i) search_domains_.push_back(detail::canonical_name(saved.domains[i]));
+            for (int i = 0; i < saved.ndomains; ++i)
+                search_domains_.push_back(detail::canonical_name(saved.domains[i]));
             ares_destroy_options(&saved);
         }
         servers_ = server_list();
@@ -381,8 +389,8 @@ private:
             r.cause = cause_of(status, timeouts);
             ttl = static_cast<int>(config_->options.negative_ttl.count());
         }
-        const bool cacheable = !r.error || status == ARES_ENOTFOUND || status == ARES_ENODATA ||
-                               r.error == error::no_addresses;
+        const bool cacheable =
+            !r.error || status == ARES_ENOTFOUND || status == ARES_ENODATA || r.error == error::no_addresses;
         if (config_->options.cache && cacheable && ttl > 0 && status != ARES_EDESTRUCTION)
             cache_[q.k] = {r, clock::now() + std::chrono::seconds(ttl)};
         auto node = inflight_.extract(q.k);  // keeps q alive until the end of this function
@@ -402,8 +410,7 @@ private:
         };
         if (!c->alias) return false;
         bool asked = same(c->alias, name);
-        for (const auto& domain : search_domains_)
-            asked = asked || same(c->alias, std::string(name) + "." + domain);
+        for (const auto& domain : search_domains_) asked = asked || same(c->alias, std::string(name) + "." + domain);
         if (!asked) return false;
         for (; c; c = c->next) {
             // An alias of the root name is no host: addresses "for" it would
@@ -433,14 +440,20 @@ private:
     // What a failure's error code does not say by itself.
     static std::string cause_of(int status, int timeouts) {
         switch (status) {
-        case ARES_ECONNREFUSED: return "nothing listens there: connection refused";
-        case ARES_ESERVFAIL: return "the server answered SERVFAIL";
-        case ARES_ETIMEOUT:
-            return "no answer after " + std::to_string(timeouts) + (timeouts == 1 ? " try" : " tries");
-        case ARES_EBADRESP: return "the answer could not be parsed";
-        case ARES_EFORMERR: return "the server could not parse the query (FORMERR)";
-        case ARES_ENOTIMP: return "the server does not implement the query (NOTIMP)";
-        default: return {};
+            case ARES_ECONNREFUSED:
+                return "nothing listens there: connection refused";
+            case ARES_ESERVFAIL:
+                return "the server answered SERVFAIL";
+            case ARES_ETIMEOUT:
+                return "no answer after " + std::to_string(timeouts) + (timeouts == 1 ? " try" : " tries");
+            case ARES_EBADRESP:
+                return "the answer could not be parsed";
+            case ARES_EFORMERR:
+                return "the server could not parse the query (FORMERR)";
+            case ARES_ENOTIMP:
+                return "the server does not implement the query (NOTIMP)";
+            default:
+                return {};
         }
     }
 
@@ -467,13 +480,13 @@ private:
 
     void arm(int fd, watcher& w) {
         const auto wait = [this, fd, gen = w.generation](asio::posix::descriptor_base::wait_type type) {
-            return [self = shared_from_this(), fd, gen, type](const error_code& ec) {
-                self->on_ready(fd, gen, type, ec);
-            };
+            return
+                [self = shared_from_this(), fd, gen, type](const error_code& ec) { self->on_ready(fd, gen, type, ec); };
         };
         if (w.want_read && !w.reading) {
             w.reading = true;
-            w.descriptor.async_wait(asio::posix::descriptor_base::wait_read, wait(asio::posix::descriptor_base::wait_read));
+            w.descriptor.async_wait(asio::posix::descriptor_base::wait_read,
+                                    wait(asio::posix::descriptor_base::wait_read));
         }
         if (w.want_write && !w.writing) {
             w.writing = true;

@@ -12,84 +12,52 @@ namespace {
 
 // Indexed by value - 1: the enum counts from 1 without gaps.
 constexpr error_entry errors[] = {
-    {error::unknown_network, "unknown_network",
-     "unknown network (expected tcp, tcp4 or tcp6)"},
-    {error::missing_port, "missing_port",
-     "missing port in address"},
-    {error::invalid_port, "invalid_port",
-     "invalid port (expected 0-65535 or a known service name)"},
-    {error::missing_host, "missing_host",
-     "missing host in address"},
+    {error::unknown_network, "unknown_network", "unknown network (expected tcp, tcp4 or tcp6)"},
+    {error::missing_port, "missing_port", "missing port in address"},
+    {error::invalid_port, "invalid_port", "invalid port (expected 0-65535 or a known service name)"},
+    {error::missing_host, "missing_host", "missing host in address"},
     {error::invalid_host, "invalid_host",
      "invalid host name (letters, digits, '-', '_' and '.' only, labels of 1-63 bytes)"},
-    {error::host_too_long, "host_too_long",
-     "host name longer than 253 bytes"},
-    {error::unclosed_bracket, "unclosed_bracket",
-     "missing ']' in address"},
-    {error::unexpected_bracket, "unexpected_bracket",
-     "unexpected '[' or ']' in address"},
-    {error::junk_after_bracket, "junk_after_bracket",
-     "unexpected text after ']' in address (expected ':port')"},
-    {error::too_many_colons, "too_many_colons",
-     "too many colons in address (write IPv6 addresses as [addr]:port)"},
-    {error::invalid_zone, "invalid_zone",
-     "invalid IPv6 zone (expected an interface name or index)"},
-    {error::zone_on_ipv4, "zone_on_ipv4",
-     "zone is only allowed on IPv6 addresses"},
-    {error::host_not_found, "host_not_found",
-     "no such host"},
-    {error::no_addresses, "no_addresses",
-     "host has no address for this network"},
-    {error::dns_failure, "dns_failure",
-     "DNS server failure"},
-    {error::dns_timeout, "dns_timeout",
-     "DNS query timed out"},
-    {error::dns_refused, "dns_refused",
-     "DNS query refused by the name server"},
-    {error::dns_malformed, "dns_malformed",
-     "malformed DNS answer"},
+    {error::host_too_long, "host_too_long", "host name longer than 253 bytes"},
+    {error::unclosed_bracket, "unclosed_bracket", "missing ']' in address"},
+    {error::unexpected_bracket, "unexpected_bracket", "unexpected '[' or ']' in address"},
+    {error::junk_after_bracket, "junk_after_bracket", "unexpected text after ']' in address (expected ':port')"},
+    {error::too_many_colons, "too_many_colons", "too many colons in address (write IPv6 addresses as [addr]:port)"},
+    {error::invalid_zone, "invalid_zone", "invalid IPv6 zone (expected an interface name or index)"},
+    {error::zone_on_ipv4, "zone_on_ipv4", "zone is only allowed on IPv6 addresses"},
+    {error::host_not_found, "host_not_found", "no such host"},
+    {error::no_addresses, "no_addresses", "host has no address for this network"},
+    {error::dns_failure, "dns_failure", "DNS server failure"},
+    {error::dns_timeout, "dns_timeout", "DNS query timed out"},
+    {error::dns_refused, "dns_refused", "DNS query refused by the name server"},
+    {error::dns_malformed, "dns_malformed", "malformed DNS answer"},
     {error::no_resolver, "no_resolver",
      "host not in the static resolver's table (add it, or give make_static_resolver a fallback resolver)"},
-    {error::timeout, "timeout",
-     "dial timed out"},
-    {error::no_suitable_address, "no_suitable_address",
-     "no suitable address found for this network"},
-    {error::no_local_address, "no_local_address",
-     "no local address configured for this address family"},
+    {error::timeout, "timeout", "dial timed out"},
+    {error::no_suitable_address, "no_suitable_address", "no suitable address found for this network"},
+    {error::no_local_address, "no_local_address", "no local address configured for this address family"},
     {error::invalid_proxy_url, "invalid_proxy_url",
      "invalid proxy URL (expected scheme://[user:password@]host[:port])"},
     {error::unsupported_proxy_scheme, "unsupported_proxy_scheme",
      "unsupported proxy scheme (expected http, socks5 or socks5h)"},
     {error::proxy_auth_required, "proxy_auth_required",
      "proxy authentication required (HTTP 407): check the proxy's user and password"},
-    {error::proxy_rejected, "proxy_rejected",
-     "the proxy refused to open the tunnel (its status is in the trace)"},
+    {error::proxy_rejected, "proxy_rejected", "the proxy refused to open the tunnel (its status is in the trace)"},
     {error::proxy_malformed_reply, "proxy_malformed_reply",
      "malformed reply from the proxy (is it the kind of proxy, HTTP or SOCKS5, that the URL says?)"},
-    {error::proxy_reply_too_large, "proxy_reply_too_large",
-     "the proxy's reply header is too large"},
-    {error::proxy_closed, "proxy_closed",
-     "the proxy closed the connection before its reply was complete"},
-    {error::proxy_timeout, "proxy_timeout",
-     "the proxy did not reply in time"},
+    {error::proxy_reply_too_large, "proxy_reply_too_large", "the proxy's reply header is too large"},
+    {error::proxy_closed, "proxy_closed", "the proxy closed the connection before its reply was complete"},
+    {error::proxy_timeout, "proxy_timeout", "the proxy did not reply in time"},
     {error::socks_no_acceptable_method, "socks_no_acceptable_method",
      "the SOCKS5 proxy accepts none of the offered authentication methods (does it need a user and password?)"},
-    {error::socks_auth_failed, "socks_auth_failed",
-     "the SOCKS5 proxy refused the user and password"},
-    {error::socks_general_failure, "socks_general_failure",
-     "SOCKS5 proxy: general failure"},
-    {error::socks_not_allowed, "socks_not_allowed",
-     "SOCKS5 proxy: connection not allowed by its rules"},
-    {error::socks_network_unreachable, "socks_network_unreachable",
-     "SOCKS5 proxy: network unreachable"},
-    {error::socks_host_unreachable, "socks_host_unreachable",
-     "SOCKS5 proxy: host unreachable"},
-    {error::socks_connection_refused, "socks_connection_refused",
-     "SOCKS5 proxy: connection refused by the target"},
-    {error::socks_ttl_expired, "socks_ttl_expired",
-     "SOCKS5 proxy: TTL expired"},
-    {error::socks_command_not_supported, "socks_command_not_supported",
-     "SOCKS5 proxy: command not supported"},
+    {error::socks_auth_failed, "socks_auth_failed", "the SOCKS5 proxy refused the user and password"},
+    {error::socks_general_failure, "socks_general_failure", "SOCKS5 proxy: general failure"},
+    {error::socks_not_allowed, "socks_not_allowed", "SOCKS5 proxy: connection not allowed by its rules"},
+    {error::socks_network_unreachable, "socks_network_unreachable", "SOCKS5 proxy: network unreachable"},
+    {error::socks_host_unreachable, "socks_host_unreachable", "SOCKS5 proxy: host unreachable"},
+    {error::socks_connection_refused, "socks_connection_refused", "SOCKS5 proxy: connection refused by the target"},
+    {error::socks_ttl_expired, "socks_ttl_expired", "SOCKS5 proxy: TTL expired"},
+    {error::socks_command_not_supported, "socks_command_not_supported", "SOCKS5 proxy: command not supported"},
     {error::socks_address_type_not_supported, "socks_address_type_not_supported",
      "SOCKS5 proxy: address type not supported"},
     {error::no_dns_resolver, "no_dns_resolver",
@@ -126,30 +94,37 @@ public:
     // Lets callers test portable conditions: ec == std::errc::timed_out.
     boost::system::error_condition default_error_condition(int ev) const noexcept override {
         switch (static_cast<error>(ev)) {
-        case error::timeout:
-        case error::dns_timeout:
-        case error::proxy_timeout: return boost::system::errc::timed_out;
-        case error::socks_connection_refused: return boost::system::errc::connection_refused;
-        case error::socks_host_unreachable: return boost::system::errc::host_unreachable;
-        case error::socks_network_unreachable: return boost::system::errc::network_unreachable;
-        case error::unknown_network:
-        case error::missing_port:
-        case error::invalid_port:
-        case error::missing_host:
-        case error::invalid_host:
-        case error::host_too_long:
-        case error::unclosed_bracket:
-        case error::unexpected_bracket:
-        case error::junk_after_bracket:
-        case error::too_many_colons:
-        case error::invalid_zone:
-        case error::zone_on_ipv4:
-        case error::invalid_proxy_url:
-        case error::unsupported_proxy_scheme:
-        case error::invalid_unix_path:
-        case error::unix_path_too_long: return boost::system::errc::invalid_argument;
-        case error::not_a_socket: return boost::system::errc::not_a_socket;
-        default: return {ev, *this};
+            case error::timeout:
+            case error::dns_timeout:
+            case error::proxy_timeout:
+                return boost::system::errc::timed_out;
+            case error::socks_connection_refused:
+                return boost::system::errc::connection_refused;
+            case error::socks_host_unreachable:
+                return boost::system::errc::host_unreachable;
+            case error::socks_network_unreachable:
+                return boost::system::errc::network_unreachable;
+            case error::unknown_network:
+            case error::missing_port:
+            case error::invalid_port:
+            case error::missing_host:
+            case error::invalid_host:
+            case error::host_too_long:
+            case error::unclosed_bracket:
+            case error::unexpected_bracket:
+            case error::junk_after_bracket:
+            case error::too_many_colons:
+            case error::invalid_zone:
+            case error::zone_on_ipv4:
+            case error::invalid_proxy_url:
+            case error::unsupported_proxy_scheme:
+            case error::invalid_unix_path:
+            case error::unix_path_too_long:
+                return boost::system::errc::invalid_argument;
+            case error::not_a_socket:
+                return boost::system::errc::not_a_socket;
+            default:
+                return {ev, *this};
         }
     }
 };

@@ -50,7 +50,7 @@ constexpr track_id dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_t
 track_id attempt_track(std::size_t attempt) {
     const auto a = static_cast<track_id>(attempt);
     return a > std::numeric_limits<track_id>::max() - first_attempt_track ? std::numeric_limits<track_id>::max()
-                                                                         : first_attempt_track + a;
+                                                                          : first_attempt_track + a;
 }
 
 // One dial's events as they are made: spans in event order, metadata
@@ -219,23 +219,41 @@ void tls_span(chrome_dial& d, const recorded_event& e, const recorded_event* sta
 // A start is remembered; a done makes its span and closes its start.
 void chrome_event(chrome_dial& d, open_starts& open, const recorded_event& e) {
     switch (e.kind) {
-    case event_kind::dial_start: open.dial = &e; break;
-    case event_kind::dns_start: open.dns = &e; break;
-    case event_kind::dns_answer: dns_answer_span(d, e, open.dns); break;
-    case event_kind::dns_done:
-        dns_done_span(d, e, open.dns);
-        open.dns = nullptr;
-        break;
-    case event_kind::connect_start: open.connects[e.attempt] = &e; break;
-    case event_kind::connect_done: connect_span(d, e, take(open.connects, e.attempt)); break;
-    case event_kind::dial_done:
-        dial_span(d, e, open.dial);
-        open.dial = nullptr;
-        break;
-    case event_kind::proxy_connect_start: open.proxies[e.attempt] = &e; break;
-    case event_kind::proxy_connect_done: proxy_span(d, e, take(open.proxies, e.attempt)); break;
-    case event_kind::tls_handshake_start: open.tls[e.attempt] = &e; break;
-    case event_kind::tls_handshake_done: tls_span(d, e, take(open.tls, e.attempt)); break;
+        case event_kind::dial_start:
+            open.dial = &e;
+            break;
+        case event_kind::dns_start:
+            open.dns = &e;
+            break;
+        case event_kind::dns_answer:
+            dns_answer_span(d, e, open.dns);
+            break;
+        case event_kind::dns_done:
+            dns_done_span(d, e, open.dns);
+            open.dns = nullptr;
+            break;
+        case event_kind::connect_start:
+            open.connects[e.attempt] = &e;
+            break;
+        case event_kind::connect_done:
+            connect_span(d, e, take(open.connects, e.attempt));
+            break;
+        case event_kind::dial_done:
+            dial_span(d, e, open.dial);
+            open.dial = nullptr;
+            break;
+        case event_kind::proxy_connect_start:
+            open.proxies[e.attempt] = &e;
+            break;
+        case event_kind::proxy_connect_done:
+            proxy_span(d, e, take(open.proxies, e.attempt));
+            break;
+        case event_kind::tls_handshake_start:
+            open.tls[e.attempt] = &e;
+            break;
+        case event_kind::tls_handshake_done:
+            tls_span(d, e, take(open.tls, e.attempt));
+            break;
     }
 }
 
@@ -265,11 +283,9 @@ void unfinished_spans(chrome_dial& d, const open_starts& open, clock::duration e
         d.span(tid, "connect", "connect " + join_host_port(e->endpoint) + " unfinished", e->at, end, args);
     }
     for (const auto& [attempt, e] : open.proxies)
-        d.span(d.attempt(attempt, e->endpoint), "proxy", "proxy " + e->target + " unfinished", e->at, end,
-               unfinished);
+        d.span(d.attempt(attempt, e->endpoint), "proxy", "proxy " + e->target + " unfinished", e->at, end, unfinished);
     for (const auto& [attempt, e] : open.tls)
-        d.span(d.attempt(attempt, e->endpoint), "tls", "tls " + e->server_name + " unfinished", e->at, end,
-               unfinished);
+        d.span(d.attempt(attempt, e->endpoint), "tls", "tls " + e->server_name + " unfinished", e->at, end, unfinished);
 }
 
 // Metadata names the process and its tracks; sort indexes keep them in the

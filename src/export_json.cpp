@@ -26,10 +26,14 @@ std::optional<std::string> error_text(const boost::system::error_code& ec) {
 // result, and httpstat's TLS line per attempt.
 std::string_view json_event_name(event_kind k) {
     switch (k) {
-    case event_kind::dial_done: return "result";
-    case event_kind::tls_handshake_start: return "tls_start";
-    case event_kind::tls_handshake_done: return "tls_done";
-    default: return to_string(k);
+        case event_kind::dial_done:
+            return "result";
+        case event_kind::tls_handshake_start:
+            return "tls_start";
+        case event_kind::tls_handshake_done:
+            return "tls_done";
+        default:
+            return to_string(k);
     }
 }
 
@@ -109,17 +113,29 @@ std::string to_json_line(const recorded_event& e, std::optional<std::size_t> dia
     if (dial) o.integer("dial", *dial);
     o.number("t_ms", to_ms(e.at), 3);
     switch (e.kind) {
-    case event_kind::dial_start: o.string("network", e.network).string("address", e.address); break;
-    case event_kind::dns_start:
-    case event_kind::dns_answer:
-    case event_kind::dns_done: dns_fields(o, e); break;
-    case event_kind::connect_start:
-    case event_kind::connect_done: connect_fields(o, e); break;
-    case event_kind::dial_done: dial_done_fields(o, e); break;
-    case event_kind::proxy_connect_start:
-    case event_kind::proxy_connect_done: proxy_fields(o, e); break;
-    case event_kind::tls_handshake_start:
-    case event_kind::tls_handshake_done: tls_fields(o, e); break;
+        case event_kind::dial_start:
+            o.string("network", e.network).string("address", e.address);
+            break;
+        case event_kind::dns_start:
+        case event_kind::dns_answer:
+        case event_kind::dns_done:
+            dns_fields(o, e);
+            break;
+        case event_kind::connect_start:
+        case event_kind::connect_done:
+            connect_fields(o, e);
+            break;
+        case event_kind::dial_done:
+            dial_done_fields(o, e);
+            break;
+        case event_kind::proxy_connect_start:
+        case event_kind::proxy_connect_done:
+            proxy_fields(o, e);
+            break;
+        case event_kind::tls_handshake_start:
+        case event_kind::tls_handshake_done:
+            tls_fields(o, e);
+            break;
     }
     return o.str();
 }

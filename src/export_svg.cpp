@@ -47,12 +47,18 @@ struct svg_group {
 
 std::string_view outcome_colour(connect_outcome o) {
     switch (o) {
-    case connect_outcome::won: return "#2e7d32";
-    case connect_outcome::lost: return "#f9a825";
-    case connect_outcome::failed: return "#c62828";
-    case connect_outcome::superseded: return "#9e9e9e";
-    case connect_outcome::cancelled: return "#616161";
-    case connect_outcome::connected: return "#81c784";  // TCP up, a later stage pending
+        case connect_outcome::won:
+            return "#2e7d32";
+        case connect_outcome::lost:
+            return "#f9a825";
+        case connect_outcome::failed:
+            return "#c62828";
+        case connect_outcome::superseded:
+            return "#9e9e9e";
+        case connect_outcome::cancelled:
+            return "#616161";
+        case connect_outcome::connected:
+            return "#81c784";  // TCP up, a later stage pending
     }
     return "#9e9e9e";
 }
@@ -104,8 +110,8 @@ svg_bar dns_bar(const recorded_event& e, const recorded_event* dns_start, double
         for (std::size_t i = 0; i < e.addrs.size(); ++i) b.note += (i ? ", " : "") + address_text(e.addrs[i]);
         b.note += " (" + std::string(to_string(e.source)) + (e.coalesced ? ", coalesced)" : ")");
     }
-    b.tooltip = (*e.family == address_family::ipv6 ? "AAAA " : "A ") + e.host + ": " + b.note + ", " +
-                duration_text(e.elapsed);
+    b.tooltip =
+        (*e.family == address_family::ipv6 ? "AAAA " : "A ") + e.host + ": " + b.note + ", " + duration_text(e.elapsed);
     return b;
 }
 
@@ -180,20 +186,29 @@ svg_group svg_record(const dial_record& r, std::size_t index, std::size_t count,
     std::vector<svg_bar> dns, attempts;
     for (const auto& e : r.events) {
         switch (e.kind) {
-        case event_kind::dns_start: dns_start = &e; break;
-        case event_kind::dns_answer:
-            if (e.family) dns.push_back(dns_bar(e, dns_start, offset_ms));
-            break;
-        case event_kind::connect_start: open[e.attempt] = &e; break;
-        case event_kind::connect_done: {
-            const auto it = open.find(e.attempt);
-            attempts.push_back(connect_bar(e, it == open.end() ? nullptr : it->second, offset_ms));
-            if (it != open.end()) open.erase(it);
-            break;
-        }
-        case event_kind::proxy_connect_done: attempts.push_back(proxy_bar(e, offset_ms)); break;
-        case event_kind::tls_handshake_done: attempts.push_back(tls_bar(e, offset_ms)); break;
-        default: break;
+            case event_kind::dns_start:
+                dns_start = &e;
+                break;
+            case event_kind::dns_answer:
+                if (e.family) dns.push_back(dns_bar(e, dns_start, offset_ms));
+                break;
+            case event_kind::connect_start:
+                open[e.attempt] = &e;
+                break;
+            case event_kind::connect_done: {
+                const auto it = open.find(e.attempt);
+                attempts.push_back(connect_bar(e, it == open.end() ? nullptr : it->second, offset_ms));
+                if (it != open.end()) open.erase(it);
+                break;
+            }
+            case event_kind::proxy_connect_done:
+                attempts.push_back(proxy_bar(e, offset_ms));
+                break;
+            case event_kind::tls_handshake_done:
+                attempts.push_back(tls_bar(e, offset_ms));
+                break;
+            default:
+                break;
         }
     }
     const double end = r.events.empty() ? 0.0 : to_ms(r.events.back().at);
@@ -237,8 +252,8 @@ svg_layout measure(const std::vector<svg_group>& groups, double total) {
     }
     note_chars = std::min(note_chars, max_note_chars);
     const double plot_x = pad + double(label_chars) * char_w + pad;
-    const double width = std::max(plot_x + plot_w + pad + double(note_chars) * char_w + pad,
-                                  pad + double(header_chars) * char_w + pad);
+    const double width =
+        std::max(plot_x + plot_w + pad + double(note_chars) * char_w + pad, pad + double(header_chars) * char_w + pad);
     return {.total = total, .plot_x = plot_x, .width = width};
 }
 
@@ -319,8 +334,7 @@ std::string draw_axis(const svg_layout& l, double axis_y, bool several_dials) {
     return axis;
 }
 
-void write_document(std::ostream& out, double width, double height, const std::string& axis,
-                    const std::string& body) {
+void write_document(std::ostream& out, double width, double height, const std::string& axis, const std::string& body) {
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << px(width) << "\" height=\"" << px(height)
         << "\" viewBox=\"0 0 " << px(width) << ' ' << px(height) << "\" font-family=\"ui-monospace, Menlo, Consolas, "

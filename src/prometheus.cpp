@@ -115,8 +115,8 @@ struct prometheus_metrics::state {
         const auto o = static_cast<std::size_t>(a.outcome);
         if (o < final_outcomes.size()) return *attempt_counter[family_index(a.endpoint)][o];
         // Not a final outcome (none is expected in dial_done): its own series, made on demand.
-        return attempts.Add(
-            {{"network_type", std::string(network_type(a.endpoint))}, {"nettrace_outcome", std::string(to_string(a.outcome))}});
+        return attempts.Add({{"network_type", std::string(network_type(a.endpoint))},
+                             {"nettrace_outcome", std::string(to_string(a.outcome))}});
     }
 
     std::shared_ptr<prometheus::Registry> registry;
@@ -140,12 +140,14 @@ struct prometheus_metrics::state {
     std::array<std::array<Counter*, final_outcomes.size()>, 2> attempt_counter{};  // [address_family][outcome]
 };
 
-static_assert(static_cast<std::size_t>(address_family::ipv6) == 0 && static_cast<std::size_t>(address_family::ipv4) == 1,
+static_assert(static_cast<std::size_t>(address_family::ipv6) == 0 &&
+                  static_cast<std::size_t>(address_family::ipv4) == 1,
               "family_index and attempt_counter index by address_family");
 static_assert(static_cast<std::size_t>(connect_outcome::connected) == final_outcomes.size(),
               "the final outcomes come first in connect_outcome");
 
-prometheus_metrics::prometheus_metrics(std::shared_ptr<prometheus::Registry> registry, const prometheus_options& options) {
+prometheus_metrics::prometheus_metrics(std::shared_ptr<prometheus::Registry> registry,
+                                       const prometheus_options& options) {
     if (!registry) throw std::invalid_argument("nettrace::prometheus_metrics: no registry");
     state_ = std::make_shared<state>(std::move(registry), options);
 }
@@ -162,7 +164,8 @@ context with_prometheus(const context& parent, const prometheus_metrics& metrics
         m->dns.Add({{"error_type", detail::error_type(i.error)}}, m->buckets).Observe(seconds(i.elapsed));
     };
     t.connect_done = [m](const connect_done_info& i) {
-        if (!i.error && tcp_connected(i.outcome)) m->connect_by_family[family_index(i.endpoint)]->Observe(seconds(i.elapsed));
+        if (!i.error && tcp_connected(i.outcome))
+            m->connect_by_family[family_index(i.endpoint)]->Observe(seconds(i.elapsed));
     };
     t.proxy_connect_done = [m](const proxy_connect_done_info& i) {
         if (!i.error && tcp_connected(i.outcome)) m->proxy_ok.Observe(seconds(i.elapsed));

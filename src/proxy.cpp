@@ -28,8 +28,8 @@ constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }  // c
 constexpr char to_lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size()
-        && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_lower(x) == to_lower(y); });
 }
 
 int hex_value(char c) noexcept {
@@ -48,7 +48,8 @@ std::string escaped(std::string_view text, Keep keep, std::string_view mark, con
 // Control bytes shown as \xNN: a URL from the environment must not forge
 // lines in a log through an error message.
 std::string printable(std::string_view text) {
-    return escaped(text, [](unsigned char c) { return c >= 0x20 && c < 0x7f; }, "\\x", "0123456789abcdef");
+    return escaped(
+        text, [](unsigned char c) { return c >= 0x20 && c < 0x7f; }, "\\x", "0123456789abcdef");
 }
 
 // The length of the scheme before "://", when what precedes it can be one
@@ -57,9 +58,8 @@ std::string printable(std::string_view text) {
 std::optional<std::size_t> scheme_length(std::string_view url) noexcept {
     const auto sep = url.find("://");
     if (sep == npos || sep == 0 || !is_alpha(url[0])) return std::nullopt;
-    const bool ok = std::all_of(url.begin(), url.begin() + sep, [](char c) {
-        return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
-    });
+    const bool ok = std::all_of(url.begin(), url.begin() + sep,
+                                [](char c) { return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.'; });
     return ok ? std::optional(sep) : std::nullopt;
 }
 
@@ -173,8 +173,8 @@ std::string parse_parts(std::string_view url, parts& out, error& e) {
         if (host.empty()) return "empty host";
         const auto ip = parse_ip_literal(host, literal_ec);
         if (literal_ec || (!ip && !is_valid_host_name(host)))
-            return "invalid host name \"" + printable(host)
-                + "\" (letters, digits, '-', '_' and '.', labels of 1-63 bytes)";
+            return "invalid host name \"" + printable(host) +
+                   "\" (letters, digits, '-', '_' and '.', labels of 1-63 bytes)";
     }
 
     if (port) {

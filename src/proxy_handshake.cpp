@@ -95,8 +95,7 @@ bool printable_host(std::string_view h) {
 
 }  // namespace
 
-proxy_handshake::proxy_handshake(proxy_scheme scheme, std::optional<proxy_credentials> credentials,
-                                 proxy_target target)
+proxy_handshake::proxy_handshake(proxy_scheme scheme, std::optional<proxy_credentials> credentials, proxy_target target)
     : scheme_(scheme), target_(std::move(target)), credentials_(std::move(credentials)) {}
 
 proxy_action proxy_handshake::resume(error_code ec, std::size_t bytes) {
@@ -104,21 +103,32 @@ proxy_action proxy_handshake::resume(error_code ec, std::size_t bytes) {
     // SOCKS5 reads: exactly want_ bytes, or the proxy hung up mid-reply.
     const bool full = !ec && bytes >= want_;
     switch (step_) {
-    case step::start: return start();
-    case step::http_request: return ec ? end(closed_or(ec)) : http_peek();
-    case step::http_peek: return http_peeked(ec, bytes);
-    case step::http_read: return http_read(ec, bytes);
-    case step::socks_greeting: return ec ? end(closed_or(ec)) : read(0, 2, step::socks_method);
-    case step::socks_method: return full ? socks_method_reply() : end(closed_or(ec));
-    case step::socks_auth: return ec ? end(closed_or(ec)) : read(0, 2, step::socks_auth_reply);
-    case step::socks_auth_reply: return full ? socks_auth_result() : end(closed_or(ec));
-    case step::socks_connect: return ec ? end(closed_or(ec)) : read(0, 5, step::socks_reply_head);
-    case step::socks_reply_head: return full ? socks_reply_head() : end(closed_or(ec));
-    case step::socks_reply_rest:
-        if (!full) return end(closed_or(ec));
-        status_ = 0;  // only now: a reply cut short has no status
-        return end({});  // the tunnel is up
-    case step::done: break;
+        case step::start:
+            return start();
+        case step::http_request:
+            return ec ? end(closed_or(ec)) : http_peek();
+        case step::http_peek:
+            return http_peeked(ec, bytes);
+        case step::http_read:
+            return http_read(ec, bytes);
+        case step::socks_greeting:
+            return ec ? end(closed_or(ec)) : read(0, 2, step::socks_method);
+        case step::socks_method:
+            return full ? socks_method_reply() : end(closed_or(ec));
+        case step::socks_auth:
+            return ec ? end(closed_or(ec)) : read(0, 2, step::socks_auth_reply);
+        case step::socks_auth_reply:
+            return full ? socks_auth_result() : end(closed_or(ec));
+        case step::socks_connect:
+            return ec ? end(closed_or(ec)) : read(0, 5, step::socks_reply_head);
+        case step::socks_reply_head:
+            return full ? socks_reply_head() : end(closed_or(ec));
+        case step::socks_reply_rest:
+            if (!full) return end(closed_or(ec));
+            status_ = 0;     // only now: a reply cut short has no status
+            return end({});  // the tunnel is up
+        case step::done:
+            break;
     }
     return finish();
 }
@@ -147,7 +157,8 @@ proxy_action proxy_handshake::start() {
         std::string req;
         req.append("CONNECT ").append(authority).append(" HTTP/1.1\r\nHost: ").append(authority).append("\r\n");
         if (credentials_)
-            req += "Proxy-Authorization: Basic " + base64(credentials_->username + ":" + credentials_->password) + "\r\n";
+            req +=
+                "Proxy-Authorization: Basic " + base64(credentials_->username + ":" + credentials_->password) + "\r\n";
         req += "\r\n";
         out_.assign(req.begin(), req.end());
         return write(step::http_request);
@@ -193,9 +204,12 @@ proxy_action proxy_handshake::http_read(error_code ec, std::size_t bytes) {
     for (std::size_t i = 0; i < want_; ++i) {
         const std::uint8_t b = scratch_[i];
         if (!line_done_) {
-            if (b == '\n') line_done_ = true;
-            else if (line_.size() < max_status_line) line_ += char(b);
-            else line_cut_ = true;
+            if (b == '\n')
+                line_done_ = true;
+            else if (line_.size() < max_status_line)
+                line_ += char(b);
+            else
+                line_cut_ = true;
         }
         if (ends_header(blank_, b)) {
             // A TCP stream reads what it peeked; anything else is a broken
@@ -286,9 +300,9 @@ proxy_action proxy_handshake::socks_reply_head() {
     if (rep != 0) {
         status_ = rep;  // a refusal ends the reply for us: its address is not read
         static constexpr error by_code[] = {
-            error::socks_general_failure,      error::socks_not_allowed,
-            error::socks_network_unreachable,  error::socks_host_unreachable,
-            error::socks_connection_refused,   error::socks_ttl_expired,
+            error::socks_general_failure,       error::socks_not_allowed,
+            error::socks_network_unreachable,   error::socks_host_unreachable,
+            error::socks_connection_refused,    error::socks_ttl_expired,
             error::socks_command_not_supported, error::socks_address_type_not_supported,
         };
         return end(rep <= 8 ? by_code[rep - 1] : error::socks_general_failure);
@@ -297,10 +311,17 @@ proxy_action proxy_handshake::socks_reply_head() {
     // that set it still open the tunnel.
     std::size_t rest = 0;
     switch (atyp) {
-    case 1: rest = 4 - 1 + 2; break;
-    case 4: rest = 16 - 1 + 2; break;
-    case 3: rest = std::size_t(scratch_[4]) + 2; break;
-    default: return end(error::proxy_malformed_reply);
+        case 1:
+            rest = 4 - 1 + 2;
+            break;
+        case 4:
+            rest = 16 - 1 + 2;
+            break;
+        case 3:
+            rest = std::size_t(scratch_[4]) + 2;
+            break;
+        default:
+            return end(error::proxy_malformed_reply);
     }
     return read(5, rest, step::socks_reply_rest);
 }

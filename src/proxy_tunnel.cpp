@@ -44,16 +44,17 @@ void proxy_tunnel::start(asio::ip::tcp::socket& socket, const asio::any_io_execu
 
 void proxy_tunnel::step(error_code ec, std::size_t bytes) {
     const proxy_action a = handshake_.resume(ec, bytes);
-    auto resume = asio::bind_executor(strand_, [this, keep = keepalive_](const error_code& ec, std::size_t n) {
-        step(ec, n);
-    });
+    auto resume =
+        asio::bind_executor(strand_, [this, keep = keepalive_](const error_code& ec, std::size_t n) { step(ec, n); });
     switch (a.kind) {
-    case proxy_action::type::write:
-        return asio::async_write(*socket_, asio::buffer(a.out.data(), a.out.size()), std::move(resume));
-    case proxy_action::type::read_exact:
-        return asio::async_read(*socket_, asio::buffer(a.in.data(), a.in.size()), std::move(resume));
-    case proxy_action::type::peek: return peek(a);
-    case proxy_action::type::done: return finish(a.error);
+        case proxy_action::type::write:
+            return asio::async_write(*socket_, asio::buffer(a.out.data(), a.out.size()), std::move(resume));
+        case proxy_action::type::read_exact:
+            return asio::async_read(*socket_, asio::buffer(a.in.data(), a.in.size()), std::move(resume));
+        case proxy_action::type::peek:
+            return peek(a);
+        case proxy_action::type::done:
+            return finish(a.error);
     }
 }
 
@@ -62,16 +63,15 @@ void proxy_tunnel::step(error_code ec, std::size_t bytes) {
 // in the socket for the caller. Asio has no non-blocking peek of its own on
 // a blocking-mode socket, hence recv(2).
 void proxy_tunnel::peek(const proxy_action& a) {
-    socket_->async_wait(asio::socket_base::wait_read,
-                        asio::bind_executor(strand_, [this, a, keep = keepalive_](error_code ec) {
-                            if (ec) return step(ec, 0);
-                            const ssize_t n = ::recv(socket_->native_handle(), a.in.data(), a.in.size(),
-                                                     MSG_PEEK | MSG_DONTWAIT);
-                            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-                                return peek(a);  // a spurious wake-up: wait again
-                            if (n < 0) ec = error_code(errno, boost::system::system_category());
-                            step(ec, n < 0 ? 0 : static_cast<std::size_t>(n));
-                        }));
+    socket_->async_wait(
+        asio::socket_base::wait_read, asio::bind_executor(strand_, [this, a, keep = keepalive_](error_code ec) {
+            if (ec) return step(ec, 0);
+            const ssize_t n = ::recv(socket_->native_handle(), a.in.data(), a.in.size(), MSG_PEEK | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return peek(a);  // a spurious wake-up: wait again
+            if (n < 0) ec = error_code(errno, boost::system::system_category());
+            step(ec, n < 0 ? 0 : static_cast<std::size_t>(n));
+        }));
 }
 
 void proxy_tunnel::finish(error_code ec) {

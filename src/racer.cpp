@@ -29,8 +29,8 @@ void racer::start(clock::time_point now, bool ipv6_pending, bool ipv4_pending) {
     advance(now);
 }
 
-void racer::on_answer(address_family f, std::span<const boost::asio::ip::address> addrs,
-                               const error_code& ec, clock::time_point now) {
+void racer::on_answer(address_family f, std::span<const boost::asio::ip::address> addrs, const error_code& ec,
+                      clock::time_point now) {
     family_state& fam = family_[index(f)];
     if (!fam.pending) return;
     fam.pending = false;
@@ -111,14 +111,12 @@ void racer::advance(clock::time_point now) {
             if (!f) break;
             start_attempt(*f, now);
         }
-        const bool exhausted = in_flight_ == 0 &&
-                               std::all_of(family_.begin(), family_.end(), [](const family_state& s) {
-                                   return !s.pending && s.untried.empty();
-                               });
+        const bool exhausted =
+            in_flight_ == 0 && std::all_of(family_.begin(), family_.end(),
+                                           [](const family_state& s) { return !s.pending && s.untried.empty(); });
         if (exhausted) finish(failure_reason());
     }
-    const bool settled =
-        phase_ == phase::finishing && in_flight_ == 0 && !family_[0].pending && !family_[1].pending;
+    const bool settled = phase_ == phase::finishing && in_flight_ == 0 && !family_[0].pending && !family_[1].pending;
     if (settled) phase_ = phase::done;
     schedule(now);  // before complete, which must be the last action
     if (settled) push(racer_action::complete());
@@ -146,8 +144,8 @@ std::optional<address_family> racer::pick(clock::time_point now) const {
     const address_family other_family = other(preferred_);
     const bool pref = usable(preferred_, now), oth = usable(other_family, now);
     if (pref && oth) {
-        const bool preferred_turn = !last_family_ || *last_family_ == other_family ||
-                                    preferred_started_ < config_.first_family_count;
+        const bool preferred_turn =
+            !last_family_ || *last_family_ == other_family || preferred_started_ < config_.first_family_count;
         return preferred_turn ? preferred_ : other_family;
     }
     if (pref) return preferred_;
@@ -197,8 +195,7 @@ void racer::schedule(clock::time_point now) {
         const bool has_next = usable(address_family::ipv6, clock::time_point::max()) ||
                               usable(address_family::ipv4, clock::time_point::max());
         const bool below_cap = config_.max_concurrent == 0 || in_flight_ < config_.max_concurrent;
-        if (config_.race && in_flight_ > 0 && has_next && below_cap)
-            want = std::min(want, next_start_due());
+        if (config_.race && in_flight_ > 0 && has_next && below_cap) want = std::min(want, next_start_due());
     }
     if (want == armed_) return;
     armed_ = want;
@@ -209,9 +206,8 @@ namespace {
 
 bool is_local_failure(const error_code& ec) {
     return ec == asio_error::network_unreachable || ec == asio_error::address_family_not_supported ||
-           ec == asio_error::no_permission || ec == asio_error::access_denied ||
-           ec == asio_error::no_descriptors || ec == asio_error::no_buffer_space ||
-           ec == boost::system::errc::address_not_available ||
+           ec == asio_error::no_permission || ec == asio_error::access_denied || ec == asio_error::no_descriptors ||
+           ec == asio_error::no_buffer_space || ec == boost::system::errc::address_not_available ||
            ec == make_error_code(nettrace::error::no_local_address);
 }
 

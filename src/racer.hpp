@@ -64,10 +64,10 @@ struct racer_config {
     clock::duration resolution_delay = std::chrono::milliseconds(50);
     unsigned first_family_count = 1;
     family_preference preference = family_preference::prefer_ipv6;
-    unsigned max_concurrent = 0;               // 0: no cap
+    unsigned max_concurrent = 0;                        // 0: no cap
     clock::duration timeout = clock::duration::zero();  // 0: none
-    std::optional<clock::time_point> deadline{};  // the context's (with_deadline); the earlier of the two applies
-    bool stages_after_connect = false;  // the driver reports on_connected, then on_attempt_done
+    std::optional<clock::time_point> deadline{};        // the context's (with_deadline); the earlier of the two applies
+    bool stages_after_connect = false;                  // the driver reports on_connected, then on_attempt_done
 };
 
 /// What the racer asks its driver to do next, Boost.MySQL's next_action
@@ -192,7 +192,6 @@ boost::system::error_code most_telling_error(std::span<const racer::attempt> att
 
 // Two families' lookup errors as one: a real failure (NXDOMAIN, SERVFAIL)
 // over "no address of this family".
-boost::system::error_code combine_lookup_errors(const boost::system::error_code& a,
-                                                const boost::system::error_code& b);
+boost::system::error_code combine_lookup_errors(const boost::system::error_code& a, const boost::system::error_code& b);
 
 }  // namespace nettrace::detail

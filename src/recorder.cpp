@@ -9,7 +9,8 @@ namespace nettrace {
 std::string_view to_string(event_kind k) noexcept {
     switch (k) {
 #define NETTRACE_HOOK_NAME(name, info) \
-    case event_kind::name: return #name;
+    case event_kind::name:             \
+        return #name;
         NETTRACE_HOOKS(NETTRACE_HOOK_NAME)
 #undef NETTRACE_HOOK_NAME
     }
@@ -143,12 +144,12 @@ void copy(recorded_event& e, const proxy_connect_done_info& i) {
 context with_recording(const context& parent, dial_record& out, record_callback on_event) {
     auto r = std::make_shared<recording>(recording{out, std::move(on_event)});
     client_trace t;
-#define NETTRACE_RECORD(name, info)          \
-    t.name = [r](const info& i) {            \
-        recorded_event e;                    \
-        e.kind = event_kind::name;           \
-        copy(e, i);                          \
-        r->add(std::move(e));                \
+#define NETTRACE_RECORD(name, info) \
+    t.name = [r](const info& i) {   \
+        recorded_event e;           \
+        e.kind = event_kind::name;  \
+        copy(e, i);                 \
+        r->add(std::move(e));       \
     };
     NETTRACE_HOOKS(NETTRACE_RECORD)
 #undef NETTRACE_RECORD

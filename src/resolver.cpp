@@ -86,18 +86,26 @@ private:
 
 error_code from_gai_error(int rc, int saved_errno) {
     switch (rc) {
-    case EAI_NONAME: return make_error_code(error::host_not_found);
+        case EAI_NONAME:
+            return make_error_code(error::host_not_found);
 #ifdef EAI_NODATA
-    case EAI_NODATA: return make_error_code(error::no_addresses);
+        case EAI_NODATA:
+            return make_error_code(error::no_addresses);
 #endif
 #ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY: return make_error_code(error::no_addresses);
+        case EAI_ADDRFAMILY:
+            return make_error_code(error::no_addresses);
 #endif
-    case EAI_AGAIN: return make_error_code(error::dns_failure);
-    case EAI_FAIL: return make_error_code(error::dns_failure);
-    case EAI_MEMORY: return asio::error::no_memory;
-    case EAI_SYSTEM: return error_code(saved_errno, boost::system::system_category());
-    default: return make_error_code(error::dns_failure);
+        case EAI_AGAIN:
+            return make_error_code(error::dns_failure);
+        case EAI_FAIL:
+            return make_error_code(error::dns_failure);
+        case EAI_MEMORY:
+            return asio::error::no_memory;
+        case EAI_SYSTEM:
+            return error_code(saved_errno, boost::system::system_category());
+        default:
+            return make_error_code(error::dns_failure);
     }
 }
 
@@ -235,7 +243,8 @@ public:
             lookup_result refused;
             refused.source = dns_source::system;
             refused.error = make_error_code(error::host_not_found);
-            asio::post(ex, [done = std::move(done), refused = std::move(refused)]() mutable { done(std::move(refused)); });
+            asio::post(ex,
+                       [done = std::move(done), refused = std::move(refused)]() mutable { done(std::move(refused)); });
             return detail::answered_lookup();
         }
         auto& service = asio::use_service<gai_service>(asio::query(ex, asio::execution::context));

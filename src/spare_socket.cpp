@@ -30,8 +30,7 @@ spare_context* get_spare() {
 void prepare_spare_context() noexcept {
     try {
         get_spare();
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 boost::asio::ip::tcp::socket spare_socket() { return boost::asio::ip::tcp::socket(get_spare()->io); }

@@ -50,7 +50,9 @@ struct timings_state {
     timings::duration since_start() const { return clock::now() - start; }
 };
 
-timings::duration not_negative(timings::duration d) { return d < timings::duration::zero() ? timings::duration::zero() : d; }
+timings::duration not_negative(timings::duration d) {
+    return d < timings::duration::zero() ? timings::duration::zero() : d;
+}
 
 // "0 ms" for a phase that did not happen, two decimals below 1 ms (loopback
 // phases take microseconds), one above: detail::duration_style::phase.

@@ -8,24 +8,36 @@ std::string_view to_string(address_family f) noexcept { return f == address_fami
 
 std::string_view to_string(dns_source s) noexcept {
     switch (s) {
-    case dns_source::none: return "none";
-    case dns_source::hosts: return "hosts";
-    case dns_source::cache: return "cache";
-    case dns_source::dns: return "dns";
-    case dns_source::static_table: return "static";
-    case dns_source::system: return "system";
+        case dns_source::none:
+            return "none";
+        case dns_source::hosts:
+            return "hosts";
+        case dns_source::cache:
+            return "cache";
+        case dns_source::dns:
+            return "dns";
+        case dns_source::static_table:
+            return "static";
+        case dns_source::system:
+            return "system";
     }
     return "unknown";
 }
 
 std::string_view to_string(connect_outcome o) noexcept {
     switch (o) {
-    case connect_outcome::won: return "won";
-    case connect_outcome::lost: return "lost";
-    case connect_outcome::failed: return "failed";
-    case connect_outcome::superseded: return "superseded";
-    case connect_outcome::cancelled: return "cancelled";
-    case connect_outcome::connected: return "connected";
+        case connect_outcome::won:
+            return "won";
+        case connect_outcome::lost:
+            return "lost";
+        case connect_outcome::failed:
+            return "failed";
+        case connect_outcome::superseded:
+            return "superseded";
+        case connect_outcome::cancelled:
+            return "cancelled";
+        case connect_outcome::connected:
+            return "connected";
     }
     return "unknown";
 }

@@ -74,7 +74,9 @@ private:
         if (end && *end <= started_) return complete(make_error_code(error::timeout));
         socket_.open(local(), ec);
         if (ec) return complete(ec);
-        if (trace_) fire(trace_->connect_start, connect_start_info{.network = "unix", .endpoint = {}, .attempt = 0, .path = path_});
+        if (trace_)
+            fire(trace_->connect_start,
+                 connect_start_info{.network = "unix", .endpoint = {}, .attempt = 0, .path = path_});
         if (end) {
             timer_.emplace(strand_, *end);
             timer_->async_wait([self = shared_from_this(), this](const error_code& ec) {
@@ -85,29 +87,27 @@ private:
                 socket_.cancel(ignored);
             });
         }
-        socket_.async_connect(*endpoint, asio::bind_executor(strand_, [self = shared_from_this(),
-                                                                      this](error_code ec) {
-                                  resumed();
-                                  if (timer_) timer_->cancel();
-                                  if (stopped_ && (ec == asio::error::operation_aborted || !ec)) ec = stopped_;
-                                  // A full accept queue makes a unix connect fail with
-                                  // EAGAIN, which the reactor takes for "in progress"
-                                  // and then for success: the socket is not connected.
-                                  if (!ec && !connected()) ec = make_error_code(boost::system::errc::resource_unavailable_try_again);
-                                  if (trace_)
-                                      fire(trace_->connect_done,
-                                           connect_done_info{.network = "unix",
+        socket_.async_connect(*endpoint, asio::bind_executor(strand_, [self = shared_from_this(), this](error_code ec) {
+            resumed();
+            if (timer_) timer_->cancel();
+            if (stopped_ && (ec == asio::error::operation_aborted || !ec)) ec = stopped_;
+            // A full accept queue makes a unix connect fail with
+            // EAGAIN, which the reactor takes for "in progress"
+            // and then for success: the socket is not connected.
+            if (!ec && !connected()) ec = make_error_code(boost::system::errc::resource_unavailable_try_again);
+            if (trace_)
+                fire(trace_->connect_done, connect_done_info{.network = "unix",
                                                              .endpoint = {},
                                                              .attempt = 0,
                                                              .error = ec,
-                                                             .outcome = !ec ? connect_outcome::won
+                                                             .outcome = !ec        ? connect_outcome::won
                                                                         : stopped_ ? connect_outcome::cancelled
                                                                                    : connect_outcome::failed,
                                                              .elapsed = clock::now() - started_,
                                                              .path = path_});
-                                  connect_error_ = ec;
-                                  complete(ec);
-                              }));
+            connect_error_ = ec;
+            complete(ec);
+        }));
     }
 
     bool connected() const {
@@ -139,8 +139,8 @@ private:
             socket_.close(ignored);
         }
         if (trace_ && trace_->dial_done) {
-            attempt_record record{{}, connect_error_, ec ? connect_outcome::failed : connect_outcome::won, {},
-                                  clock::now() - started_};
+            attempt_record record{
+                {}, connect_error_, ec ? connect_outcome::failed : connect_outcome::won, {}, clock::now() - started_};
             dial_done_info info{.network = "unix",
                                 .address = path_,
                                 .error = ec,
@@ -167,8 +167,8 @@ private:
 
 }  // namespace
 
-void start_dial_unix(std::shared_ptr<const dialer_state> state, context ctx, std::string path,
-                     asio::any_io_executor ex, asio::any_completion_executor handler_ex, unix_dial_handler handler) {
+void start_dial_unix(std::shared_ptr<const dialer_state> state, context ctx, std::string path, asio::any_io_executor ex,
+                     asio::any_completion_executor handler_ex, unix_dial_handler handler) {
     auto op = std::make_shared<unix_dial_op>(std::move(state), std::move(ctx), std::move(path), std::move(ex),
                                              std::move(handler_ex), std::move(handler));
     op->initiate();

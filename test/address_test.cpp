@@ -38,23 +38,19 @@ struct bad_case {
     error expected;
 };
 
-void check(const good_case& c)
-{
-    BOOST_TEST_CONTEXT("address \"" << c.input << "\"")
-    {
+void check(const good_case& c) {
+    BOOST_TEST_CONTEXT("address \"" << c.input << "\"") {
         // A stale error from an earlier call must not survive a success.
         boost::system::error_code ec = error::timeout;
         auto hp = nettrace::parse_host_port(c.input, ec);
         BOOST_TEST(!ec);
         BOOST_TEST(hp.has_value());
-        if (!hp)
-            return;
+        if (!hp) return;
         BOOST_TEST(hp->host == c.host);
         BOOST_TEST(hp->port == c.port);
         BOOST_TEST(hp->zone == c.zone);
         BOOST_TEST(hp->ip.has_value() == !c.ip.empty());
-        if (!hp->ip || c.ip.empty())
-            return;
+        if (!hp->ip || c.ip.empty()) return;
         auto expected = boost::asio::ip::make_address(std::string(c.ip));
         if (expected.is_v6()) {
             auto v6 = expected.to_v6();
@@ -65,10 +61,8 @@ void check(const good_case& c)
     }
 }
 
-void check(const bad_case& c)
-{
-    BOOST_TEST_CONTEXT("address \"" << c.input << "\"")
-    {
+void check(const bad_case& c) {
+    BOOST_TEST_CONTEXT("address \"" << c.input << "\"") {
         boost::system::error_code ec;
         auto hp = nettrace::parse_host_port(c.input, ec);
         BOOST_TEST(!hp.has_value());
@@ -77,27 +71,21 @@ void check(const bad_case& c)
 }
 
 template <class Table>
-void check_all(const Table& table)
-{
-    for (const auto& c : table)
-        check(c);
+void check_all(const Table& table) {
+    for (const auto& c : table) check(c);
 }
 
-std::string name_of_length(std::size_t n)
-{
+std::string name_of_length(std::size_t n) {
     // Labels of 63 bytes joined by dots, cut to length n; never ends in '.'.
     std::string name;
-    while (name.size() < n)
-        name += (name.size() % 64 == 63) ? '.' : 'a';
-    if (name.back() == '.')
-        name.back() = 'b';
+    while (name.size() < n) name += (name.size() % 64 == 63) ? '.' : 'a';
+    if (name.back() == '.') name.back() = 'b';
     return name;
 }
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(go_network_names_are_accepted)
-{
+BOOST_AUTO_TEST_CASE(go_network_names_are_accepted) {
     for (auto n : {nettrace::network::tcp, nettrace::network::tcp4, nettrace::network::tcp6}) {
         boost::system::error_code ec = error::timeout;
         auto parsed = nettrace::parse_network(nettrace::to_string(n), ec);
@@ -109,11 +97,9 @@ BOOST_AUTO_TEST_CASE(go_network_names_are_accepted)
     BOOST_TEST(nettrace::to_string(nettrace::network::tcp6) == "tcp6");
 }
 
-BOOST_AUTO_TEST_CASE(other_network_names_are_unknown)
-{
+BOOST_AUTO_TEST_CASE(other_network_names_are_unknown) {
     for (auto text : {"udp"sv, "TCP"sv, ""sv, "tcp5"sv, "tcp "sv, "ip"sv, "unix"sv}) {
-        BOOST_TEST_CONTEXT("network \"" << text << "\"")
-        {
+        BOOST_TEST_CONTEXT("network \"" << text << "\"") {
             boost::system::error_code ec;
             BOOST_TEST(!nettrace::parse_network(text, ec).has_value());
             BOOST_TEST(ec == nettrace::make_error_code(error::unknown_network));
@@ -121,8 +107,7 @@ BOOST_AUTO_TEST_CASE(other_network_names_are_unknown)
     }
 }
 
-BOOST_AUTO_TEST_CASE(host_names_with_numeric_ports_parse)
-{
+BOOST_AUTO_TEST_CASE(host_names_with_numeric_ports_parse) {
     const good_case table[] = {
         {"example.com:443", "example.com", 443},
         {"localhost:0", "localhost", 0},
@@ -134,8 +119,7 @@ BOOST_AUTO_TEST_CASE(host_names_with_numeric_ports_parse)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(service_names_resolve_to_ports)
-{
+BOOST_AUTO_TEST_CASE(service_names_resolve_to_ports) {
     const good_case table[] = {
         {"example.com:https", "example.com", 443},
         {"EXAMPLE.com:HTTP", "EXAMPLE.com", 80},  // service case-insensitive, host kept as written
@@ -147,8 +131,7 @@ BOOST_AUTO_TEST_CASE(service_names_resolve_to_ports)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(services_outside_the_builtin_table_come_from_the_system)
-{
+BOOST_AUTO_TEST_CASE(services_outside_the_builtin_table_come_from_the_system) {
     servent entry{};
     servent* found = nullptr;
     std::array<char, 4096> buffer;
@@ -159,8 +142,7 @@ BOOST_AUTO_TEST_CASE(services_outside_the_builtin_table_come_from_the_system)
     check(good_case{"example.com:finger", "example.com", ntohs(std::uint16_t(found->s_port))});
 }
 
-BOOST_AUTO_TEST_CASE(ip_literals_set_ip)
-{
+BOOST_AUTO_TEST_CASE(ip_literals_set_ip) {
     const good_case table[] = {
         {"127.0.0.1:80", "127.0.0.1", 80, "127.0.0.1"},
         {"0.0.0.0:0", "0.0.0.0", 0, "0.0.0.0"},
@@ -172,8 +154,7 @@ BOOST_AUTO_TEST_CASE(ip_literals_set_ip)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(zones_become_the_scope_id)
-{
+BOOST_AUTO_TEST_CASE(zones_become_the_scope_id) {
     const unsigned lo = ::if_nametoindex("lo");
     BOOST_TEST_REQUIRE(lo != 0u);
     const good_case table[] = {
@@ -185,8 +166,7 @@ BOOST_AUTO_TEST_CASE(zones_become_the_scope_id)
     check(good_case{"[fe80::1%" + numeric + "]:80", "fe80::1", 80, "fe80::1", lo, numeric});
 }
 
-BOOST_AUTO_TEST_CASE(ipv4_mapped_ipv6_literals_stay_ipv6)
-{
+BOOST_AUTO_TEST_CASE(ipv4_mapped_ipv6_literals_stay_ipv6) {
     // Go unmaps these to IPv4; we keep the family the user wrote.
     check(good_case{"[::ffff:127.0.0.1]:80", "::ffff:127.0.0.1", 80, "::ffff:127.0.0.1"});
     boost::system::error_code ec;
@@ -196,8 +176,7 @@ BOOST_AUTO_TEST_CASE(ipv4_mapped_ipv6_literals_stay_ipv6)
     BOOST_TEST(hp->ip->to_v6().is_v4_mapped());
 }
 
-BOOST_AUTO_TEST_CASE(numeric_names_that_are_not_ipv4_literals_are_host_names)
-{
+BOOST_AUTO_TEST_CASE(numeric_names_that_are_not_ipv4_literals_are_host_names) {
     // As in Go: these are not addresses, so they go to DNS (and fail there).
     const good_case table[] = {
         {"256.1.1.1:80", "256.1.1.1", 80},
@@ -208,21 +187,15 @@ BOOST_AUTO_TEST_CASE(numeric_names_that_are_not_ipv4_literals_are_host_names)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(missing_parts_are_reported)
-{
+BOOST_AUTO_TEST_CASE(missing_parts_are_reported) {
     const bad_case table[] = {
-        {"", error::missing_port},
-        {"example.com", error::missing_port},
-        {"[::1]", error::missing_port},
-        {":80", error::missing_host},
-        {":", error::missing_host},
-        {"[]:80", error::missing_host},
+        {"", error::missing_port},    {"example.com", error::missing_port}, {"[::1]", error::missing_port},
+        {":80", error::missing_host}, {":", error::missing_host},           {"[]:80", error::missing_host},
     };
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(bad_ports_are_rejected)
-{
+BOOST_AUTO_TEST_CASE(bad_ports_are_rejected) {
     const bad_case table[] = {
         {"example.com:", error::invalid_port},
         {"[::1]:", error::invalid_port},
@@ -240,20 +213,16 @@ BOOST_AUTO_TEST_CASE(bad_ports_are_rejected)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(ipv6_without_brackets_is_rejected)
-{
+BOOST_AUTO_TEST_CASE(ipv6_without_brackets_is_rejected) {
     const bad_case table[] = {
-        {"::1:80", error::too_many_colons},
-        {"::1", error::too_many_colons},
-        {"2001:db8::1:443", error::too_many_colons},
-        {"fe80::1%lo:80", error::too_many_colons},
+        {"::1:80", error::too_many_colons},          {"::1", error::too_many_colons},
+        {"2001:db8::1:443", error::too_many_colons}, {"fe80::1%lo:80", error::too_many_colons},
         {"a:b:80", error::too_many_colons},
     };
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(brackets_must_enclose_an_ipv6_literal)
-{
+BOOST_AUTO_TEST_CASE(brackets_must_enclose_an_ipv6_literal) {
     const bad_case table[] = {
         {"[::1", error::unclosed_bracket},
         {"[::1:80", error::unclosed_bracket},
@@ -274,8 +243,7 @@ BOOST_AUTO_TEST_CASE(brackets_must_enclose_an_ipv6_literal)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(zones_must_name_an_interface)
-{
+BOOST_AUTO_TEST_CASE(zones_must_name_an_interface) {
     const bad_case table[] = {
         {"[fe80::1%]:80", error::invalid_zone},
         {"[fe80::1%nosuchif0]:80", error::invalid_zone},
@@ -293,8 +261,7 @@ BOOST_AUTO_TEST_CASE(zones_must_name_an_interface)
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(invalid_host_names_are_rejected)
-{
+BOOST_AUTO_TEST_CASE(invalid_host_names_are_rejected) {
     const bad_case table[] = {
         {"a b:80", error::invalid_host},
         {"exa$mple:80", error::invalid_host},
@@ -304,14 +271,15 @@ BOOST_AUTO_TEST_CASE(invalid_host_names_are_rejected)
         {".:80", error::invalid_host},
         {".example:80", error::invalid_host},
         {"example..:80", error::invalid_host},
-        {"b\xc3\xbc" "cher.example:80", error::invalid_host},
+        {"b\xc3\xbc"
+         "cher.example:80",
+         error::invalid_host},
         {"127.0.0.1\0junk:80"sv, error::invalid_host},
     };
     check_all(table);
 }
 
-BOOST_AUTO_TEST_CASE(host_name_length_limits_follow_dns)
-{
+BOOST_AUTO_TEST_CASE(host_name_length_limits_follow_dns) {
     const std::string longest = name_of_length(253);
     const std::string too_long = name_of_length(254);
     const std::string label63(63, 'a');
@@ -325,14 +293,13 @@ BOOST_AUTO_TEST_CASE(host_name_length_limits_follow_dns)
     check(bad_case{label64 + ".example:80", error::invalid_host});
 }
 
-BOOST_AUTO_TEST_CASE(is_valid_host_name_follows_rfc_1123)
-{
-    for (auto name : {"a"sv, "example.com"sv, "example.com."sv, "a-b.c_d"sv, "_dmarc.example"sv,
-                      "1.2.3"sv, "0a"sv, "xn--bcher-kva"sv}) {
+BOOST_AUTO_TEST_CASE(is_valid_host_name_follows_rfc_1123) {
+    for (auto name : {"a"sv, "example.com"sv, "example.com."sv, "a-b.c_d"sv, "_dmarc.example"sv, "1.2.3"sv, "0a"sv,
+                      "xn--bcher-kva"sv}) {
         BOOST_TEST_CONTEXT("name \"" << name << "\"") { BOOST_TEST(nettrace::is_valid_host_name(name)); }
     }
-    for (auto name : {""sv, "."sv, ".."sv, "a..b"sv, "a.."sv, ".a"sv, "-a"sv, "a-"sv, "a.-b"sv,
-                      "a b"sv, "a$b"sv, "a:b"sv, "a%b"sv, "a\0b"sv}) {
+    for (auto name : {""sv, "."sv, ".."sv, "a..b"sv, "a.."sv, ".a"sv, "-a"sv, "a-"sv, "a.-b"sv, "a b"sv, "a$b"sv,
+                      "a:b"sv, "a%b"sv, "a\0b"sv}) {
         BOOST_TEST_CONTEXT("name \"" << name << "\"") { BOOST_TEST(!nettrace::is_valid_host_name(name)); }
     }
     BOOST_TEST(nettrace::is_valid_host_name(name_of_length(253)));
@@ -343,8 +310,7 @@ BOOST_AUTO_TEST_CASE(is_valid_host_name_follows_rfc_1123)
 // ---------------------------------------------------------------------------
 // One literal parser behind every entry point.
 
-BOOST_AUTO_TEST_CASE(parse_ip_literal_tells_literals_names_and_malformed_literals_apart)
-{
+BOOST_AUTO_TEST_CASE(parse_ip_literal_tells_literals_names_and_malformed_literals_apart) {
     boost::system::error_code ec = error::timeout;
     auto a = nettrace::parse_ip_literal("::1", ec);
     BOOST_TEST(!ec);
@@ -367,8 +333,7 @@ namespace {
 
 // What resolve() makes of a bare host: names go to a static resolver with
 // an empty table, so they fail with no_resolver without any DNS.
-std::pair<boost::system::error_code, std::vector<boost::asio::ip::address>> resolve_now(std::string_view host)
-{
+std::pair<boost::system::error_code, std::vector<boost::asio::ip::address>> resolve_now(std::string_view host) {
     nettrace::dial_options o;
     o.resolver = nettrace::make_static_resolver({});
     const nettrace::dialer d(o);
@@ -386,21 +351,36 @@ std::pair<boost::system::error_code, std::vector<boost::asio::ip::address>> reso
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(resolve_and_dial_agree_on_every_literal)
-{
+BOOST_AUTO_TEST_CASE(resolve_and_dial_agree_on_every_literal) {
     const std::string lo_index = std::to_string(::if_nametoindex("lo"));
     const std::string hosts[] = {
-        "127.0.0.1", "0.0.0.0", "::1", "::", "::ffff:127.0.0.1", "2001:db8::1",
-        "fe80::1%lo", "fe80::1%" + lo_index,
+        "127.0.0.1",
+        "0.0.0.0",
+        "::1",
+        "::",
+        "::ffff:127.0.0.1",
+        "2001:db8::1",
+        "fe80::1%lo",
+        "fe80::1%" + lo_index,
         // Malformed literals: each entry point refuses them alike.
-        "::1%garbage", "::1%99999", "fe80::1%", std::string("127.0.0.1\0evil.example", 22),
-        std::string("::1\0x", 5), "127.0.0.1%lo", "::g", "1:2:3:4:5:6:7:8:9",
+        "::1%garbage",
+        "::1%99999",
+        "fe80::1%",
+        std::string("127.0.0.1\0evil.example", 22),
+        std::string("::1\0x", 5),
+        "127.0.0.1%lo",
+        "::g",
+        "1:2:3:4:5:6:7:8:9",
         // Names, not literals: both hand them to the resolver.
-        "127.1", "0x7f.0.0.1", "2130706433", "256.1.1.1", "1.2.3", "example.test",
+        "127.1",
+        "0x7f.0.0.1",
+        "2130706433",
+        "256.1.1.1",
+        "1.2.3",
+        "example.test",
     };
     for (const auto& host : hosts) {
-        BOOST_TEST_CONTEXT("host \"" << host << "\" (" << host.size() << " bytes)")
-        {
+        BOOST_TEST_CONTEXT("host \"" << host << "\" (" << host.size() << " bytes)") {
             const std::string address = host.find(':') != std::string::npos ? "[" + host + "]:80" : host + ":80";
             boost::system::error_code parse_ec;
             const auto hp = nettrace::parse_host_port(address, parse_ec);

@@ -58,7 +58,7 @@ boost::test_tools::predicate_result starts_with(const std::string& text, std::st
 // leaves the environment as it found it. REQUEST_METHOD too: when set it
 // hides HTTP_PROXY (the library's httpoxy rule).
 struct proxy_environment {
-    static constexpr const char* names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+    static constexpr const char* names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",   "all_proxy",
                                             "ALL_PROXY",  "no_proxy",   "NO_PROXY",    "REQUEST_METHOD"};
 
     proxy_environment() {
@@ -196,8 +196,9 @@ BOOST_AUTO_TEST_CASE(network_unix_takes_a_path_not_a_host_and_port) {
 
 BOOST_AUTO_TEST_CASE(network_unix_refuses_the_tls_resolver_proxy_and_family_options) {
     for (const auto option : {"--tls", "--insecure", "--no-tls-race"})
-        BOOST_TEST(usage_error_of({option, "unix", "/s"}) ==
-                   "network unix dials a socket path; the TLS options do not apply", option);
+        BOOST_TEST(
+            usage_error_of({option, "unix", "/s"}) == "network unix dials a socket path; the TLS options do not apply",
+            option);
     BOOST_TEST(usage_error_of({"--cafile", "ca.pem", "unix", "/s"}) ==
                "network unix dials a socket path; the TLS options do not apply");
     BOOST_TEST(usage_error_of({"--sni", "a.test", "unix", "/s"}) ==
@@ -216,7 +217,8 @@ BOOST_AUTO_TEST_CASE(network_unix_refuses_the_tls_resolver_proxy_and_family_opti
                "network unix dials no host; --proxy and --noproxy do not apply");
     for (const auto option : {"-4", "-6", "--prefer-ipv4"})
         BOOST_TEST(usage_error_of({option, "unix", "/s"}) ==
-                   "network unix has no address family; -4, -6 and --prefer-ipv4 do not apply", option);
+                       "network unix has no address family; -4, -6 and --prefer-ipv4 do not apply",
+                   option);
 }
 
 BOOST_AUTO_TEST_CASE(network_unix_does_not_read_the_proxy_environment) {
@@ -286,8 +288,7 @@ BOOST_AUTO_TEST_CASE(repeat_takes_1_to_1000_and_excludes_count) {
     // Even at 1 each: the run is either at once or in turn.
     for (const auto& args : {std::initializer_list<std::string_view>{"--count", "2", "--repeat", "2", "h.test:1"},
                              std::initializer_list<std::string_view>{"--repeat", "1", "--count", "1", "h.test:1"}})
-        BOOST_TEST(usage_error_of(args) ==
-                   "--count (at once) and --repeat (one after another) exclude one another");
+        BOOST_TEST(usage_error_of(args) == "--count (at once) and --repeat (one after another) exclude one another");
 }
 
 BOOST_AUTO_TEST_CASE(millisecond_options_take_0_to_one_day) {
@@ -297,7 +298,8 @@ BOOST_AUTO_TEST_CASE(millisecond_options_take_0_to_one_day) {
     BOOST_TEST(cl.options.resolution_delay == 75ms);
     BOOST_TEST(usage_error_of({"--timeout", "86400001", "h.test:1"}) ==
                "--timeout: 86400001 is out of range (0 to 86400000)");
-    BOOST_TEST(usage_error_of({"--attempt-delay", "abc", "h.test:1"}) == "--attempt-delay: 'abc' is not a whole number");
+    BOOST_TEST(usage_error_of({"--attempt-delay", "abc", "h.test:1"}) ==
+               "--attempt-delay: 'abc' is not a whole number");
 }
 
 BOOST_AUTO_TEST_CASE(racing_options_set_the_dial_options) {

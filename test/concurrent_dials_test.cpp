@@ -80,7 +80,9 @@ public:
         port_ = acceptor_.local_endpoint().port();
     }
     unsigned short port() const { return port_; }
-    void start() { asio::post(strand_, [this] { accept(); }); }
+    void start() {
+        asio::post(strand_, [this] { accept(); });
+    }
     void stop() {
         asio::post(strand_, [this] {
             error_code ignored;
@@ -112,8 +114,10 @@ public:
         ::getrlimit(RLIMIT_NOFILE, &saved_);
         rlimit raised = saved_;
         raised.rlim_cur = saved_.rlim_max == RLIM_INFINITY ? std::max<rlim_t>(saved_.rlim_cur, 65536) : saved_.rlim_max;
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) current_ = raised.rlim_cur;
-        else current_ = saved_.rlim_cur;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            current_ = raised.rlim_cur;
+        else
+            current_ = saved_.rlim_cur;
     }
     ~raised_fd_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
     raised_fd_limit(const raised_fd_limit&) = delete;
@@ -153,7 +157,8 @@ void stress(unsigned threads) {
     // Each dial holds at most three sockets at once, and its peer one more.
     const std::size_t budget = limit.current() > fds_before + 200 ? (limit.current() - fds_before - 200) / 4 : 0;
     const std::size_t count = std::min<std::size_t>(env_number("NETTRACE_STRESS_DIALS").value_or(2000), budget);
-    BOOST_TEST_REQUIRE(count >= 50u, "descriptor limit " << limit.current() << " leaves room for " << count << " dials");
+    BOOST_TEST_REQUIRE(count >= 50u,
+                       "descriptor limit " << limit.current() << " leaves room for " << count << " dials");
     {
         std::optional<closing_listener> l4, l4b, l6;
         std::optional<nettrace::testing::black_hole> h4;
@@ -238,9 +243,9 @@ void stress(unsigned threads) {
                     }));
                 }
                 d->dialer.dial(d->rec.attach(), "tcp", "stress.test:" + std::to_string(port),
-                               asio::bind_executor(*d->strand,
-                                                   asio::bind_cancellation_slot(d->signal.slot(), [d, &finished_one](
-                                                                                                      error_code ec, tcp::socket s) {
+                               asio::bind_executor(
+                                   *d->strand, asio::bind_cancellation_slot(
+                                                   d->signal.slot(), [d, &finished_one](error_code ec, tcp::socket s) {
                                                        d->rec.completed();
                                                        ++d->calls;
                                                        d->ec = ec;
@@ -278,7 +283,8 @@ void stress(unsigned threads) {
                     BOOST_TEST_REQUIRE(bool(kind));
                     won += c.outcome == connect_outcome::won;
                     if (*kind == real_peer::hole)
-                        BOOST_TEST((c.outcome == connect_outcome::superseded || c.outcome == connect_outcome::cancelled));
+                        BOOST_TEST(
+                            (c.outcome == connect_outcome::superseded || c.outcome == connect_outcome::cancelled));
                     if (*kind == real_peer::live) BOOST_TEST((c.outcome != connect_outcome::failed), c.error.message());
                     if (*kind == real_peer::refused && c.outcome == connect_outcome::failed)
                         BOOST_TEST(c.error == asio::error::connection_refused);
@@ -304,7 +310,8 @@ void stress(unsigned threads) {
         }
         BOOST_TEST_MESSAGE(threads << " threads: " << count << " dials in " << took << " ms; connected " << connected
                                    << ", timed out " << timed_out << ", cancelled " << cancelled << ", refused "
-                                   << refused << "; accepted " << l4->accepted() + l4b->accepted() + (l6 ? l6->accepted() : 0));
+                                   << refused << "; accepted "
+                                   << l4->accepted() + l4b->accepted() + (l6 ? l6->accepted() : 0));
         BOOST_TEST(connected > 0u);
     }
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");

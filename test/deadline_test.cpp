@@ -52,8 +52,7 @@ struct dial_fixture {
             rec.completed();
             out = outcome{ec, steady::now() - started, {}};
         });
-        while (!out && ioc.run_one_for(10s)) {
-        }
+        while (!out && ioc.run_one_for(10s)) {}
         BOOST_REQUIRE(out);
         rec.check_contract();
         out->description = rec.of("dial_done").at(0).description;
@@ -118,7 +117,8 @@ BOOST_AUTO_TEST_CASE(the_dialers_timeout_applies_when_it_is_earlier) {
 
 BOOST_AUTO_TEST_CASE(a_deadline_already_past_fails_before_any_connect) {
     const t::live_listener live(ioc.get_executor(), v4);
-    const auto r = dial(nettrace::dialer(), nettrace::with_deadline({}, steady::now() - 1s), t::host_port(v4, live.port()));
+    const auto r =
+        dial(nettrace::dialer(), nettrace::with_deadline({}, steady::now() - 1s), t::host_port(v4, live.port()));
     BOOST_TEST((r.error == error::timeout), r.error.message());
     BOOST_TEST(rec.count("connect_start") == 0u);
     BOOST_TEST(live.accepted() == 0u);
@@ -146,8 +146,7 @@ BOOST_AUTO_TEST_CASE(resolve_honours_the_context_deadline) {
                                     rec.completed();
                                     done = ec;
                                 });
-    while (!done && ioc.run_one_for(10s)) {
-    }
+    while (!done && ioc.run_one_for(10s)) {}
     BOOST_REQUIRE(done);
     BOOST_TEST((*done == error::timeout), done->message());
     BOOST_TEST(t::ms(steady::now() - started) >= 250);
@@ -168,8 +167,7 @@ BOOST_AUTO_TEST_CASE(dial_tls_honours_it_in_a_stalled_handshake) {
                rec.completed();
                done = ec;
            });
-    while (!done && ioc.run_one_for(10s)) {
-    }
+    while (!done && ioc.run_one_for(10s)) {}
     BOOST_REQUIRE(done);
     BOOST_TEST((*done == error::timeout), done->message());
     BOOST_TEST(t::ms(steady::now() - started) >= 250);

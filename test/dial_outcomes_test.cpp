@@ -77,23 +77,22 @@ struct peer_set {
             try {
                 for (const auto& e : eps) {
                     switch (e.kind) {
-                    case real_peer::live:
-                        live.push_back(std::make_unique<nettrace::testing::live_listener>(ex, e.addr, port));
-                        if (!port) port = live.back()->port();
-                        break;
-                    case real_peer::refused:
-                        refused.push_back(std::make_unique<nettrace::testing::refused_port>(e.addr, port));
-                        if (!port) port = refused.back()->port();
-                        break;
-                    case real_peer::hole:
-                        holes.push_back(std::make_unique<nettrace::testing::black_hole>(e.addr, port));
-                        if (!port) port = holes.back()->port();
-                        break;
+                        case real_peer::live:
+                            live.push_back(std::make_unique<nettrace::testing::live_listener>(ex, e.addr, port));
+                            if (!port) port = live.back()->port();
+                            break;
+                        case real_peer::refused:
+                            refused.push_back(std::make_unique<nettrace::testing::refused_port>(e.addr, port));
+                            if (!port) port = refused.back()->port();
+                            break;
+                        case real_peer::hole:
+                            holes.push_back(std::make_unique<nettrace::testing::black_hole>(e.addr, port));
+                            if (!port) port = holes.back()->port();
+                            break;
                     }
                 }
                 return true;
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
         }
         clear();
         return false;
@@ -103,10 +102,14 @@ struct peer_set {
 enum class real_cancel { none, timer, at_once, in_connect_start };
 const char* name(real_cancel c) {
     switch (c) {
-    case real_cancel::none: return "none";
-    case real_cancel::timer: return "timer";
-    case real_cancel::at_once: return "right after initiation";
-    case real_cancel::in_connect_start: return "inside connect_start";
+        case real_cancel::none:
+            return "none";
+        case real_cancel::timer:
+            return "timer";
+        case real_cancel::at_once:
+            return "right after initiation";
+        case real_cancel::in_connect_start:
+            return "inside connect_start";
     }
     return "?";
 }
@@ -116,8 +119,8 @@ struct real_schedule {
     std::vector<real_endpoint> eps;
     nettrace::dial_options options;
     real_cancel cancel = real_cancel::none;
-    long cancel_ms = 0;               // timer
-    std::size_t cancel_attempt = 0;   // in_connect_start
+    long cancel_ms = 0;              // timer
+    std::size_t cancel_attempt = 0;  // in_connect_start
     asio::cancellation_type cancel_type = asio::cancellation_type::terminal;
     bool stop_timer_on_completion = false;  // else the cancel fires after the dial completed, too
 };
@@ -158,8 +161,10 @@ real_schedule random_real_schedule(std::uint64_t seed, bool have_ipv6) {
     s.options.preference = r.chance(0.5) ? family_preference::prefer_ipv6 : family_preference::prefer_ipv4;
     if (r.chance(0.5)) s.options.timeout = std::chrono::milliseconds(r.range(20, 250));
     const long roll = r.range(0, 99);
-    s.cancel = roll < 40 ? real_cancel::none : roll < 75 ? real_cancel::timer : roll < 85 ? real_cancel::at_once
-                                                                                            : real_cancel::in_connect_start;
+    s.cancel = roll < 40   ? real_cancel::none
+               : roll < 75 ? real_cancel::timer
+               : roll < 85 ? real_cancel::at_once
+                           : real_cancel::in_connect_start;
     s.cancel_ms = r.range(0, 200);
     s.cancel_attempt = std::size_t(r.range(0, 2));
     s.cancel_type = r.pick(std::vector{asio::cancellation_type::terminal, asio::cancellation_type::partial,
@@ -169,7 +174,8 @@ real_schedule random_real_schedule(std::uint64_t seed, bool have_ipv6) {
     // schedule with one must end by a timeout or a cancel that surely comes.
     const bool hole = std::any_of(s.eps.begin(), s.eps.end(), [](const auto& e) { return e.kind == real_peer::hole; });
     const bool sure_cancel = s.cancel == real_cancel::timer || s.cancel == real_cancel::at_once;
-    if (hole && !sure_cancel && s.options.timeout.count() == 0) s.options.timeout = std::chrono::milliseconds(r.range(20, 250));
+    if (hole && !sure_cancel && s.options.timeout.count() == 0)
+        s.options.timeout = std::chrono::milliseconds(r.range(20, 250));
     return s;
 }
 
@@ -262,18 +268,20 @@ error_code run_real_schedule(const real_schedule& s) {
             winner = d.endpoint;
         }
         switch (*kind) {
-        case real_peer::live:
-            BOOST_TEST((o != connect_outcome::failed), "live " << d.endpoint << " failed: " << d.error.message());
-            break;
-        case real_peer::refused:
-            BOOST_TEST((o == connect_outcome::failed || o == connect_outcome::superseded || o == connect_outcome::cancelled),
-                       "refused " << d.endpoint << ": " << o);
-            if (o == connect_outcome::failed) BOOST_TEST(d.error == asio::error::connection_refused, d.error.message());
-            break;
-        case real_peer::hole:
-            BOOST_TEST((o == connect_outcome::superseded || o == connect_outcome::cancelled),
-                       "black hole " << d.endpoint << ": " << o << " " << d.error.message());
-            break;
+            case real_peer::live:
+                BOOST_TEST((o != connect_outcome::failed), "live " << d.endpoint << " failed: " << d.error.message());
+                break;
+            case real_peer::refused:
+                BOOST_TEST((o == connect_outcome::failed || o == connect_outcome::superseded ||
+                            o == connect_outcome::cancelled),
+                           "refused " << d.endpoint << ": " << o);
+                if (o == connect_outcome::failed)
+                    BOOST_TEST(d.error == asio::error::connection_refused, d.error.message());
+                break;
+            case real_peer::hole:
+                BOOST_TEST((o == connect_outcome::superseded || o == connect_outcome::cancelled),
+                           "black hole " << d.endpoint << ": " << o << " " << d.error.message());
+                break;
         }
         if (o == connect_outcome::cancelled)
             BOOST_TEST((out.ec == aborted || out.ec == timeout), "cancelled attempt, dial: " << out.ec.message());
@@ -291,14 +299,16 @@ error_code run_real_schedule(const real_schedule& s) {
         BOOST_TEST(!out.socket.has_value(), "a socket with error " << out.ec.message());
         if (out.ec == timeout) {
             BOOST_TEST(s.options.timeout.count() > 0);
-            BOOST_TEST(ms(out.elapsed) >= double(s.options.timeout.count()) - 1.0, "timed out after " << ms(out.elapsed));
+            BOOST_TEST(ms(out.elapsed) >= double(s.options.timeout.count()) - 1.0,
+                       "timed out after " << ms(out.elapsed));
         } else if (out.ec == aborted) {
             BOOST_TEST(out.cancel_emitted_before_completion, "operation_aborted without a cancel");
         } else {
             // Failed by exhaustion: every peer was tried, and none was live.
             BOOST_TEST(dones.size() == s.eps.size(), "failed with " << out.ec.message() << " after " << dones.size()
-                                                                   << " of " << s.eps.size() << " peers");
-            for (const auto& e : s.eps) BOOST_TEST((e.kind != real_peer::live), "failed although " << e.addr << " is live");
+                                                                    << " of " << s.eps.size() << " peers");
+            for (const auto& e : s.eps)
+                BOOST_TEST((e.kind != real_peer::live), "failed although " << e.addr << " is live");
             BOOST_TEST(out.ec == asio::error::connection_refused, out.ec.message());
         }
     }

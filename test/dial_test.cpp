@@ -54,8 +54,8 @@ struct dial_result {
 
 // Runs one dial to completion on `ioc` with the as_tuple token, marking the
 // recorder complete inside the completion handler.
-dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, trace_recorder& rec,
-                     const std::string& network, const std::string& address) {
+dial_result run_dial(asio::io_context& ioc, const nettrace::dialer& d, trace_recorder& rec, const std::string& network,
+                     const std::string& address) {
     dial_result r;
     const auto start = std::chrono::steady_clock::now();
     asio::co_spawn(
@@ -278,8 +278,8 @@ BOOST_FIXTURE_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_ever
 BOOST_AUTO_TEST_CASE(cancellation_emitted_right_after_initiation_completes_once) {
     asio::io_context ioc;
     nettrace::testing::black_hole hole(v4);
-    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                      asio::cancellation_type::total}) {
+    for (auto type :
+         {asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total}) {
         asio::cancellation_signal signal;
         int calls = 0;
         error_code result;
@@ -400,8 +400,7 @@ BOOST_FIXTURE_TEST_CASE(static_resolver_reports_both_families_and_ipv6_first, lo
     auto d = pinned({v4, v6});
     std::vector<asio::ip::address> got;
     asio::co_spawn(
-        ioc, [&]() -> asio::awaitable<void> { got = co_await d.resolve(rec.attach(), "RACE.test"); },
-        asio::detached);
+        ioc, [&]() -> asio::awaitable<void> { got = co_await d.resolve(rec.attach(), "RACE.test"); }, asio::detached);
     ioc.run();
     BOOST_TEST(got == (std::vector<asio::ip::address>{v6, v4}));
     BOOST_TEST(rec.count("dns_start") == 1u);
@@ -695,12 +694,11 @@ BOOST_AUTO_TEST_CASE(many_concurrent_dials_leave_no_descriptor_behind,
     {
         std::vector<tcp::socket> kept;
         for (int i = 0; i < 10; ++i)
-            d.dial(ioc.get_executor(), {}, "tcp", host_port("race.test", port),
-                   [&](error_code ec, tcp::socket s) {
-                       ok += !ec;
-                       kept.push_back(std::move(s));
-                       if (kept.size() == 10) ioc.stop();
-                   });
+            d.dial(ioc.get_executor(), {}, "tcp", host_port("race.test", port), [&](error_code ec, tcp::socket s) {
+                ok += !ec;
+                kept.push_back(std::move(s));
+                if (kept.size() == 10) ioc.stop();
+            });
         ioc.restart();
         ioc.run();
         // Let the listeners take every connection off their queues.
@@ -722,9 +720,8 @@ BOOST_AUTO_TEST_CASE(destroying_the_io_context_with_dials_in_flight_is_safe) {
     {
         asio::io_context ioc;
         for (int i = 0; i < 5; ++i)
-            nettrace::dial(ioc.get_executor(), {}, "tcp", host_port(v4, hole.port()), [&](error_code, tcp::socket) {
-                ++calls;
-            });
+            nettrace::dial(ioc.get_executor(), {}, "tcp", host_port(v4, hole.port()),
+                           [&](error_code, tcp::socket) { ++calls; });
         ioc.run_for(50ms);  // the connects are in flight, hanging on the black hole
     }
     BOOST_TEST(calls == 0);  // abandoned handlers are destroyed, not invoked

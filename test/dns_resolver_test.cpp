@@ -87,8 +87,7 @@ struct dialed {
     std::chrono::steady_clock::duration elapsed{};
 };
 
-dialed run_dial(asio::io_context& ioc, const nettrace::dialer& d, const std::string& address,
-                trace_recorder& rec) {
+dialed run_dial(asio::io_context& ioc, const nettrace::dialer& d, const std::string& address, trace_recorder& rec) {
     dialed r;
     const auto start = std::chrono::steady_clock::now();
     d.dial(ioc.get_executor(), rec.attach(), "tcp", address, [&](error_code ec, tcp::socket s) {
@@ -513,7 +512,6 @@ BOOST_AUTO_TEST_CASE(ipv6_nameserver_without_a_port_is_asked_on_port_53) {
     }
 }
 
-
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---------------------------------------------------------------------------
@@ -553,8 +551,8 @@ BOOST_AUTO_TEST_CASE(cancelling_the_last_caller_lets_run_return_without_waiting_
         signal.emit(asio::cancellation_type::terminal);  // the dial posts it: safe from a hook
     };
     error_code result;
-    d.dial(ioc.get_executor(), nettrace::with_client_trace(rec.attach(), cancel_at_dns_start), "tcp",
-           "silent.test:80", asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+    d.dial(ioc.get_executor(), nettrace::with_client_trace(rec.attach(), cancel_at_dns_start), "tcp", "silent.test:80",
+           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
                rec.completed();
                result = ec;
            }));

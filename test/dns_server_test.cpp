@@ -33,10 +33,19 @@ namespace {
 
 constexpr std::uint16_t A = 1, AAAA = 28, CNAME = 5, SOA = 6;
 
-std::vector<std::uint8_t> make_query(std::uint16_t id, const std::string& name, std::uint16_t type,
-                                     bool edns = false) {
-    std::vector<std::uint8_t> q = {std::uint8_t(id >> 8), std::uint8_t(id), 0x01, 0x00,  // RD
-                                   0, 1, 0, 0, 0, 0, 0, std::uint8_t(edns ? 1 : 0)};
+std::vector<std::uint8_t> make_query(std::uint16_t id, const std::string& name, std::uint16_t type, bool edns = false) {
+    std::vector<std::uint8_t> q = {std::uint8_t(id >> 8),
+                                   std::uint8_t(id),
+                                   0x01,
+                                   0x00,  // RD
+                                   0,
+                                   1,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   0,
+                                   std::uint8_t(edns ? 1 : 0)};
     std::size_t start = 0;
     while (start < name.size()) {
         auto dot = name.find('.', start);
@@ -127,8 +136,10 @@ std::optional<reply> parse(std::span<const std::uint8_t> bytes) {
                     out.soa_minimum = r.u32();
                 }
             } else if (out.answer_types.push_back(type); type == A && len == 4) {
-                out.addrs.push_back(asio::ip::make_address_v4(asio::ip::address_v4::bytes_type{
-                    bytes[r.i], bytes[r.i + 1], bytes[r.i + 2], bytes[r.i + 3]}).to_string());
+                out.addrs.push_back(
+                    asio::ip::make_address_v4(
+                        asio::ip::address_v4::bytes_type{bytes[r.i], bytes[r.i + 1], bytes[r.i + 2], bytes[r.i + 3]})
+                        .to_string());
                 out.ttls.push_back(ttl);
             } else if (type == AAAA && len == 16) {
                 asio::ip::address_v6::bytes_type b;
@@ -283,7 +294,7 @@ BOOST_AUTO_TEST_CASE(nodata) {
     fake_dns_server srv(ioc.get_executor());
     srv.add("v4only.test", query_type::a, {.addresses = {ip("127.0.0.2")}});
     srv.add("empty.test", query_type::a, {.negative_ttl = 30});  // explicit NODATA
-    auto r = ask_ok(srv.port(), "v4only.test", AAAA);  // the name exists: NODATA, not NXDOMAIN
+    auto r = ask_ok(srv.port(), "v4only.test", AAAA);            // the name exists: NODATA, not NXDOMAIN
     BOOST_TEST(r.rcode == 0);
     BOOST_TEST(r.answer_types.empty());
     BOOST_TEST(r.soa_minimum.value_or(0) == 60u);
@@ -318,7 +329,7 @@ BOOST_AUTO_TEST_CASE(garbage_and_wrong_id) {
     auto x = ask(srv.port(), make_query(0xabcd, "junk.test", A));
     BOOST_REQUIRE(x.raw);
     BOOST_TEST(((*x.raw)[0] == 0xab && (*x.raw)[1] == 0xcd));  // the ID is right...
-    BOOST_TEST(!x.parsed());                                    // ...the rest is not
+    BOOST_TEST(!x.parsed());                                   // ...the rest is not
     x = ask(srv.port(), make_query(0xabcd, "spoof.test", A));
     BOOST_REQUIRE(x.parsed());
     BOOST_TEST(x.parsed()->id == 0xabce);
@@ -427,7 +438,7 @@ BOOST_AUTO_TEST_CASE(address_and_local_domain) {
     BOOST_TEST(r.addrs == std::vector<std::string>{"127.0.0.6"}, boost::test_tools::per_element());
     BOOST_TEST(r.ttls == std::vector<std::uint32_t>{30}, boost::test_tools::per_element());
     BOOST_TEST(ask_ok(srv.port(), "missing.test", A).rcode == 3);  // --local: NXDOMAIN...
-    r = ask_ok(srv.port(), "v4only.test", AAAA);                    // ...and NODATA
+    r = ask_ok(srv.port(), "v4only.test", AAAA);                   // ...and NODATA
     BOOST_TEST(r.rcode == 0);
     BOOST_TEST(r.answer_types.empty());
 }

@@ -165,7 +165,8 @@ private:
     // Appends what the pipe has; false at EOF or at the deadline.
     bool fill(std::chrono::steady_clock::time_point deadline) {
         if (eof_) return false;
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left <= 0ms) return false;
         pollfd p{out_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -347,8 +348,8 @@ private:
         if (rec) co_return;
         {
             std::lock_guard lock(mutex_);
-            last_ = std::string(req.method_string()) + " " + std::string(req.target()) + " host=" +
-                    std::string(req[http::field::host]);
+            last_ = std::string(req.method_string()) + " " + std::string(req.target()) +
+                    " host=" + std::string(req[http::field::host]);
         }
         http::response<http::string_body> res{http::status::ok, 11};
         res.set(http::field::content_type, "text/plain");
@@ -410,8 +411,9 @@ BOOST_AUTO_TEST_CASE(proxy_echoes_through_a_fresh_upstream_dial_per_client_and_e
 
     // One log line per upstream connection, with its timings.
     const auto log = split_lines(proxy.err());
-    const std::regex line_re(R"(^127\.0\.0\.1:\d+ -> )" + std::regex_replace(up, std::regex(R"(\.)"), R"(\.)") +
-                             R"( \(127\.0\.0\.1:\d+\): dns 0 ms, connect [0-9.]+ ms \(1 attempt, won by ipv4\), total [0-9.]+ ms$)");
+    const std::regex line_re(
+        R"(^127\.0\.0\.1:\d+ -> )" + std::regex_replace(up, std::regex(R"(\.)"), R"(\.)") +
+        R"( \(127\.0\.0\.1:\d+\): dns 0 ms, connect [0-9.]+ ms \(1 attempt, won by ipv4\), total [0-9.]+ ms$)");
     int timing_lines = 0;
     for (const auto& l : log) timing_lines += std::regex_match(l, line_re);
     BOOST_TEST(timing_lines == 2, proxy.err());
@@ -442,8 +444,8 @@ BOOST_AUTO_TEST_CASE(proxy_echoes_through_a_fresh_upstream_dial_per_client_and_e
 BOOST_AUTO_TEST_CASE(proxy_logs_a_refused_upstream_and_closes_the_client,
                      *boost::unit_test::precondition(proxy_example_built)) {
     nettrace::testing::refused_port refused(v4);
-    child proxy({example_path("proxy"), "--upstream", "127.0.0.1:" + std::to_string(refused.port()),
-                 "--max-clients", "1"});
+    child proxy(
+        {example_path("proxy"), "--upstream", "127.0.0.1:" + std::to_string(refused.port()), "--max-clients", "1"});
     const auto first = proxy.read_line(30s);
     BOOST_REQUIRE_MESSAGE(first, "no first line; stderr: " << proxy.err());
     // The client gets EOF and nothing else.

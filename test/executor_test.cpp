@@ -71,8 +71,7 @@ public:
 
     nettrace::client_trace trace() {
         nettrace::client_trace t;
-#define NETTRACE_TEST_PLACE(name, info) \
-    t.name = [this](const nettrace::info&) { add(#name); };
+#define NETTRACE_TEST_PLACE(name, info) t.name = [this](const nettrace::info&) { add(#name); };
         NETTRACE_HOOKS(NETTRACE_TEST_PLACE)
 #undef NETTRACE_TEST_PLACE
         return t;
@@ -100,7 +99,7 @@ struct completion {
     error_code ec;
     std::optional<place> at;
     int io_object_executor = -1;  // the tracker of the socket or stream handed back
-    std::size_t addresses = 0;     // resolve's
+    std::size_t addresses = 0;    // resolve's
 };
 
 // The I/O side every case shares: an io_context run by the test's thread,
@@ -129,10 +128,9 @@ struct operations {
     // and the handler bound to `handler_ex`.
     completion dial(const tracker_executor& handler_ex) {
         completion c;
-        dialer.dial(io, traced(), "tcp", host_port("exec.test", live.port()),
-                    asio::bind_executor(handler_ex, [&](error_code ec, tcp::socket s) {
-                        finished(c, ec, s.get_executor());
-                    }));
+        dialer.dial(
+            io, traced(), "tcp", host_port("exec.test", live.port()),
+            asio::bind_executor(handler_ex, [&](error_code ec, tcp::socket s) { finished(c, ec, s.get_executor()); }));
         ioc.run();
         return c;
     }
@@ -213,8 +211,7 @@ struct handler_on_a_second_io_context : operations {
     std::thread runner{[this] { other.run(); }};
     tracker_executor handler{other.get_executor()};
 
-    handler_on_a_second_io_context()
-        : operations([this] { return other.get_executor().running_in_this_thread(); }) {}
+    handler_on_a_second_io_context() : operations([this] { return other.get_executor().running_in_this_thread(); }) {}
     ~handler_on_a_second_io_context() {
         work.reset();
         runner.join();
@@ -298,14 +295,15 @@ BOOST_AUTO_TEST_CASE(hooks_of_concurrent_dials_run_on_each_dials_strand_never_on
     NETTRACE_HOOKS(NETTRACE_TEST_CHECK)
 #undef NETTRACE_TEST_CHECK
     for (auto& rec : recs)
-        d.dial(io, nettrace::with_client_trace(rec.attach(), where), "tcp", host_port("exec.test", live.port()),
-               asio::bind_executor(handler, [&](error_code ec, tcp::socket) {
-                   rec.completed();
-                   if (ec) ++failed;
-                   if (nettrace::testing::innermost_tracker() != handler.id() || !handler_strand.running_in_this_thread())
-                       ++handlers_elsewhere;
-                   if (++done == dials) ioc.stop();
-               }));
+        d.dial(
+            io, nettrace::with_client_trace(rec.attach(), where), "tcp", host_port("exec.test", live.port()),
+            asio::bind_executor(handler, [&](error_code ec, tcp::socket) {
+                rec.completed();
+                if (ec) ++failed;
+                if (nettrace::testing::innermost_tracker() != handler.id() || !handler_strand.running_in_this_thread())
+                    ++handlers_elsewhere;
+                if (++done == dials) ioc.stop();
+            }));
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ioc.run(); });
     for (auto& t : threads) t.join();

@@ -291,8 +291,7 @@ BOOST_AUTO_TEST_CASE(recording_keeps_every_event_of_the_race_with_its_time) {
     BOOST_TEST(!rec.done()->error);
     BOOST_TEST(rec.done()->endpoint == done[1].endpoint);
     BOOST_TEST(rec.done()->attempts.size() == 2u);
-    BOOST_TEST(rec.done()->description.find("connected to 127.0.0.1:") != std::string::npos,
-               rec.done()->description);
+    BOOST_TEST(rec.done()->description.find("connected to 127.0.0.1:") != std::string::npos, rec.done()->description);
 }
 
 BOOST_AUTO_TEST_CASE(streaming_sees_each_event_as_it_is_recorded) {
@@ -300,12 +299,12 @@ BOOST_AUTO_TEST_CASE(streaming_sees_each_event_as_it_is_recorded) {
     nettrace::dial_record rec;
     std::vector<nettrace::event_kind> seen;
     bool was_last = true;
-    const auto ec = r.dial(nettrace::with_recording({}, rec, [&](const nettrace::dial_record& all,
-                                                                 const nettrace::recorded_event& e) {
-        seen.push_back(e.kind);
-        // Streamed when it happens: the event is the newest one so far.
-        was_last = was_last && &all == &rec && &all.events.back() == &e && all.events.size() == seen.size();
-    }));
+    const auto ec = r.dial(
+        nettrace::with_recording({}, rec, [&](const nettrace::dial_record& all, const nettrace::recorded_event& e) {
+            seen.push_back(e.kind);
+            // Streamed when it happens: the event is the newest one so far.
+            was_last = was_last && &all == &rec && &all.events.back() == &e && all.events.size() == seen.size();
+        }));
     BOOST_TEST(!ec);
     BOOST_TEST(was_last);
     BOOST_TEST(seen == kinds(rec));
@@ -337,7 +336,8 @@ BOOST_AUTO_TEST_CASE(json_lines_parse_with_the_documented_keys) {
     const std::map<std::string, std::vector<std::string>> keys = {
         {"dial_start", {"event", "dial", "t_ms", "network", "address"}},
         {"dns_start", {"event", "dial", "t_ms", "host", "addrs", "coalesced", "error"}},
-        {"dns_answer", {"event", "dial", "t_ms", "host", "family", "addrs", "coalesced", "error", "source", "elapsed_ms"}},
+        {"dns_answer",
+         {"event", "dial", "t_ms", "host", "family", "addrs", "coalesced", "error", "source", "elapsed_ms"}},
         {"dns_done", {"event", "dial", "t_ms", "host", "addrs", "coalesced", "error", "source", "elapsed_ms"}},
         {"connect_start", {"event", "dial", "t_ms", "network", "address", "port", "attempt", "error"}},
         {"connect_done",
@@ -411,7 +411,7 @@ BOOST_AUTO_TEST_CASE(chrome_trace_follows_the_trace_event_format) {
     BOOST_REQUIRE(!events.empty());
 
     const std::set<std::string> phases = {"X", "M", "i", "I", "B", "E"};
-    std::map<std::int64_t, std::set<std::int64_t>> span_tids, named_tids;  // per pid
+    std::map<std::int64_t, std::set<std::int64_t>> span_tids, named_tids;      // per pid
     std::map<std::int64_t, std::map<std::int64_t, std::int64_t>> attempt_tid;  // pid -> attempt -> tid
     std::map<std::int64_t, std::string> process_names;
     int winners = 0, dns_lookups = 0, aaaa_failures = 0;
@@ -551,9 +551,9 @@ BOOST_AUTO_TEST_CASE(chrome_trace_track_ids_hold_any_attempt_index) {
                 attempt_tracks.insert(o.at("tid").to_number<std::uint64_t>());
             }
             BOOST_TEST_REQUIRE(attempt_tracks.size() == 1u);
-            const std::uint64_t expected =
-                index > std::numeric_limits<std::uint64_t>::max() - 10 ? std::numeric_limits<std::uint64_t>::max()
-                                                                      : 10 + std::uint64_t(index);
+            const std::uint64_t expected = index > std::numeric_limits<std::uint64_t>::max() - 10
+                                               ? std::numeric_limits<std::uint64_t>::max()
+                                               : 10 + std::uint64_t(index);
             BOOST_TEST(*attempt_tracks.begin() == expected);
         }
     }

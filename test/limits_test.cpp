@@ -49,7 +49,6 @@ namespace {
 constexpr int dials = 50;
 constexpr int spare = 4;  // descriptors left free under the lowered limit
 
-
 // The limit under which exactly `free` descriptor numbers are unused. A new
 // descriptor takes the lowest free number, and RLIMIT_NOFILE bounds that
 // number, not the count: descriptors above the limit (a shell's 255, say)
@@ -476,13 +475,13 @@ BOOST_AUTO_TEST_CASE(first_dial_tls_on_a_fresh_io_context_at_the_limit_completes
     const std::string address = "127.0.0.1:" + std::to_string(refused.port());
     fresh_context_dial out;
     run_on_fresh_context_at_limit(out, [&](asio::io_context& ioc, fresh_context_dial& o) {
-        nettrace::tls_dialer(ssl_ctx, {}, d).dial(ioc.get_executor(), o.rec.attach(), "tcp", address,
-                           [&o](error_code ec, nettrace::tls_stream s) {
-                               o.rec.completed();
-                               ++o.calls;
-                               o.ec = ec;
-                               o.socket_open = s.lowest_layer().is_open();
-                           });
+        nettrace::tls_dialer(ssl_ctx, {}, d)
+            .dial(ioc.get_executor(), o.rec.attach(), "tcp", address, [&o](error_code ec, nettrace::tls_stream s) {
+                o.rec.completed();
+                ++o.calls;
+                o.ec = ec;
+                o.socket_open = s.lowest_layer().is_open();
+            });
     });
     BOOST_TEST(!out.run_threw, "an exception left io_context::run()");
     BOOST_TEST_REQUIRE(out.calls == 1);

@@ -109,11 +109,13 @@ public:
                                                    "scrape_configs:\n"
                                                    "  - job_name: nettrace\n"
                                                    "    static_configs:\n"
-                                                   "      - targets: [" << list << "]\n";
+                                                   "      - targets: ["
+                                                << list << "]\n";
         for (int attempt = 0; attempt < 5; ++attempt) {
             port_ = free_port();
             if (spawn({prometheus_path, "--config.file=" + dir_ + "/prometheus.yml",
-                       "--storage.tsdb.path=" + dir_ + "/data", "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
+                       "--storage.tsdb.path=" + dir_ + "/data",
+                       "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
                       port_))
                 return;
         }
@@ -149,8 +151,8 @@ std::optional<double> query(unsigned short port, const std::string& promql, std:
     boost::system::error_code ec;
     s.connect({v4, port}, ec);
     if (ec) return std::nullopt;
-    const std::string request = "GET /api/v1/query?query=" + url_encode(promql) +
-                                " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    const std::string request =
+        "GET /api/v1/query?query=" + url_encode(promql) + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     asio::write(s, asio::buffer(request), ec);
     if (ec) return std::nullopt;
     std::string response;
@@ -185,8 +187,9 @@ boost::test_tools::assertion_result prometheus_available(boost::unit_test::test_
 struct say_why_skipped {
     say_why_skipped() {
         if (!prometheus_installed() && !required())
-            BOOST_TEST_MESSAGE(prometheus_path << " is not installed (Debian: prometheus; scripts/setup.sh installs it): "
-                                                  "the end-to-end case is skipped");
+            BOOST_TEST_MESSAGE(prometheus_path
+                               << " is not installed (Debian: prometheus; scripts/setup.sh installs it): "
+                                  "the end-to-end case is skipped");
     }
 };
 BOOST_TEST_GLOBAL_FIXTURE(say_why_skipped);
@@ -195,8 +198,9 @@ BOOST_TEST_GLOBAL_FIXTURE(say_why_skipped);
 
 BOOST_AUTO_TEST_CASE(a_real_prometheus_scrapes_the_proxy_example_and_reads_back_every_dial,
                      *boost::unit_test::precondition(prometheus_available)) {
-    BOOST_REQUIRE_MESSAGE(prometheus_installed(), prometheus_path << " is not installed, and NETTRACE_REQUIRE_PROXIES=1 "
-                                                                     "asks for it (scripts/setup.sh installs it)");
+    BOOST_REQUIRE_MESSAGE(prometheus_installed(), prometheus_path
+                                                      << " is not installed, and NETTRACE_REQUIRE_PROXIES=1 "
+                                                         "asks for it (scripts/setup.sh installs it)");
     const auto started = std::chrono::steady_clock::now();
     constexpr int connected = 3, refused_dials = 2;
 
@@ -261,11 +265,15 @@ BOOST_AUTO_TEST_CASE(a_real_prometheus_scrapes_the_proxy_example_and_reads_back_
     for (const auto& e : expected)
         BOOST_TEST(e.got.value_or(-1) == e.want,
                    e.promql << " read back " << (e.got ? std::to_string(*e.got) : "nothing") << ": " << e.body);
-    if (!all) BOOST_TEST_MESSAGE("prometheus log:\n" << prometheus.log() << "\ngood proxy:\n" << good.log()
-                                                     << "\nbad proxy:\n" << bad.log());
-    BOOST_TEST_MESSAGE("read back after " << rounds << " polls, "
-                                          << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
-                                          << " s from the start");
+    if (!all)
+        BOOST_TEST_MESSAGE("prometheus log:\n"
+                           << prometheus.log() << "\ngood proxy:\n"
+                           << good.log() << "\nbad proxy:\n"
+                           << bad.log());
+    BOOST_TEST_MESSAGE("read back after "
+                       << rounds << " polls, "
+                       << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+                       << " s from the start");
     std::thread stopping([&] { bad_proxy.reset(); });
     good_proxy.reset();
     stopping.join();

@@ -212,7 +212,8 @@ BOOST_AUTO_TEST_CASE(looked_up_names_are_observed_once_per_lookup_and_failed_loo
     BOOST_TEST(count("nettrace_active_dials") == 0);
 }
 
-BOOST_AUTO_TEST_CASE(attempts_are_counted_by_family, *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
+BOOST_AUTO_TEST_CASE(attempts_are_counted_by_family,
+                     *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
                          return nettrace::testing::ipv6_loopback_available();
                      })) {
     // [::1]:P refuses, 127.0.0.1:P accepts: the IPv6 attempt fails, the IPv4 one wins.

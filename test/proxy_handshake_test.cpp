@@ -27,6 +27,7 @@
 
 namespace {
 
+using boost::system::error_code;
 using nettrace::error;
 using nettrace::proxy_scheme;
 using nettrace::detail::max_proxy_header;
@@ -34,7 +35,6 @@ using nettrace::detail::proxy_action;
 using nettrace::detail::proxy_credentials;
 using nettrace::detail::proxy_handshake;
 using nettrace::detail::proxy_target;
-using boost::system::error_code;
 namespace ip = boost::asio::ip;
 
 std::string bytes(std::initializer_list<unsigned> b) {
@@ -95,32 +95,32 @@ struct scripted_proxy {
                 continue;
             }
             switch (a.kind) {
-            case proxy_action::type::write:
-                BOOST_TEST_REQUIRE(!a.out.empty());
-                o.writes.emplace_back(a.out.begin(), a.out.end());
-                break;
-            case proxy_action::type::peek:
-                BOOST_TEST_REQUIRE(!a.in.empty());
-                if (buffered.empty()) arrive();
-                n = std::min(buffered.size(), a.in.size());
-                std::copy_n(buffered.begin(), n, a.in.begin());
-                if (n == 0 && eof_as_error) ec = boost::asio::error::eof;
-                last_peek = n;
-                peeked = true;
-                break;
-            case proxy_action::type::read_exact:
-                BOOST_TEST_REQUIRE(!a.in.empty());
-                if (peeked) BOOST_TEST_REQUIRE(a.in.size() <= last_peek);  // never waits for bytes past the header
-                peeked = false;
-                while (buffered.size() < a.in.size() && arrive()) {
-                }
-                n = std::min(buffered.size(), a.in.size());
-                std::copy_n(buffered.begin(), n, a.in.begin());
-                o.consumed += buffered.substr(0, n);
-                buffered.erase(0, n);
-                if (n < a.in.size()) ec = boost::asio::error::eof;
-                break;
-            case proxy_action::type::done: break;
+                case proxy_action::type::write:
+                    BOOST_TEST_REQUIRE(!a.out.empty());
+                    o.writes.emplace_back(a.out.begin(), a.out.end());
+                    break;
+                case proxy_action::type::peek:
+                    BOOST_TEST_REQUIRE(!a.in.empty());
+                    if (buffered.empty()) arrive();
+                    n = std::min(buffered.size(), a.in.size());
+                    std::copy_n(buffered.begin(), n, a.in.begin());
+                    if (n == 0 && eof_as_error) ec = boost::asio::error::eof;
+                    last_peek = n;
+                    peeked = true;
+                    break;
+                case proxy_action::type::read_exact:
+                    BOOST_TEST_REQUIRE(!a.in.empty());
+                    if (peeked) BOOST_TEST_REQUIRE(a.in.size() <= last_peek);  // never waits for bytes past the header
+                    peeked = false;
+                    while (buffered.size() < a.in.size() && arrive()) {}
+                    n = std::min(buffered.size(), a.in.size());
+                    std::copy_n(buffered.begin(), n, a.in.begin());
+                    o.consumed += buffered.substr(0, n);
+                    buffered.erase(0, n);
+                    if (n < a.in.size()) ec = boost::asio::error::eof;
+                    break;
+                case proxy_action::type::done:
+                    break;
             }
         }
         // Done is sticky.
@@ -170,8 +170,10 @@ BOOST_AUTO_TEST_CASE(request_with_credentials_carries_basic_base64) {
     for (const auto& [creds, b64] : cases) {
         const auto o = http({"HTTP/1.1 200 OK\r\n\r\n"}, creds);
         BOOST_TEST_REQUIRE(o.writes.size() == 1u);
-        BOOST_TEST(o.writes[0] == "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
-                                  "Proxy-Authorization: Basic " + std::string(b64) + "\r\n\r\n");
+        BOOST_TEST(o.writes[0] ==
+                   "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+                   "Proxy-Authorization: Basic " +
+                       std::string(b64) + "\r\n\r\n");
     }
 }
 
@@ -237,8 +239,9 @@ BOOST_AUTO_TEST_CASE(header_arriving_one_byte_at_a_time_is_read_exactly) {
 }
 
 BOOST_AUTO_TEST_CASE(status_407_is_proxy_auth_required) {
-    const auto o = http("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n"
-                        "Content-Length: 0\r\n\r\n");
+    const auto o = http(
+        "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n"
+        "Content-Length: 0\r\n\r\n");
     BOOST_TEST((o.error == error::proxy_auth_required));
     BOOST_TEST(o.status == 407);
     BOOST_TEST(o.reason == "Proxy Authentication Required");
@@ -272,8 +275,9 @@ BOOST_AUTO_TEST_CASE(reason_is_printable_ascii_of_at_most_64_bytes) {
 }
 
 BOOST_AUTO_TEST_CASE(interim_1xx_responses_are_skipped) {
-    const std::string header = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\n"
-                               "HTTP/1.1 200 OK\r\n\r\n";
+    const std::string header =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: x\r\n\r\n"
+        "HTTP/1.1 200 OK\r\n\r\n";
     const auto o = http(one_by_one(header + "T"));
     BOOST_TEST(!o.error);
     BOOST_TEST(o.status == 200);
@@ -336,11 +340,11 @@ BOOST_AUTO_TEST_CASE(other_io_errors_come_through_as_they_are) {
 }
 
 BOOST_AUTO_TEST_CASE(garbage_is_malformed) {
-    for (const char* reply : {"SSH-2.0-OpenSSH_9.2\r\n\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
-                              "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n",
-                              "http/1.1 200 OK\r\n\r\n", "HTTP/1.1 099 Low\r\n\r\n", "HTTP/1.1 600 High\r\n\r\n",
-                              "HTTP/1.1\r\n\r\n", "HTTP/1.x 200 OK\r\n\r\n", "HTTP/1.1 200\rOK\r\n\r\n",
-                              "\r\n\r\n", "\n\n", " HTTP/1.1 200 OK\r\n\r\n"}) {
+    for (const char* reply :
+         {"SSH-2.0-OpenSSH_9.2\r\n\r\n", "HTTP/2 200\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
+          "HTTP/1.1 abc OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "http/1.1 200 OK\r\n\r\n", "HTTP/1.1 099 Low\r\n\r\n",
+          "HTTP/1.1 600 High\r\n\r\n", "HTTP/1.1\r\n\r\n", "HTTP/1.x 200 OK\r\n\r\n", "HTTP/1.1 200\rOK\r\n\r\n",
+          "\r\n\r\n", "\n\n", " HTTP/1.1 200 OK\r\n\r\n"}) {
         const auto o = http(reply);
         BOOST_TEST((o.error == error::proxy_malformed_reply), reply);
         BOOST_TEST(o.status == -1);
@@ -351,8 +355,8 @@ BOOST_AUTO_TEST_CASE(garbage_is_malformed) {
 }
 
 BOOST_AUTO_TEST_CASE(lf_only_terminators_are_accepted) {
-    for (const std::string header : {"HTTP/1.1 200 OK\nVia: x\n\n", "HTTP/1.1 200 OK\r\nVia: x\n\r\n",
-                                     "HTTP/1.1 200 OK\n\r\n"}) {
+    for (const std::string header :
+         {"HTTP/1.1 200 OK\nVia: x\n\n", "HTTP/1.1 200 OK\r\nVia: x\n\r\n", "HTTP/1.1 200 OK\n\r\n"}) {
         const auto o = http(header + "TUNNEL\r\n\r\n");
         BOOST_TEST(!o.error);
         BOOST_TEST(o.reason == "OK");
@@ -372,8 +376,7 @@ BOOST_AUTO_TEST_SUITE_END()
 namespace {
 
 outcome socks(proxy_target target, std::vector<std::string> arrivals,
-              std::optional<proxy_credentials> creds = std::nullopt,
-              proxy_scheme scheme = proxy_scheme::socks5) {
+              std::optional<proxy_credentials> creds = std::nullopt, proxy_scheme scheme = proxy_scheme::socks5) {
     proxy_handshake m(scheme, std::move(creds), std::move(target));
     scripted_proxy p(std::move(arrivals));
     return p.run(m);
@@ -454,12 +457,12 @@ BOOST_AUTO_TEST_CASE(no_authentication_chosen_despite_credentials_skips_them) {
 }
 
 BOOST_AUTO_TEST_CASE(refused_credentials_are_auth_failed) {
-    const auto o = socks(ip_target("192.0.2.1", 443), {bytes({5, 2}), bytes({1, 1}), ok_v4},
-                         proxy_credentials{"user", "wrong"});
+    const auto o =
+        socks(ip_target("192.0.2.1", 443), {bytes({5, 2}), bytes({1, 1}), ok_v4}, proxy_credentials{"user", "wrong"});
     BOOST_TEST((o.error == error::socks_auth_failed));
     BOOST_TEST(o.writes.size() == 2u);
-    const auto v = socks(ip_target("192.0.2.1", 443), {bytes({5, 2}), bytes({2, 0}), ok_v4},
-                         proxy_credentials{"user", "pw"});
+    const auto v =
+        socks(ip_target("192.0.2.1", 443), {bytes({5, 2}), bytes({2, 0}), ok_v4}, proxy_credentials{"user", "pw"});
     BOOST_TEST((v.error == error::proxy_malformed_reply));
 }
 
@@ -493,9 +496,9 @@ BOOST_AUTO_TEST_CASE(wrong_version_is_malformed) {
 }
 
 BOOST_AUTO_TEST_CASE(each_reply_code_is_its_error) {
-    const error expected[] = {error::socks_general_failure, error::socks_not_allowed,
-                              error::socks_network_unreachable, error::socks_host_unreachable,
-                              error::socks_connection_refused, error::socks_ttl_expired,
+    const error expected[] = {error::socks_general_failure,       error::socks_not_allowed,
+                              error::socks_network_unreachable,   error::socks_host_unreachable,
+                              error::socks_connection_refused,    error::socks_ttl_expired,
                               error::socks_command_not_supported, error::socks_address_type_not_supported};
     for (unsigned rep = 1; rep <= 0xff; ++rep) {
         const auto o = socks(ip_target("192.0.2.1", 443), {no_auth, bytes({5, rep, 0, 1, 0, 0, 0, 0, 0, 0})});

@@ -104,9 +104,9 @@ BOOST_AUTO_TEST_CASE(a_wrong_socks_version_is_a_malformed_reply) {
 }
 
 BOOST_AUTO_TEST_CASE(each_socks_reply_code_is_its_own_error) {
-    const error expected[] = {error::socks_general_failure,      error::socks_not_allowed,
-                              error::socks_network_unreachable,  error::socks_host_unreachable,
-                              error::socks_connection_refused,   error::socks_ttl_expired,
+    const error expected[] = {error::socks_general_failure,       error::socks_not_allowed,
+                              error::socks_network_unreachable,   error::socks_host_unreachable,
+                              error::socks_connection_refused,    error::socks_ttl_expired,
                               error::socks_command_not_supported, error::socks_address_type_not_supported};
     for (std::uint8_t code = 1; code <= 8; ++code) {
         const auto reply = socks_reply(code);
@@ -130,8 +130,7 @@ BOOST_AUTO_TEST_CASE(cancelling_during_the_tunnel_ends_every_stage) {
                   done = ec;
               }));
     client.restart();
-    while (!done && client.run_one_for(10s)) {
-    }
+    while (!done && client.run_one_for(10s)) {}
     BOOST_REQUIRE(done);
     BOOST_TEST((*done == asio::error::operation_aborted), done->message());
     rec.check_contract();

@@ -45,8 +45,7 @@ struct no_proxy_case {
     bool bypass;
 };
 
-std::ostream& operator<<(std::ostream& os, const no_proxy_case& c)
-{
+std::ostream& operator<<(std::ostream& os, const no_proxy_case& c) {
     return os << "host \"" << c.host << "\" port " << c.port << " NO_PROXY \"" << c.list << "\" -> "
               << (c.bypass ? "direct" : "proxy");
 }
@@ -59,7 +58,7 @@ const no_proxy_case no_proxy_cases[] = {
     {"example.com", 443, "localhost,*", false},
     {"example.com", 443, " *", false},
     {"a.example.com", 80, "*.example.com", false},  // no wildcards in names
-    {"", 80, "*", false},                            // no host, nothing to match
+    {"", 80, "*", false},                           // no host, nothing to match
 
     // Names: the name itself and its subdomains, with or without a leading dot.
     {"example.com", 80, "example.com", true},
@@ -109,7 +108,7 @@ const no_proxy_case no_proxy_cases[] = {
     {"192.168.0.1", 80, "192.168.0.0/", false},
     {"10.0.0.1", 80, "0.0.0.0/0", false},  // curl: "/0" is the address alone
     {"0.0.0.0", 80, "0.0.0.0/0", true},
-    {"10.0.0.1", 80, "::/0", false},       // families never mix
+    {"10.0.0.1", 80, "::/0", false},  // families never mix
 
     // CIDR, IPv6.
     {"2001:db8::1", 80, "2001:db8::/32", true},
@@ -150,18 +149,15 @@ const no_proxy_case no_proxy_cases[] = {
 
 BOOST_AUTO_TEST_SUITE(no_proxy_matching)
 
-BOOST_DATA_TEST_CASE(bypass_follows_curls_no_proxy_rules, data::make(no_proxy_cases), c)
-{
+BOOST_DATA_TEST_CASE(bypass_follows_curls_no_proxy_rules, data::make(no_proxy_cases), c) {
     proxy_settings s(proxy("http://proxy.test:3128"));
     s.no_proxy = c.list;
     BOOST_TEST(s.bypass(c.host, c.port) == c.bypass);
     // select() agrees: a bypassed target gets no proxy, whatever the dial.
-    for (bool tls : {false, true})
-        BOOST_TEST((s.select(tls, c.host, c.port) == nullptr) == c.bypass);
+    for (bool tls : {false, true}) BOOST_TEST((s.select(tls, c.host, c.port) == nullptr) == c.bypass);
 }
 
-BOOST_AUTO_TEST_CASE(an_empty_no_proxy_bypasses_nothing)
-{
+BOOST_AUTO_TEST_CASE(an_empty_no_proxy_bypasses_nothing) {
     proxy_settings s;
     BOOST_TEST(!s.bypass("localhost", 80));
     BOOST_TEST(!s.bypass("127.0.0.1", 80));  // no implicit localhost rule (that is Go's)
@@ -171,8 +167,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(selection)
 
-BOOST_AUTO_TEST_CASE(select_uses_https_for_tls_and_http_otherwise)
-{
+BOOST_AUTO_TEST_CASE(select_uses_https_for_tls_and_http_otherwise) {
     proxy_settings s;
     s.http = proxy("http://plain.test:3128");
     s.https = proxy("http://secure.test:3128");
@@ -181,8 +176,7 @@ BOOST_AUTO_TEST_CASE(select_uses_https_for_tls_and_http_otherwise)
     BOOST_TEST(s.select(false, "example.com", 80) == &*s.http);
 }
 
-BOOST_AUTO_TEST_CASE(select_falls_back_to_all)
-{
+BOOST_AUTO_TEST_CASE(select_falls_back_to_all) {
     proxy_settings s;
     s.all = proxy("socks5h://all.test");
     BOOST_TEST(s.select(true, "example.com", 443) == &*s.all);
@@ -192,16 +186,14 @@ BOOST_AUTO_TEST_CASE(select_falls_back_to_all)
     BOOST_TEST(s.select(false, "example.com", 80) == &*s.all);
 }
 
-BOOST_AUTO_TEST_CASE(select_returns_null_without_a_proxy)
-{
+BOOST_AUTO_TEST_CASE(select_returns_null_without_a_proxy) {
     proxy_settings s;
     BOOST_TEST(s.select(true, "example.com", 443) == nullptr);
     s.https = proxy("http://secure.test");
     BOOST_TEST(s.select(false, "example.com", 80) == nullptr);  // no http, no all
 }
 
-BOOST_AUTO_TEST_CASE(select_returns_null_for_a_bypassed_target)
-{
+BOOST_AUTO_TEST_CASE(select_returns_null_for_a_bypassed_target) {
     proxy_settings s;
     s.https = proxy("http://secure.test");
     s.all = proxy("http://all.test");
@@ -212,8 +204,7 @@ BOOST_AUTO_TEST_CASE(select_returns_null_for_a_bypassed_target)
     BOOST_TEST(s.select(false, "example.com", 80) == &*s.all);
 }
 
-BOOST_AUTO_TEST_CASE(a_proxy_converts_to_settings_that_use_it_for_every_dial)
-{
+BOOST_AUTO_TEST_CASE(a_proxy_converts_to_settings_that_use_it_for_every_dial) {
     const proxy p("socks5://proxy.test");
     const proxy_settings s = p;
     BOOST_TEST(!s.http.has_value());
@@ -258,25 +249,25 @@ const good_url good_urls[] = {
     {"http://[::1]", proxy_scheme::http, "::1", 1080, "http://[::1]:1080"},
     {"http://proxy.test:1", proxy_scheme::http, "proxy.test", 1, "http://proxy.test:1"},
     {"http://proxy.test:065535", proxy_scheme::http, "proxy.test", 65535, "http://proxy.test:65535"},
-    {"http://user:secret@proxy.test:3128", proxy_scheme::http, "proxy.test", 3128,
-     "http://user:***@proxy.test:3128", true, "user", "secret"},
+    {"http://user:secret@proxy.test:3128", proxy_scheme::http, "proxy.test", 3128, "http://user:***@proxy.test:3128",
+     true, "user", "secret"},
     {"http://us%65r:p%40ss%3Aw%2fd%25@proxy.test", proxy_scheme::http, "proxy.test", 1080,
      "http://user:***@proxy.test:1080", true, "user", "p@ss:w/d%"},
     {"http://user:p@ss@proxy.test", proxy_scheme::http, "proxy.test", 1080,  // the last '@' counts
      "http://user:***@proxy.test:1080", true, "user", "p@ss"},
     {"socks5://user@[::1]:9050", proxy_scheme::socks5, "::1", 9050, "socks5://user@[::1]:9050", true, "user"},
-    {"http://a%20b%40corp@proxy.test", proxy_scheme::http, "proxy.test", 1080,
-     "http://a%20b%40corp@proxy.test:1080", true, "a b@corp"},
-    {"http://:secret@proxy.test", proxy_scheme::http, "proxy.test", 1080, "http://:***@proxy.test:1080", true,
-     "", "secret"},
-    {"user:secret@proxy.test:3128", proxy_scheme::http, "proxy.test", 3128, "http://user:***@proxy.test:3128",
-     true, "user", "secret"},
+    {"http://a%20b%40corp@proxy.test", proxy_scheme::http, "proxy.test", 1080, "http://a%20b%40corp@proxy.test:1080",
+     true, "a b@corp"},
+    {"http://:secret@proxy.test", proxy_scheme::http, "proxy.test", 1080, "http://:***@proxy.test:1080", true, "",
+     "secret"},
+    {"user:secret@proxy.test:3128", proxy_scheme::http, "proxy.test", 3128, "http://user:***@proxy.test:3128", true,
+     "user", "secret"},
 };
 
 struct bad_url {
     std::string_view url;
     error expected;
-    std::string_view problem;     // what() names it
+    std::string_view problem;      // what() names it
     std::string_view secret = {};  // what() never shows it
 };
 
@@ -314,7 +305,9 @@ const bad_url bad_urls[] = {
     {"http://proxy.test\t", error::invalid_proxy_url, "control character or space"},
     {"http://bad$host.test", error::invalid_proxy_url, "invalid host name \"bad$host.test\""},
     {"http://-bad.test", error::invalid_proxy_url, "invalid host name"},
-    {"http://b\xc3\xa4" "d.test", error::invalid_proxy_url, "invalid host name \"b\\xc3\\xa4d.test\""},
+    {"http://b\xc3\xa4"
+     "d.test",
+     error::invalid_proxy_url, "invalid host name \"b\\xc3\\xa4d.test\""},
     {"http://::1", error::invalid_proxy_url, "an IPv6 address must be in brackets"},
     {"http://2001:db8::1:3128", error::invalid_proxy_url, "an IPv6 address must be in brackets"},
     {"http://[::1", error::invalid_proxy_url, "missing ']'"},
@@ -340,8 +333,7 @@ const bad_url bad_urls[] = {
 
 BOOST_AUTO_TEST_SUITE(proxy_urls)
 
-BOOST_DATA_TEST_CASE(parses_each_scheme_host_port_and_credentials, data::make(good_urls), c)
-{
+BOOST_DATA_TEST_CASE(parses_each_scheme_host_port_and_credentials, data::make(good_urls), c) {
     const proxy p(c.url);
     BOOST_TEST(p.scheme() == c.scheme);
     BOOST_TEST(p.host() == c.host);
@@ -360,8 +352,7 @@ BOOST_DATA_TEST_CASE(parses_each_scheme_host_port_and_credentials, data::make(go
     BOOST_TEST((*parsed == p));
 }
 
-BOOST_DATA_TEST_CASE(rejects_malformed_urls_naming_the_problem_never_the_password, data::make(bad_urls), c)
-{
+BOOST_DATA_TEST_CASE(rejects_malformed_urls_naming_the_problem_never_the_password, data::make(bad_urls), c) {
     try {
         proxy p(c.url);
         BOOST_ERROR("parsed: " << p.redacted());
@@ -372,8 +363,7 @@ BOOST_DATA_TEST_CASE(rejects_malformed_urls_naming_the_problem_never_the_passwor
         BOOST_TEST(e.code() == boost::system::errc::invalid_argument);
         BOOST_TEST(contains(what, "proxy URL \""));
         BOOST_TEST(contains(what, c.problem));
-        if (!c.secret.empty())
-            BOOST_TEST(!contains(what, c.secret));
+        if (!c.secret.empty()) BOOST_TEST(!contains(what, c.secret));
     }
 
     boost::system::error_code ec;
@@ -381,13 +371,11 @@ BOOST_DATA_TEST_CASE(rejects_malformed_urls_naming_the_problem_never_the_passwor
     BOOST_TEST(!proxy::parse(c.url, ec, &why).has_value());
     BOOST_TEST(ec == c.expected);
     BOOST_TEST(contains(why, c.problem));
-    if (!c.secret.empty())
-        BOOST_TEST(!contains(why, c.secret));
+    if (!c.secret.empty()) BOOST_TEST(!contains(why, c.secret));
     BOOST_TEST(!proxy::parse(c.url, ec).has_value());  // `why` is optional
 }
 
-BOOST_AUTO_TEST_CASE(why_holds_the_text_what_would_hold)
-{
+BOOST_AUTO_TEST_CASE(why_holds_the_text_what_would_hold) {
     constexpr auto url = "socks5://user:secret@proxy.test:70000"sv;
     boost::system::error_code ec;
     std::string why;
@@ -397,15 +385,13 @@ BOOST_AUTO_TEST_CASE(why_holds_the_text_what_would_hold)
     BOOST_TEST(contains(why, "proxy URL \"socks5://user:***@proxy.test:70000\": port 70000 is not in 1-65535"));
 }
 
-BOOST_AUTO_TEST_CASE(user_and_password_of_255_bytes_are_accepted)
-{
+BOOST_AUTO_TEST_CASE(user_and_password_of_255_bytes_are_accepted) {
     const proxy p(max_user_url);
     BOOST_TEST(p.username() == std::string(255, 'a'));
     BOOST_TEST(p.password() == std::string(255, 'b'));
 }
 
-BOOST_AUTO_TEST_CASE(redacted_hides_the_password_and_parses_back)
-{
+BOOST_AUTO_TEST_CASE(redacted_hides_the_password_and_parses_back) {
     const proxy with_password("socks5h://us%3Aer:hunter2@[2001:db8::1]:1080/");
     BOOST_TEST(with_password.redacted() == "socks5h://us%3Aer:***@[2001:db8::1]:1080");
     BOOST_TEST(!contains(with_password.redacted(), "hunter2"));
@@ -416,16 +402,14 @@ BOOST_AUTO_TEST_CASE(redacted_hides_the_password_and_parses_back)
     BOOST_TEST((proxy(no_credentials.redacted()) == no_credentials));
 }
 
-BOOST_AUTO_TEST_CASE(an_empty_password_is_nothing_to_hide)
-{
+BOOST_AUTO_TEST_CASE(an_empty_password_is_nothing_to_hide) {
     const proxy p("http://user:@proxy.test");
     BOOST_TEST(p.has_credentials());
     BOOST_TEST(p.password().empty());
     BOOST_TEST(p.redacted() == "http://user@proxy.test:1080");
 }
 
-BOOST_AUTO_TEST_CASE(schemes_have_their_url_names)
-{
+BOOST_AUTO_TEST_CASE(schemes_have_their_url_names) {
     BOOST_TEST(nettrace::to_string(proxy_scheme::http) == "http");
     BOOST_TEST(nettrace::to_string(proxy_scheme::socks5) == "socks5");
     BOOST_TEST(nettrace::to_string(proxy_scheme::socks5h) == "socks5h");
@@ -441,21 +425,19 @@ namespace {
 // back afterwards, so the tests neither see nor disturb the caller's proxy.
 struct clean_environment {
     static constexpr const char* names[] = {
-        "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "all_proxy",
+        "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY",     "all_proxy",
         "ALL_PROXY",   "no_proxy",    "NO_PROXY",   "REQUEST_METHOD",
     };
     std::vector<std::pair<const char*, std::optional<std::string>>> saved;
 
-    clean_environment()
-    {
+    clean_environment() {
         for (const char* name : names) {
             const char* value = std::getenv(name);
             saved.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
             ::unsetenv(name);
         }
     }
-    ~clean_environment()
-    {
+    ~clean_environment() {
         for (const auto& [name, value] : saved) {
             if (value)
                 ::setenv(name, value->c_str(), 1);
@@ -472,8 +454,7 @@ std::string host_of(const std::optional<proxy>& p) { return p ? p->host() : "(no
 
 BOOST_FIXTURE_TEST_SUITE(environment, clean_environment)
 
-BOOST_AUTO_TEST_CASE(nothing_set_means_no_proxy)
-{
+BOOST_AUTO_TEST_CASE(nothing_set_means_no_proxy) {
     const auto s = proxy_settings::from_environment();
     BOOST_TEST(!s.http.has_value());
     BOOST_TEST(!s.https.has_value());
@@ -481,8 +462,7 @@ BOOST_AUTO_TEST_CASE(nothing_set_means_no_proxy)
     BOOST_TEST(s.no_proxy.empty());
 }
 
-BOOST_AUTO_TEST_CASE(each_variable_fills_its_field)
-{
+BOOST_AUTO_TEST_CASE(each_variable_fills_its_field) {
     set("HTTPS_PROXY", "http://secure.test:3128");
     set("http_proxy", "plain.test");
     set("ALL_PROXY", "socks5h://all.test");
@@ -495,8 +475,7 @@ BOOST_AUTO_TEST_CASE(each_variable_fills_its_field)
     BOOST_TEST(s.no_proxy == "internal.test, 10.0.0.0/8");
 }
 
-BOOST_AUTO_TEST_CASE(the_lower_case_name_wins)
-{
+BOOST_AUTO_TEST_CASE(the_lower_case_name_wins) {
     set("https_proxy", "lower-s.test");
     set("HTTPS_PROXY", "upper-s.test");
     set("http_proxy", "lower.test");
@@ -512,8 +491,7 @@ BOOST_AUTO_TEST_CASE(the_lower_case_name_wins)
     BOOST_TEST(s.no_proxy == "lower.example");
 }
 
-BOOST_AUTO_TEST_CASE(an_empty_variable_counts_as_unset)
-{
+BOOST_AUTO_TEST_CASE(an_empty_variable_counts_as_unset) {
     set("https_proxy", "");
     set("HTTPS_PROXY", "upper-s.test");
     set("http_proxy", "");
@@ -525,8 +503,7 @@ BOOST_AUTO_TEST_CASE(an_empty_variable_counts_as_unset)
     BOOST_TEST(s.no_proxy == "upper.example");
 }
 
-BOOST_AUTO_TEST_CASE(upper_case_http_proxy_is_ignored_under_request_method)
-{
+BOOST_AUTO_TEST_CASE(upper_case_http_proxy_is_ignored_under_request_method) {
     set("REQUEST_METHOD", "GET");
     set("HTTP_PROXY", "http://attacker.test:8080");
     set("HTTPS_PROXY", "secure.test");
@@ -539,15 +516,13 @@ BOOST_AUTO_TEST_CASE(upper_case_http_proxy_is_ignored_under_request_method)
     BOOST_TEST(host_of(s.http) == "lower.test");
 }
 
-BOOST_AUTO_TEST_CASE(an_empty_request_method_is_no_cgi)
-{
+BOOST_AUTO_TEST_CASE(an_empty_request_method_is_no_cgi) {
     set("REQUEST_METHOD", "");
     set("HTTP_PROXY", "upper.test");
     BOOST_TEST(host_of(proxy_settings::from_environment().http) == "upper.test");
 }
 
-BOOST_AUTO_TEST_CASE(a_malformed_variable_throws_naming_it)
-{
+BOOST_AUTO_TEST_CASE(a_malformed_variable_throws_naming_it) {
     set("https_proxy", "http://user:secret@proxy.test:0");
     try {
         (void)proxy_settings::from_environment();
@@ -563,18 +538,16 @@ BOOST_AUTO_TEST_CASE(a_malformed_variable_throws_naming_it)
     }
 }
 
-BOOST_AUTO_TEST_CASE(an_unsupported_scheme_throws_naming_the_variable)
-{
+BOOST_AUTO_TEST_CASE(an_unsupported_scheme_throws_naming_the_variable) {
     set("ALL_PROXY", "socks4://proxy.test");
     BOOST_CHECK_EXCEPTION((void)proxy_settings::from_environment(), boost::system::system_error,
                           [](const boost::system::system_error& e) {
-                              return e.code() == error::unsupported_proxy_scheme
-                                  && std::string_view(e.what()).rfind("ALL_PROXY: ", 0) == 0;
+                              return e.code() == error::unsupported_proxy_scheme &&
+                                     std::string_view(e.what()).rfind("ALL_PROXY: ", 0) == 0;
                           });
 }
 
-BOOST_AUTO_TEST_CASE(a_variable_not_read_is_not_checked)
-{
+BOOST_AUTO_TEST_CASE(a_variable_not_read_is_not_checked) {
     set("https_proxy", "secure.test");
     set("HTTPS_PROXY", "http://bad host");  // shadowed by https_proxy
     set("REQUEST_METHOD", "POST");

@@ -61,9 +61,11 @@ struct needs {
     bool namespace_too = false;
     boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
         boost::test_tools::assertion_result r(available() && (!namespace_too || t::in_private_network()));
-        if (!available()) r.message() << what << " is not installed (scripts/setup.sh installs it): skipped";
-        else if (!r) r.message() << "no private network namespace (" << private_network_fixture::why
-                                 << "): " << what << " has no target rules, so it runs only there: skipped";
+        if (!available())
+            r.message() << what << " is not installed (scripts/setup.sh installs it): skipped";
+        else if (!r)
+            r.message() << "no private network namespace (" << private_network_fixture::why << "): " << what
+                        << " has no target rules, so it runs only there: skipped";
         return r;
     }
 };
@@ -113,8 +115,7 @@ BOOST_AUTO_TEST_CASE(timings_and_exports_show_the_proxy_stage) {
     nettrace::dialer(o).dial(client.get_executor(), nettrace::with_timings(nettrace::with_recording({}, record), tm),
                              "tcp", "127.0.0.1:" + echo_port(), [&](error_code ec, tcp::socket) { done = ec; });
     client.restart();
-    while (!done && client.run_one_for(30s)) {
-    }
+    while (!done && client.run_one_for(30s)) {}
     BOOST_REQUIRE(done);
     BOOST_TEST(!*done);
     BOOST_TEST(tm.ok());
@@ -132,8 +133,7 @@ BOOST_AUTO_TEST_CASE(timings_and_exports_show_the_proxy_stage) {
 
 BOOST_AUTO_TEST_CASE(basic_auth_is_accepted) {
     t::tinyproxy_server proxy(t::proxy_login{"user", "s3cret"});
-    auto r = dial(via("http://user:s3cret@127.0.0.1:" + std::to_string(proxy.port())),
-                        "127.0.0.1:" + echo_port());
+    auto r = dial(via("http://user:s3cret@127.0.0.1:" + std::to_string(proxy.port())), "127.0.0.1:" + echo_port());
     BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << "\n" << proxy.log());
     BOOST_TEST(echo_round_trip(r.socket) == "ping");
     BOOST_TEST(rec.of("proxy_connect_done")[0].proxy == "http://user:***@127.0.0.1:" + std::to_string(proxy.port()));
@@ -154,8 +154,7 @@ BOOST_AUTO_TEST_CASE(refused_credentials_are_proxy_auth_required) {
 BOOST_AUTO_TEST_CASE(a_port_the_proxy_forbids_surfaces_its_status) {
     t::tinyproxy_server proxy({}, {echo.port()});
     const t::refused_port other(asio::ip::make_address("127.0.0.1"));
-    auto r = dial(via("http://127.0.0.1:" + std::to_string(proxy.port())),
-                        "127.0.0.1:" + std::to_string(other.port()));
+    auto r = dial(via("http://127.0.0.1:" + std::to_string(proxy.port())), "127.0.0.1:" + std::to_string(other.port()));
     BOOST_TEST((r.error == error::proxy_rejected), r.error.message());
     BOOST_REQUIRE(rec.count("proxy_connect_done") == 1u);
     BOOST_TEST(rec.of("proxy_connect_done")[0].status == 403);
@@ -235,8 +234,7 @@ BOOST_AUTO_TEST_CASE(socks5_with_a_login_reaches_ipv4_and_ipv6_targets) {
 
 BOOST_AUTO_TEST_CASE(refused_login_is_socks_auth_failed) {
     t::dante_server proxy({"nettrace", "s0cks"});
-    auto r = dial(via("socks5://nettrace:nope@127.0.0.1:" + std::to_string(proxy.port())),
-                        "127.0.0.1:" + echo_port());
+    auto r = dial(via("socks5://nettrace:nope@127.0.0.1:" + std::to_string(proxy.port())), "127.0.0.1:" + echo_port());
     BOOST_TEST((r.error == error::socks_auth_failed), r.error.message());
 }
 
@@ -244,7 +242,7 @@ BOOST_AUTO_TEST_CASE(a_target_that_refuses_is_connection_refused_through_the_pro
     t::dante_server proxy({"nettrace", "s0cks"});
     const t::refused_port closed(asio::ip::make_address("127.0.0.1"));
     auto r = dial(via("socks5://nettrace:s0cks@127.0.0.1:" + std::to_string(proxy.port())),
-                        "127.0.0.1:" + std::to_string(closed.port()));
+                  "127.0.0.1:" + std::to_string(closed.port()));
     BOOST_TEST((r.error == error::socks_connection_refused), r.error.message());
     BOOST_TEST((r.error == boost::system::errc::connection_refused));
     BOOST_TEST(rec.of("proxy_connect_done")[0].status == 5);
@@ -303,8 +301,8 @@ BOOST_FIXTURE_TEST_SUITE(nettrace_dial_through_proxies, t::proxy_fixture)
 
 BOOST_AUTO_TEST_CASE(json_shows_one_paired_http_tunnel, *boost::unit_test::precondition(tinyproxy)) {
     t::tinyproxy_server proxy;
-    const auto r = t::run_tool("--json --proxy http://127.0.0.1:" + std::to_string(proxy.port()) + " tcp 127.0.0.1:" +
-                               echo_port());
+    const auto r = t::run_tool("--json --proxy http://127.0.0.1:" + std::to_string(proxy.port()) +
+                               " tcp 127.0.0.1:" + echo_port());
     BOOST_TEST(r.status == 0, r.out() << r.err);
     BOOST_TEST(lines_with(r, "\"event\":\"proxy_connect_start\"") == 1u, r.out());
     BOOST_TEST(lines_with(r, "\"event\":\"proxy_connect_done\"", "\"status\":200") == 1u, r.out());
@@ -334,8 +332,8 @@ BOOST_AUTO_TEST_CASE(json_shows_one_paired_socks5_tunnel_and_never_the_password,
 
 BOOST_AUTO_TEST_CASE(the_timeline_shows_connect_then_proxy, *boost::unit_test::precondition(tinyproxy)) {
     t::tinyproxy_server proxy;
-    const auto r = t::run_tool("--proxy http://127.0.0.1:" + std::to_string(proxy.port()) + " tcp 127.0.0.1:" +
-                               echo_port());
+    const auto r =
+        t::run_tool("--proxy http://127.0.0.1:" + std::to_string(proxy.port()) + " tcp 127.0.0.1:" + echo_port());
     BOOST_TEST(r.status == 0, r.out() << r.err);
     BOOST_TEST(lines_with(r, "proxy start", "http 127.0.0.1:") == 1u, r.out());
     BOOST_TEST(lines_with(r, "proxy won", "200") == 1u, r.out());

@@ -53,11 +53,16 @@ long ms_count(sim::clock::duration d) { return long(std::chrono::duration_cast<s
 enum class peer { live, refused, hole, fails_late, sockfail };
 const char* name(peer p) {
     switch (p) {
-    case peer::live: return "live";
-    case peer::refused: return "refused";
-    case peer::hole: return "hole";
-    case peer::fails_late: return "fails-late";
-    case peer::sockfail: return "sockfail";
+        case peer::live:
+            return "live";
+        case peer::refused:
+            return "refused";
+        case peer::hole:
+            return "hole";
+        case peer::fails_late:
+            return "fails-late";
+        case peer::sockfail:
+            return "sockfail";
     }
     return "?";
 }
@@ -66,11 +71,16 @@ enum class dns_kind { answers, negative, never };
 enum class cancel_kind { none, during_dns, between_attempts, at_success, anytime };
 const char* name(cancel_kind c) {
     switch (c) {
-    case cancel_kind::none: return "none";
-    case cancel_kind::during_dns: return "during DNS";
-    case cancel_kind::between_attempts: return "between attempts";
-    case cancel_kind::at_success: return "at the instant of a success";
-    case cancel_kind::anytime: return "anytime";
+        case cancel_kind::none:
+            return "none";
+        case cancel_kind::during_dns:
+            return "during DNS";
+        case cancel_kind::between_attempts:
+            return "between attempts";
+        case cancel_kind::at_success:
+            return "at the instant of a success";
+        case cancel_kind::anytime:
+            return "anytime";
     }
     return "?";
 }
@@ -80,9 +90,9 @@ const char* name(cancel_kind c) {
 struct schedule {
     std::uint64_t seed = 0;
     sim::scenario s;
-    std::map<std::string, peer> kinds;   // address -> what it is
-    std::map<std::string, long> answered_at;  // address -> when its family's positive answer arrives
-    std::vector<std::string> order;      // addresses as generated
+    std::map<std::string, peer> kinds;                     // address -> what it is
+    std::map<std::string, long> answered_at;               // address -> when its family's positive answer arrives
+    std::vector<std::string> order;                        // addresses as generated
     dns_kind dns[2] = {dns_kind::never, dns_kind::never};  // by family index (v6, v4); never if not looked up
     bool looked_up[2] = {false, false};
     cancel_kind cancel = cancel_kind::none;
@@ -92,8 +102,10 @@ std::size_t fam(address_family f) { return f == address_family::ipv6 ? 0 : 1; }
 
 std::ostream& operator<<(std::ostream& os, const schedule& sc) {
     const auto& c = sc.s.config;
-    os << "seed " << sc.seed << ": attempt_delay=" << std::chrono::duration_cast<std::chrono::milliseconds>(c.attempt_delay).count()
-       << " race=" << c.race << " resolution_delay=" << std::chrono::duration_cast<std::chrono::milliseconds>(c.resolution_delay).count()
+    os << "seed " << sc.seed
+       << ": attempt_delay=" << std::chrono::duration_cast<std::chrono::milliseconds>(c.attempt_delay).count()
+       << " race=" << c.race
+       << " resolution_delay=" << std::chrono::duration_cast<std::chrono::milliseconds>(c.resolution_delay).count()
        << " first_family_count=" << c.first_family_count << " preference=" << int(c.preference)
        << " max_concurrent=" << c.max_concurrent
        << " timeout=" << std::chrono::duration_cast<std::chrono::milliseconds>(c.timeout).count();
@@ -102,8 +114,10 @@ std::ostream& operator<<(std::ostream& os, const schedule& sc) {
     os << "\n  dns:";
     for (const auto& a : sc.s.dns) {
         os << " [" << a.family << " ";
-        if (!a.at) os << "never";
-        else os << "@" << *a.at << (a.ec ? " " + a.ec.message() : "");
+        if (!a.at)
+            os << "never";
+        else
+            os << "@" << *a.at << (a.ec ? " " + a.ec.message() : "");
         for (const auto& x : a.addrs) os << " " << x;
         os << "]";
     }
@@ -127,9 +141,9 @@ schedule random_schedule(std::uint64_t seed) {
     cfg.race = r.chance(0.8);
     cfg.resolution_delay = std::chrono::milliseconds(r.range(0, 300));
     cfg.first_family_count = unsigned(r.range(1, 3));
-    cfg.preference = r.pick(std::vector{family_preference::prefer_ipv6, family_preference::prefer_ipv6,
-                                        family_preference::prefer_ipv4, family_preference::ipv6_only,
-                                        family_preference::ipv4_only});
+    cfg.preference =
+        r.pick(std::vector{family_preference::prefer_ipv6, family_preference::prefer_ipv6,
+                           family_preference::prefer_ipv4, family_preference::ipv6_only, family_preference::ipv4_only});
     cfg.max_concurrent = r.chance(0.5) ? 0u : unsigned(r.range(1, 4));
     if (r.chance(0.5)) cfg.timeout = std::chrono::milliseconds(r.range(1, 3000));
 
@@ -147,20 +161,27 @@ schedule random_schedule(std::uint64_t seed) {
         peer k = r.pick(std::vector{peer::live, peer::live, peer::refused, peer::hole, peer::hole, peer::fails_late,
                                     peer::sockfail});
         switch (k) {
-        case peer::live: b = sim::ok(r.range(0, 600)); break;
-        case peer::refused: b = sim::rst(r.range(0, 300)); break;
-        case peer::hole: b = sim::hole; break;
-        case peer::fails_late:
-            b = sim::fail(r.range(300, 5000), r.pick(std::vector<error_code>{
-                                                   asio::error::timed_out, asio::error::connection_reset,
+            case peer::live:
+                b = sim::ok(r.range(0, 600));
+                break;
+            case peer::refused:
+                b = sim::rst(r.range(0, 300));
+                break;
+            case peer::hole:
+                b = sim::hole;
+                break;
+            case peer::fails_late:
+                b = sim::fail(
+                    r.range(300, 5000),
+                    r.pick(std::vector<error_code>{asio::error::timed_out, asio::error::connection_reset,
                                                    asio::error::host_unreachable, asio::error::network_unreachable}));
-            break;
-        case peer::sockfail:
-            b = sim::sockfail;
-            b.ec = r.pick(std::vector<error_code>{asio::error::address_family_not_supported,
-                                                  asio::error::no_descriptors,
-                                                  make_error_code(nettrace::error::no_local_address)});
-            break;
+                break;
+            case peer::sockfail:
+                b = sim::sockfail;
+                b.ec = r.pick(std::vector<error_code>{asio::error::address_family_not_supported,
+                                                      asio::error::no_descriptors,
+                                                      make_error_code(nettrace::error::no_local_address)});
+                break;
         }
         if ((k == peer::live || k == peer::refused || k == peer::fails_late) && r.chance(0.1)) b.ignores_cancel = true;
         sc.s.net[a] = b;
@@ -174,32 +195,34 @@ schedule random_schedule(std::uint64_t seed) {
         sc.dns[i] = roll < 70 ? dns_kind::answers : roll < 85 ? dns_kind::negative : dns_kind::never;
         const long at = r.chance(0.2) ? 0 : r.range(0, 400);
         switch (sc.dns[i]) {
-        case dns_kind::answers:
-            if (addrs[i].empty()) {
-                sc.s.dns.push_back(sim::negative(f, at));  // NODATA
-                sc.dns[i] = dns_kind::negative;
-            } else {
-                sc.s.dns.push_back({f, at, addrs[i], {}});
-                for (const auto& a : addrs[i]) sc.answered_at[a] = at;
-            }
-            break;
-        case dns_kind::negative:
-            sc.s.dns.push_back(sim::negative(f, at, r.pick(std::vector{nettrace::error::no_addresses,
-                                                                          nettrace::error::host_not_found,
-                                                                          nettrace::error::dns_failure,
-                                                                          nettrace::error::dns_timeout})));
-            break;
-        case dns_kind::never: sc.s.dns.push_back(sim::never(f)); break;
+            case dns_kind::answers:
+                if (addrs[i].empty()) {
+                    sc.s.dns.push_back(sim::negative(f, at));  // NODATA
+                    sc.dns[i] = dns_kind::negative;
+                } else {
+                    sc.s.dns.push_back({f, at, addrs[i], {}});
+                    for (const auto& a : addrs[i]) sc.answered_at[a] = at;
+                }
+                break;
+            case dns_kind::negative:
+                sc.s.dns.push_back(
+                    sim::negative(f, at,
+                                  r.pick(std::vector{nettrace::error::no_addresses, nettrace::error::host_not_found,
+                                                     nettrace::error::dns_failure, nettrace::error::dns_timeout})));
+                break;
+            case dns_kind::never:
+                sc.s.dns.push_back(sim::never(f));
+                break;
         }
     }
     if (sc.s.dns.size() == 2 && r.chance(0.5)) std::swap(sc.s.dns[0], sc.s.dns[1]);  // delivery order at one instant
 
     const long roll = r.range(0, 99);
-    sc.cancel = roll < 30 ? cancel_kind::none
-              : roll < 45 ? cancel_kind::during_dns
-              : roll < 65 ? cancel_kind::between_attempts
-              : roll < 85 ? cancel_kind::at_success
-                          : cancel_kind::anytime;
+    sc.cancel = roll < 30   ? cancel_kind::none
+                : roll < 45 ? cancel_kind::during_dns
+                : roll < 65 ? cancel_kind::between_attempts
+                : roll < 85 ? cancel_kind::at_success
+                            : cancel_kind::anytime;
     sc.s.cancel_after_peers = r.chance(0.5);
     if (sc.cancel == cancel_kind::during_dns) {
         long first = 1000;
@@ -245,8 +268,9 @@ void check_stall(const schedule& sc, const sim::result& r) {
 
 void check_completed(const schedule& sc, sim::virtual_network& net, const sim::result& r) {
     const auto& cfg = sc.s.config;
-    BOOST_TEST(r.after_complete.empty(), r.after_complete.size() << " action(s) after complete, first "
-                                                                  << (r.after_complete.empty() ? -1 : int(r.after_complete[0])));
+    BOOST_TEST(r.after_complete.empty(), r.after_complete.size()
+                                             << " action(s) after complete, first "
+                                             << (r.after_complete.empty() ? -1 : int(r.after_complete[0])));
     const std::size_t n = r.addrs.size();
     BOOST_TEST_REQUIRE(r.outcomes.size() == n);
     bool ignoring = false;  // an attempt that finishes as scheduled despite a cancel: the dial waits for it
@@ -263,35 +287,38 @@ void check_completed(const schedule& sc, sim::virtual_network& net, const sim::r
         const auto& b = sc.s.net.at(a);
         const connect_outcome o = r.outcomes[i];
         switch (o) {
-        case connect_outcome::won:
-            BOOST_TEST((b.what == sim::behaviour::connects), a << " won but does not connect");
-            BOOST_TEST(r.ends[i] == r.starts[i] + b.after);
-            if (!ignoring) BOOST_TEST(r.ends[i] == r.done_at, "won at " << r.ends[i] << ", done at " << r.done_at);
-            BOOST_TEST(r.winner == a);
-            break;
-        case connect_outcome::lost:
-            BOOST_TEST((b.what == sim::behaviour::connects), a << " lost but does not connect");
-            BOOST_TEST(r.ends[i] == r.starts[i] + b.after);
-            break;
-        case connect_outcome::failed:
-            BOOST_TEST((b.what == sim::behaviour::fails || b.what == sim::behaviour::sockfail), a << " failed");
-            BOOST_TEST(r.errors[i] == b.ec, a << " failed with " << r.errors[i].message());
-            BOOST_TEST(r.ends[i] == r.starts[i] + (b.what == sim::behaviour::fails ? b.after : 0));
-            break;
-        case connect_outcome::superseded:
-            BOOST_TEST(!r.winner.empty(), a << " superseded without a winner");
-            BOOST_TEST(r.errors[i] == aborted);
-            if (!ignoring) BOOST_TEST(r.ends[i] == r.done_at, a << " superseded at " << r.ends[i] << ", done at " << r.done_at);
-            break;
-        case connect_outcome::cancelled:
-            BOOST_TEST((r.error == aborted || r.error == timeout), a << " cancelled but the dial ended with "
-                                                                       << r.error.message());
-            BOOST_TEST(r.errors[i] == aborted);
-            if (!ignoring) BOOST_TEST(r.ends[i] == r.done_at, a << " cancelled at " << r.ends[i] << ", done at " << r.done_at);
-            break;
-        case connect_outcome::connected:  // an intermediate state, never an attempt's last
-            BOOST_ERROR(a << " ended as 'connected'");
-            break;
+            case connect_outcome::won:
+                BOOST_TEST((b.what == sim::behaviour::connects), a << " won but does not connect");
+                BOOST_TEST(r.ends[i] == r.starts[i] + b.after);
+                if (!ignoring) BOOST_TEST(r.ends[i] == r.done_at, "won at " << r.ends[i] << ", done at " << r.done_at);
+                BOOST_TEST(r.winner == a);
+                break;
+            case connect_outcome::lost:
+                BOOST_TEST((b.what == sim::behaviour::connects), a << " lost but does not connect");
+                BOOST_TEST(r.ends[i] == r.starts[i] + b.after);
+                break;
+            case connect_outcome::failed:
+                BOOST_TEST((b.what == sim::behaviour::fails || b.what == sim::behaviour::sockfail), a << " failed");
+                BOOST_TEST(r.errors[i] == b.ec, a << " failed with " << r.errors[i].message());
+                BOOST_TEST(r.ends[i] == r.starts[i] + (b.what == sim::behaviour::fails ? b.after : 0));
+                break;
+            case connect_outcome::superseded:
+                BOOST_TEST(!r.winner.empty(), a << " superseded without a winner");
+                BOOST_TEST(r.errors[i] == aborted);
+                if (!ignoring)
+                    BOOST_TEST(r.ends[i] == r.done_at,
+                               a << " superseded at " << r.ends[i] << ", done at " << r.done_at);
+                break;
+            case connect_outcome::cancelled:
+                BOOST_TEST((r.error == aborted || r.error == timeout),
+                           a << " cancelled but the dial ended with " << r.error.message());
+                BOOST_TEST(r.errors[i] == aborted);
+                if (!ignoring)
+                    BOOST_TEST(r.ends[i] == r.done_at, a << " cancelled at " << r.ends[i] << ", done at " << r.done_at);
+                break;
+            case connect_outcome::connected:  // an intermediate state, never an attempt's last
+                BOOST_ERROR(a << " ended as 'connected'");
+                break;
         }
     }
     if (!r.winner.empty()) BOOST_TEST(!r.error);
@@ -304,26 +331,31 @@ void check_completed(const schedule& sc, sim::virtual_network& net, const sim::r
     long deadline = std::numeric_limits<long>::max();
     if (sc.s.cancel_at) deadline = *sc.s.cancel_at;
     if (ms_count(cfg.timeout)) deadline = std::min(deadline, ms_count(cfg.timeout));
-    for (std::size_t i = 0; i < n; ++i) BOOST_TEST(r.starts[i] <= deadline, r.addrs[i] << " started after the deadline");
+    for (std::size_t i = 0; i < n; ++i)
+        BOOST_TEST(r.starts[i] <= deadline, r.addrs[i] << " started after the deadline");
     if (r.error == aborted) {
         BOOST_TEST_REQUIRE(bool(sc.s.cancel_at), "operation_aborted without a cancel");
         BOOST_TEST(r.done_at >= *sc.s.cancel_at);
-        if (!ignoring) BOOST_TEST(r.done_at == *sc.s.cancel_at, "cancelled at " << *sc.s.cancel_at << ", done at " << r.done_at);
+        if (!ignoring)
+            BOOST_TEST(r.done_at == *sc.s.cancel_at, "cancelled at " << *sc.s.cancel_at << ", done at " << r.done_at);
     }
     if (r.error == timeout) {
         BOOST_TEST_REQUIRE(ms_count(cfg.timeout) > 0, "timeout without a timeout set");
         BOOST_TEST(r.done_at >= ms_count(cfg.timeout));
-        if (!ignoring) BOOST_TEST(r.done_at == ms_count(cfg.timeout), "timeout " << ms_count(cfg.timeout) << ", done at " << r.done_at);
-        if (sc.s.cancel_at) BOOST_TEST(*sc.s.cancel_at >= ms_count(cfg.timeout), "timeout reported after an earlier cancel");
+        if (!ignoring)
+            BOOST_TEST(r.done_at == ms_count(cfg.timeout),
+                       "timeout " << ms_count(cfg.timeout) << ", done at " << r.done_at);
+        if (sc.s.cancel_at)
+            BOOST_TEST(*sc.s.cancel_at >= ms_count(cfg.timeout), "timeout reported after an earlier cancel");
     }
     if (!ignoring) BOOST_TEST(r.done_at <= deadline, "done at " << r.done_at << ", after the deadline " << deadline);
     if (r.error && r.error != aborted && r.error != timeout) {
         // Failed by exhaustion: every family answered, and every address was tried.
         for (const auto& a : sc.s.dns)
             BOOST_TEST((a.at && *a.at <= r.done_at), "failed with " << r.error.message() << " at " << r.done_at
-                                                                     << " before the " << a.family << " answer");
+                                                                    << " before the " << a.family << " answer");
         BOOST_TEST(n == sc.answered_at.size(), "failed with " << r.error.message() << " after " << n << " of "
-                                                             << sc.answered_at.size() << " addresses");
+                                                              << sc.answered_at.size() << " addresses");
         if (n == 0) {
             error_code e[2];
             for (const auto& a : sc.s.dns) e[fam(a.family)] = a.ec;
@@ -427,8 +459,8 @@ BOOST_AUTO_TEST_CASE(random_schedules_keep_the_racers_invariants) {
                 ++runs;
                 if (sc.cancel == cancel_kind::at_success && !sc.s.cancel_after_peers) {
                     // Cancel handled first: the success in the same instant is lost.
-                    BOOST_TEST(r.error == aborted, "cancel at the instant of success, handled first: "
-                                                       << r.error.message());
+                    BOOST_TEST(r.error == aborted,
+                               "cancel at the instant of success, handled first: " << r.error.message());
                     BOOST_TEST(r.winner.empty());
                 }
                 if (sc.cancel == cancel_kind::at_success && sc.s.cancel_after_peers) {

@@ -230,8 +230,8 @@ BOOST_FIXTURE_TEST_CASE(dial_tls_adds_a_tls_phase_inside_the_total, timed_dial_t
     o.resolver = nettrace::make_static_resolver({{"tls.test", {v4}}});
     const nettrace::dialer d(o);
     auto r = run([&](const nettrace::context& ctx) {
-        return nettrace::tls_dialer(client, {}, d).dial(ctx, "tcp", host_port("tls.test", server.port()),
-                                  asio::as_tuple(asio::use_awaitable));
+        return nettrace::tls_dialer(client, {}, d)
+            .dial(ctx, "tcp", host_port("tls.test", server.port()), asio::as_tuple(asio::use_awaitable));
     });
     BOOST_TEST(!r.ec, r.ec.message());
     const timings& s = r.seen;

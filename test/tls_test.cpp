@@ -60,8 +60,7 @@ ssl::context trusting_client() {
 }
 
 nettrace::dialer pinned(nettrace::dial_options o = {}) {
-    o.resolver = nettrace::make_static_resolver(
-        {{"tls.test", {v4}}, {"other.test", {v4}}, {"hole.test", {v4_other}}});
+    o.resolver = nettrace::make_static_resolver({{"tls.test", {v4}}, {"other.test", {v4}}, {"hole.test", {v4_other}}});
     return nettrace::dialer(o);
 }
 
@@ -71,16 +70,15 @@ struct tls_result {
     std::chrono::steady_clock::duration elapsed{};
 };
 
-tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, trace_recorder& rec,
-                   const std::string& address, ssl::context& client, const nettrace::tls_options& o = {}) {
+tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, trace_recorder& rec, const std::string& address,
+                   ssl::context& client, const nettrace::tls_options& o = {}) {
     tls_result r;
     const auto start = std::chrono::steady_clock::now();
     asio::co_spawn(
         ioc,
         [&]() -> asio::awaitable<void> {
             const nettrace::tls_dialer tls(client, o, d);  // named: see default_deferred_token_returns_the_stream
-            auto [ec, s] = co_await tls.dial(rec.attach(), "tcp", address,
-                                                       asio::as_tuple(asio::use_awaitable));
+            auto [ec, s] = co_await tls.dial(rec.attach(), "tcp", address, asio::as_tuple(asio::use_awaitable));
             rec.completed();
             r.elapsed = std::chrono::steady_clock::now() - start;
             r.ec = ec;
@@ -92,7 +90,6 @@ tls_result run_tls(asio::io_context& ioc, const nettrace::dialer& d, trace_recor
     ioc.restart();
     return r;
 }
-
 
 // The trace contract with the TLS hooks: dial_start first, dial_done last;
 // every handshake pair belongs to an attempt whose TCP connect had ended
@@ -200,9 +197,9 @@ BOOST_FIXTURE_TEST_CASE(wrong_name_fails_with_a_verification_error, tls_peer) {
     BOOST_TEST(dial_done.description.find("tls handshake with 127.0.0.1:" + std::to_string(server.port())) !=
                    std::string::npos,
                dial_done.description);
-    BOOST_TEST(dial_done.description.find(X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH)) !=
-                   std::string::npos,
-               dial_done.description);
+    BOOST_TEST(
+        dial_done.description.find(X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH)) != std::string::npos,
+        dial_done.description);
     check_tls_contract(rec);
 }
 
@@ -325,8 +322,8 @@ BOOST_FIXTURE_TEST_CASE(timeout_during_the_dial_fires_no_tls_hooks, tls_client) 
 }
 
 BOOST_AUTO_TEST_CASE(cancellation_during_the_handshake_completes_promptly) {
-    for (auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
-                      asio::cancellation_type::total}) {
+    for (auto type :
+         {asio::cancellation_type::terminal, asio::cancellation_type::partial, asio::cancellation_type::total}) {
         asio::io_context ioc;
         nettrace::testing::live_listener silent(ioc.get_executor(), v4);
         auto client = trusting_client();
@@ -345,15 +342,15 @@ BOOST_AUTO_TEST_CASE(cancellation_during_the_handshake_completes_promptly) {
                 signal.emit(type);
             });
         };
-        nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), nettrace::with_client_trace(ctx, t), "tcp",
-                           host_port("tls.test", silent.port()),
-                           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
-                               rec.completed();
-                               completed_at = std::chrono::steady_clock::now();
-                               result = ec;
-                               open = s.lowest_layer().is_open();
-                               ioc.stop();
-                           }));
+        nettrace::tls_dialer(client, {}, pinned())
+            .dial(ioc.get_executor(), nettrace::with_client_trace(ctx, t), "tcp", host_port("tls.test", silent.port()),
+                  asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
+                      rec.completed();
+                      completed_at = std::chrono::steady_clock::now();
+                      result = ec;
+                      open = s.lowest_layer().is_open();
+                      ioc.stop();
+                  }));
         ioc.run();
         BOOST_TEST(result == asio::error::operation_aborted, result.message());
         BOOST_TEST(!open);
@@ -376,14 +373,14 @@ BOOST_FIXTURE_TEST_CASE(cancellation_after_the_winning_handshake_changes_nothing
     t.tls_handshake_done = [&](const nettrace::tls_handshake_done_info& i) {
         if (!i.error) signal.emit(asio::cancellation_type::terminal);
     };
-    nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), nettrace::with_client_trace(rec.attach(), t), "tcp",
-                       tls_test(),
-                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
-                           rec.completed();
-                           result = ec;
-                           open = s.lowest_layer().is_open();
-                           ioc.stop();
-                       }));
+    nettrace::tls_dialer(client, {}, pinned())
+        .dial(ioc.get_executor(), nettrace::with_client_trace(rec.attach(), t), "tcp", tls_test(),
+              asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream s) {
+                  rec.completed();
+                  result = ec;
+                  open = s.lowest_layer().is_open();
+                  ioc.stop();
+              }));
     ioc.run();
     BOOST_TEST(!result, result.message());
     BOOST_TEST(open);
@@ -396,12 +393,13 @@ BOOST_FIXTURE_TEST_CASE(cancellation_during_the_dial_cancels_the_dial, tls_clien
     asio::cancellation_signal signal;
     error_code result;
     std::chrono::steady_clock::time_point cancelled_at, completed_at;
-    nettrace::tls_dialer(client, {}, pinned()).dial(ioc.get_executor(), rec.attach(), "tcp", host_port("hole.test", hole.port()),
-                       asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream) {
-                           rec.completed();
-                           completed_at = std::chrono::steady_clock::now();
-                           result = ec;
-                       }));
+    nettrace::tls_dialer(client, {}, pinned())
+        .dial(ioc.get_executor(), rec.attach(), "tcp", host_port("hole.test", hole.port()),
+              asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream) {
+                  rec.completed();
+                  completed_at = std::chrono::steady_clock::now();
+                  result = ec;
+              }));
     asio::steady_timer t(ioc, 100ms);
     t.async_wait([&](error_code) {
         cancelled_at = std::chrono::steady_clock::now();
@@ -463,8 +461,9 @@ BOOST_AUTO_TEST_CASE(hooks_are_serialised_on_a_thread_pool) {
     o.alpn = {"h2"};
     for (int i = 0; i < 20; ++i) {
         trace_recorder rec;
-        auto f = nettrace::tls_dialer(client, o, pinned()).dial(pool.get_executor(), rec.attach(), "tcp",
-                                    host_port("tls.test", server.port()), asio::use_future);
+        auto f =
+            nettrace::tls_dialer(client, o, pinned())
+                .dial(pool.get_executor(), rec.attach(), "tcp", host_port("tls.test", server.port()), asio::use_future);
         auto s = f.get();
         rec.completed();
         BOOST_TEST(s.lowest_layer().is_open());
@@ -490,9 +489,7 @@ struct stalled_ipv6_beside_live_ipv4 {
     tls_server server{ioc.get_executor(), v4, certificate()};
     std::optional<nettrace::testing::live_listener> stall;
 
-    stalled_ipv6_beside_live_ipv4() {
-        stall.emplace(ioc.get_executor(), asio::ip::make_address("::1"), server.port());
-    }
+    stalled_ipv6_beside_live_ipv4() { stall.emplace(ioc.get_executor(), asio::ip::make_address("::1"), server.port()); }
     nettrace::dialer dialer(nettrace::dial_options o = {}) const {
         o.resolver = nettrace::make_static_resolver({{"tls.test", {asio::ip::make_address("::1"), v4}}});
         return nettrace::dialer(o);

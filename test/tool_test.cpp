@@ -81,7 +81,7 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 struct trace_summary {
     std::set<std::int64_t> pids;
     std::map<std::int64_t, std::set<std::int64_t>> attempt_tids;  // per pid
-    std::vector<std::string> winners;  // network.peer.address of each won span
+    std::vector<std::string> winners;                             // network.peer.address of each won span
 };
 
 trace_summary summarize_trace(const std::string& text) {
@@ -446,8 +446,8 @@ BOOST_AUTO_TEST_CASE(count_with_trace_json_writes_one_process_per_dial) {
     background_io io;
     nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
     temp_file file("count.json");
-    const auto r = run_tool("--json --count 3 --trace-json " + file.path + " tcp 127.0.0.1:" +
-                            std::to_string(live.port()));
+    const auto r =
+        run_tool("--json --count 3 --trace-json " + file.path + " tcp 127.0.0.1:" + std::to_string(live.port()));
     BOOST_TEST(r.status == 0, r.err);
     BOOST_TEST(events(r, "result").size() == 3u);  // stdout still carries the JSON lines
     const auto s = summarize_trace(file.read());

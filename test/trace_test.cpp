@@ -159,12 +159,11 @@ BOOST_AUTO_TEST_CASE(hooks_of_one_dial_never_run_concurrently_on_a_multithreaded
         slow.connect_start = [hold](const nettrace::connect_start_info&) { hold(); };
         slow.connect_done = [hold](const nettrace::connect_done_info&) { hold(); };
         auto ctx = nettrace::with_client_trace(recs[i].attach(), slow);
-        d.dial(ioc.get_executor(), ctx, "tcp", host_port("mt.test", live.port()),
-               [&, i](error_code ec, tcp::socket) {
-                   recs[i].completed();
-                   if (ec) ++failures;
-                   if (++done == dials) ioc.stop();
-               });
+        d.dial(ioc.get_executor(), ctx, "tcp", host_port("mt.test", live.port()), [&, i](error_code ec, tcp::socket) {
+            recs[i].completed();
+            if (ec) ++failures;
+            if (++done == dials) ioc.stop();
+        });
     }
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ioc.run(); });

@@ -67,8 +67,7 @@ struct unix_fixture {
                                 out = outcome{ec, std::move(s), steady::now() - started};
                             }));
         ioc.restart();  // the previous dial may have let it run out of work
-        while (!out && ioc.run_one_for(10s)) {
-        }
+        while (!out && ioc.run_one_for(10s)) {}
         BOOST_REQUIRE(out);
         rec.check_contract();
         return std::move(*out);
@@ -148,9 +147,7 @@ BOOST_AUTO_TEST_CASE(a_missing_path_is_no_such_file) {
 
 BOOST_AUTO_TEST_CASE(a_stale_socket_file_is_refused) {
     const std::string path = dir + "/stale.sock";
-    {
-        local::acceptor gone(ioc, local::endpoint(path));
-    }  // closed, its file left behind, as after a crash
+    { local::acceptor gone(ioc, local::endpoint(path)); }  // closed, its file left behind, as after a crash
     BOOST_REQUIRE(fs::exists(path));
     const auto r = dial(path);
     BOOST_TEST((r.error == boost::system::errc::connection_refused), r.error.message());
@@ -191,8 +188,7 @@ BOOST_AUTO_TEST_CASE(cancellation_emitted_at_once_wins_over_the_connect) {
                             done = ec;
                         }));
     cancel.emit(asio::cancellation_type::terminal);
-    while (!done && ioc.run_one_for(10s)) {
-    }
+    while (!done && ioc.run_one_for(10s)) {}
     BOOST_REQUIRE(done);
     BOOST_TEST((*done == asio::error::operation_aborted), done->message());
     rec.check_contract();

@@ -119,8 +119,8 @@ unsigned long long parse_number(std::string_view option, std::string_view text, 
     if (text.empty() || ec == std::errc::invalid_argument || end != text.data() + text.size())
         throw usage_error(std::string(option) + ": " + quoted(text) + " is not a whole number");
     if (ec == std::errc::result_out_of_range || value < min || value > max)
-        throw usage_error(std::string(option) + ": " + std::string(text) + " is out of range (" +
-                          std::to_string(min) + " to " + std::to_string(max) + ")");
+        throw usage_error(std::string(option) + ": " + std::string(text) + " is out of range (" + std::to_string(min) +
+                          " to " + std::to_string(max) + ")");
     return value;
 }
 
@@ -250,7 +250,8 @@ command_line parse_command_line(std::span<const std::string_view> args) {
                 const auto comma = list.find(',', start);
                 const auto id = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
                 if (id.empty() || id.size() > 255)
-                    throw usage_error("--alpn: " + quoted(std::string_view(list)) + " has an empty or over-long protocol");
+                    throw usage_error("--alpn: " + quoted(std::string_view(list)) +
+                                      " has an empty or over-long protocol");
                 cl.tls_options.alpn.push_back(id);
                 if (comma == std::string::npos) break;
                 start = comma + 1;
@@ -308,8 +309,7 @@ command_line parse_command_line(std::span<const std::string_view> args) {
     boost::system::error_code ec;
     if (positional.empty()) throw usage_error("missing ADDRESS (host:port)");
     if (positional.size() > 2) throw usage_error("too many arguments from " + quoted(positional[2]));
-    if (positional.size() == 1 && positional[0] == "unix")
-        throw usage_error("missing PATH after network 'unix'");
+    if (positional.size() == 1 && positional[0] == "unix") throw usage_error("missing PATH after network 'unix'");
     if (positional.size() == 1 && nettrace::parse_network(positional[0], ec))
         throw usage_error("missing ADDRESS after network " + quoted(positional[0]));
     if (positional.size() == 2) cl.network = positional[0];
@@ -320,12 +320,12 @@ command_line parse_command_line(std::span<const std::string_view> args) {
     if (cl.network == "unix") {
         if (cl.tls) throw usage_error("network unix dials a socket path; the TLS options do not apply");
         if (!cl.pins.empty() || cl.resolver_given || !cl.dns.use_hosts_file)
-            throw usage_error("network unix resolves nothing; --resolve, --resolver, --nameserver and "
-                              "--no-hosts do not apply");
+            throw usage_error(
+                "network unix resolves nothing; --resolve, --resolver, --nameserver and "
+                "--no-hosts do not apply");
         if (cl.proxy || cl.no_proxy)
             throw usage_error("network unix dials no host; --proxy and --noproxy do not apply");
-        if (families)
-            throw usage_error("network unix has no address family; -4, -6 and --prefer-ipv4 do not apply");
+        if (families) throw usage_error("network unix has no address family; -4, -6 and --prefer-ipv4 do not apply");
         return cl;
     }
 
@@ -364,8 +364,8 @@ command_line parse_command_line(std::span<const std::string_view> args) {
     const auto pref = cl.options.preference;
     if ((*net == nettrace::network::tcp6 && pref == nettrace::family_preference::ipv4_only) ||
         (*net == nettrace::network::tcp4 && pref == nettrace::family_preference::ipv6_only))
-        throw usage_error(std::string(pref == nettrace::family_preference::ipv4_only ? "-4" : "-6") +
-                          " and network " + cl.network + " exclude one another");
+        throw usage_error(std::string(pref == nettrace::family_preference::ipv4_only ? "-4" : "-6") + " and network " +
+                          cl.network + " exclude one another");
     return cl;
 }
 

@@ -37,8 +37,8 @@ struct command_line {
     resolver_kind resolver = nettrace::dns_resolver_available() ? resolver_kind::dns : resolver_kind::system;
     bool resolver_given = false;
     nettrace::dns_resolver_options dns;
-    unsigned count = 1;   // --count: concurrent dials
-    unsigned repeat = 1;  // --repeat: dials one after another
+    unsigned count = 1;           // --count: concurrent dials
+    unsigned repeat = 1;          // --repeat: dials one after another
     std::string trace_json_path;  // --trace-json FILE
     std::string svg_path;         // --svg FILE
     bool tls = false;             // --tls: dial_tls

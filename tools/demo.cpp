@@ -59,8 +59,8 @@ void print_demo_intro(std::ostream& out, const demo_peers& d, const nettrace::di
     const std::string port = std::to_string(d.port);
     const std::string decoy = endpoint_text({d.decoy, d.port}), live = endpoint_text({d.live, d.port});
     if (!d.ipv6) out << "demo: no IPv6 loopback here, so 127.0.0.2 stands in for [::1].\n";
-    out << "demo: dual.test:" << port << " is pinned to " << address_text(d.decoy) << " and "
-        << address_text(d.live) << ", all on loopback.\n"
+    out << "demo: dual.test:" << port << " is pinned to " << address_text(d.decoy) << " and " << address_text(d.live)
+        << ", all on loopback.\n"
         << "      " << decoy << " is a black hole (drops SYNs); " << live << " accepts.\n"
         << "      " << address_text(d.decoy) << " is tried first; ";
     if (o.race)

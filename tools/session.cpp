@@ -24,11 +24,11 @@ using steady = std::chrono::steady_clock;
 dial_session::dial_session(std::size_t index, std::size_t count, std::string network, std::string address,
                            reporter& out)
     : index_(index), count_(count), network_(std::move(network)), address_(std::move(address)), out_(out) {
-    ctx_ = nettrace::with_recording({}, record_, [this](const nettrace::dial_record&,
-                                                        const nettrace::recorded_event& e) {
-        if (e.kind == nettrace::event_kind::dial_done && e.hook_exception) report_hook_exception(e.hook_exception);
-        out_.event(*this, e);
-    });
+    ctx_ =
+        nettrace::with_recording({}, record_, [this](const nettrace::dial_record&, const nettrace::recorded_event& e) {
+            if (e.kind == nettrace::event_kind::dial_done && e.hook_exception) report_hook_exception(e.hook_exception);
+            out_.event(*this, e);
+        });
 }
 
 void dial_session::completed(const boost::system::error_code& ec) {

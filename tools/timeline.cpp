@@ -52,15 +52,14 @@ public:
         std::string text = waterfall(views_[s.index()], r);
         if (!r.error) {
             text += "connected to " +
-                    (is_unix(r) ? r.address : endpoint_text(r.endpoint) + " from " + endpoint_text(r.local)) +
-                    " in " + duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts");
+                    (is_unix(r) ? r.address : endpoint_text(r.endpoint) + " from " + endpoint_text(r.local)) + " in " +
+                    duration_text(r.at) + " (" + plural(r.attempts.size(), "attempt", "attempts");
             if (!r.tls_version.empty()) text += "; " + r.tls_version + (r.alpn.empty() ? "" : ", " + r.alpn);
             text += ")\n";
         } else {
             text += "failed: " + r.description + "\n";
             std::size_t width = 0;
-            for (std::size_t i = 0; i < r.attempts.size(); ++i)
-                width = std::max(width, attempt_label(r, i).size());
+            for (std::size_t i = 0; i < r.attempts.size(); ++i) width = std::max(width, attempt_label(r, i).size());
             for (std::size_t i = 0; i < r.attempts.size(); ++i) {
                 const auto& a = r.attempts[i];
                 text += "  " + pad_right(attempt_label(r, i), width) + "  " +
@@ -137,66 +136,69 @@ private:
     static std::string row(const nettrace::recorded_event& e) {
         std::string who = "dns", what, detail;
         switch (e.kind) {
-        case event_kind::dial_start:
-        case event_kind::dial_done:
-            return {};
-        case event_kind::tls_handshake_start:
-            who = "#" + std::to_string(e.attempt);
-            what = "tls start";
-            detail = e.server_name.empty() ? endpoint_text(e.endpoint) : e.server_name;
-            break;
-        case event_kind::tls_handshake_done:
-            who = "#" + std::to_string(e.attempt);
-            what = "tls " + std::string(nettrace::to_string(e.outcome));
-            detail = e.error ? e.error.message() : e.tls_version + (e.alpn.empty() ? "" : " " + e.alpn);
-            if (!e.verify_error.empty()) detail += " (" + e.verify_error + ")";
-            detail += "  (" + duration_text(e.elapsed) + ")";
-            break;
-        case event_kind::proxy_connect_start:
-            who = "#" + std::to_string(e.attempt);
-            what = "proxy start";
-            detail = std::string(nettrace::to_string(e.scheme)) + " " + endpoint_text(e.endpoint) + " to " + e.target;
-            break;
-        case event_kind::proxy_connect_done:
-            who = "#" + std::to_string(e.attempt);
-            what = "proxy " + std::string(nettrace::to_string(e.outcome));
-            if (e.status >= 0) detail = (e.scheme == nettrace::proxy_scheme::http ? "" : "reply ") +
-                                        std::to_string(e.status) + (e.reason.empty() ? "" : " " + e.reason);
-            if (e.error) detail += (detail.empty() ? "" : ": ") + e.error.message();
-            detail += "  (" + duration_text(e.elapsed) + ")";
-            break;
-        case event_kind::dns_start:
-            what = "start";
-            detail = e.host;
-            break;
-        case event_kind::dns_answer:
-            what = nettrace::to_string(*e.family);
-            if (e.error == boost::asio::error::operation_aborted) {
-                detail = "abandoned (the dial no longer needed it)";
+            case event_kind::dial_start:
+            case event_kind::dial_done:
+                return {};
+            case event_kind::tls_handshake_start:
+                who = "#" + std::to_string(e.attempt);
+                what = "tls start";
+                detail = e.server_name.empty() ? endpoint_text(e.endpoint) : e.server_name;
                 break;
-            }
-            if (e.error) {
-                detail = e.error.message();
-            } else {
-                for (std::size_t i = 0; i < e.addrs.size(); ++i) detail += (i ? ", " : "") + address_text(e.addrs[i]);
-            }
-            detail += std::string(" (") + std::string(nettrace::to_string(e.source)) +
-                      (e.coalesced ? ", coalesced)" : ")");
-            break;
-        case event_kind::dns_done:
-            what = "done";
-            detail = e.error ? e.error.message() : plural(e.addrs.size(), "address", "addresses");
-            break;
-        case event_kind::connect_start:
-        case event_kind::connect_done:
-            who = "#" + std::to_string(e.attempt);
-            what = e.kind == event_kind::connect_start ? "start" : std::string(nettrace::to_string(e.outcome));
-            detail = peer_text(e);
-            if (e.kind == event_kind::connect_done) {
+            case event_kind::tls_handshake_done:
+                who = "#" + std::to_string(e.attempt);
+                what = "tls " + std::string(nettrace::to_string(e.outcome));
+                detail = e.error ? e.error.message() : e.tls_version + (e.alpn.empty() ? "" : " " + e.alpn);
+                if (!e.verify_error.empty()) detail += " (" + e.verify_error + ")";
                 detail += "  (" + duration_text(e.elapsed) + ")";
-                if (e.outcome == nettrace::connect_outcome::failed) detail += "  " + e.error.message();
-            }
-            break;
+                break;
+            case event_kind::proxy_connect_start:
+                who = "#" + std::to_string(e.attempt);
+                what = "proxy start";
+                detail =
+                    std::string(nettrace::to_string(e.scheme)) + " " + endpoint_text(e.endpoint) + " to " + e.target;
+                break;
+            case event_kind::proxy_connect_done:
+                who = "#" + std::to_string(e.attempt);
+                what = "proxy " + std::string(nettrace::to_string(e.outcome));
+                if (e.status >= 0)
+                    detail = (e.scheme == nettrace::proxy_scheme::http ? "" : "reply ") + std::to_string(e.status) +
+                             (e.reason.empty() ? "" : " " + e.reason);
+                if (e.error) detail += (detail.empty() ? "" : ": ") + e.error.message();
+                detail += "  (" + duration_text(e.elapsed) + ")";
+                break;
+            case event_kind::dns_start:
+                what = "start";
+                detail = e.host;
+                break;
+            case event_kind::dns_answer:
+                what = nettrace::to_string(*e.family);
+                if (e.error == boost::asio::error::operation_aborted) {
+                    detail = "abandoned (the dial no longer needed it)";
+                    break;
+                }
+                if (e.error) {
+                    detail = e.error.message();
+                } else {
+                    for (std::size_t i = 0; i < e.addrs.size(); ++i)
+                        detail += (i ? ", " : "") + address_text(e.addrs[i]);
+                }
+                detail += std::string(" (") + std::string(nettrace::to_string(e.source)) +
+                          (e.coalesced ? ", coalesced)" : ")");
+                break;
+            case event_kind::dns_done:
+                what = "done";
+                detail = e.error ? e.error.message() : plural(e.addrs.size(), "address", "addresses");
+                break;
+            case event_kind::connect_start:
+            case event_kind::connect_done:
+                who = "#" + std::to_string(e.attempt);
+                what = e.kind == event_kind::connect_start ? "start" : std::string(nettrace::to_string(e.outcome));
+                detail = peer_text(e);
+                if (e.kind == event_kind::connect_done) {
+                    detail += "  (" + duration_text(e.elapsed) + ")";
+                    if (e.outcome == nettrace::connect_outcome::failed) detail += "  " + e.error.message();
+                }
+                break;
         }
         return "  " + pad_left(fixed(to_ms(e.at), 3), 9) + " ms  " + pad_right(who, 4) + " " +
                pad_right(what, outcome_width) + "  " + detail + "\n";
@@ -272,8 +274,7 @@ private:
 
 }  // namespace
 
-std::unique_ptr<reporter> make_timeline_reporter(std::ostream& out, std::size_t dials, bool sequential,
-                                                 bool unicode) {
+std::unique_ptr<reporter> make_timeline_reporter(std::ostream& out, std::size_t dials, bool sequential, bool unicode) {
     return std::make_unique<timeline_writer>(out, dials, sequential, unicode);
 }
 

@@ -14,8 +14,7 @@ namespace nettrace::tool {
 /// Rows are printed as they happen for one dial or `sequential` ones
 /// (--repeat), and each dial's at its end for concurrent ones (--count);
 /// `unicode` draws the waterfall in block characters rather than ASCII.
-std::unique_ptr<reporter> make_timeline_reporter(std::ostream& out, std::size_t dials, bool sequential,
-                                                 bool unicode);
+std::unique_ptr<reporter> make_timeline_reporter(std::ostream& out, std::size_t dials, bool sequential, bool unicode);
 
 /// Whether the locale says the terminal takes UTF-8 (POSIX order: LC_ALL,
 /// then LC_CTYPE, then LANG).

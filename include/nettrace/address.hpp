@@ -37,7 +37,7 @@ struct host_port {
     std::string host;  ///< without brackets or zone; empty only for errors
     std::uint16_t port = 0;
     std::optional<boost::asio::ip::address> ip;  ///< set when host is an IP literal
-    std::string zone;  ///< IPv6 zone as written ("eth0", "2"), empty when none
+    std::string zone;                            ///< IPv6 zone as written ("eth0", "2"), empty when none
 };
 
 /// Splits and validates "host:port" as dial() does. On failure returns

@@ -10,7 +10,9 @@
 
 namespace nettrace {
 
-namespace detail { struct context_node; }
+namespace detail {
+struct context_node;
+}
 
 /// An immutable value; copies share state. A default-constructed context is
 /// the empty background context. Safe to use from several threads at once.

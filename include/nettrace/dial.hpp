@@ -24,8 +24,6 @@
 
 namespace nettrace {
 
-
-
 /// Dials with a fixed set of options. Cheap to copy (copies share the
 /// immutable options); may be destroyed while its dials are in flight.
 /// Constructing one copies and clamps the options (see options()); the
@@ -100,9 +98,9 @@ public:
     /// `report.description` in the catch block (context.hpp shows it).
     template <class Token = boost::asio::deferred_t>
     auto dial(const context& ctx, std::string_view network, std::string_view address, Token&& token = {}) const {
-        return boost::asio::async_initiate<Token, dial_signature>(
-            detail::initiate_dial{}, token, boost::asio::system_executor(), state_, ctx, std::string(network),
-            std::string(address));
+        return boost::asio::async_initiate<Token, dial_signature>(detail::initiate_dial{}, token,
+                                                                  boost::asio::system_executor(), state_, ctx,
+                                                                  std::string(network), std::string(address));
     }
 
     /// As above, with `ex` as the I/O executor (needed by completion handlers
@@ -110,9 +108,9 @@ public:
     template <detail::executor Executor, class Token = boost::asio::deferred_t>
     auto dial(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
               Token&& token = {}) const {
-        return boost::asio::async_initiate<Token, dial_signature>(
-            detail::initiate_dial{}, token, boost::asio::any_io_executor(ex), state_, ctx, std::string(network),
-            std::string(address));
+        return boost::asio::async_initiate<Token, dial_signature>(detail::initiate_dial{}, token,
+                                                                  boost::asio::any_io_executor(ex), state_, ctx,
+                                                                  std::string(network), std::string(address));
     }
 
     /// Looks up the addresses of `host` (a name or an IP literal, no port, no

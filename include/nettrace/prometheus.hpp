@@ -15,7 +15,9 @@
 #include <memory>
 #include <vector>
 
-namespace prometheus { class Registry; }
+namespace prometheus {
+class Registry;
+}
 
 namespace nettrace {
 
@@ -23,8 +25,8 @@ struct prometheus_options {
     /// The upper bounds (seconds, strictly increasing) of every histogram's
     /// buckets; +Inf is implied. The default spans loopback connects (0.1 ms)
     /// to dial timeouts (30 s).
-    std::vector<double> buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10,   30};
+    std::vector<double> buckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
 };
 
 /// The metrics of nettrace's dials, registered on a prometheus::Registry

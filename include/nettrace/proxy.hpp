@@ -55,8 +55,7 @@ public:
 
     /// The non-throwing form: nullopt and `ec` set on a malformed URL; `why`,
     /// when given, receives the same text what() would hold.
-    static std::optional<proxy> parse(std::string_view url, boost::system::error_code& ec,
-                                      std::string* why = nullptr);
+    static std::optional<proxy> parse(std::string_view url, boost::system::error_code& ec, std::string* why = nullptr);
 
     proxy_scheme scheme() const noexcept { return scheme_; }
     const std::string& host() const noexcept { return host_; }  ///< without brackets

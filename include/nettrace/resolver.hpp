@@ -80,9 +80,8 @@ public:
     /// exist, no_addresses for one without addresses of `family`, ...),
     /// operation_aborted when cancelled. An exception thrown by lookup()
     /// fails the family as error::dns_failure.
-    virtual std::shared_ptr<pending_lookup> lookup(const boost::asio::any_io_executor& ex,
-                                                   std::string_view host, address_family family,
-                                                   callback done) = 0;
+    virtual std::shared_ptr<pending_lookup> lookup(const boost::asio::any_io_executor& ex, std::string_view host,
+                                                   address_family family, callback done) = 0;
 };
 
 /// getaddrinfo, one call per family, on a small pool of detached threads so

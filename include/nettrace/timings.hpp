@@ -59,14 +59,14 @@ struct timings {
     duration proxy_done_at{};   ///< when the winner's tunnel was up (zero without a proxy)
     duration tls_done_at{};     ///< curl's time_appconnect: when the handshake ended (zero without one)
 
-    std::size_t attempts = 0;                ///< connect attempts started
-    std::optional<address_family> winner;    ///< the connected attempt's family; empty on failure
-    boost::asio::ip::tcp::endpoint remote;   ///< the winner's endpoint, when connected
-    dns_source source = dns_source::none;    ///< where the answer came from (none without a lookup)
-    bool coalesced = false;                  ///< the lookup shared another caller's query
-    bool tls_used = false;                   ///< a TLS handshake was started
-    bool proxy_used = false;                 ///< a proxy tunnel was started
-    boost::system::error_code error;         ///< the dial's error, else the handshake's
+    std::size_t attempts = 0;               ///< connect attempts started
+    std::optional<address_family> winner;   ///< the connected attempt's family; empty on failure
+    boost::asio::ip::tcp::endpoint remote;  ///< the winner's endpoint, when connected
+    dns_source source = dns_source::none;   ///< where the answer came from (none without a lookup)
+    bool coalesced = false;                 ///< the lookup shared another caller's query
+    bool tls_used = false;                  ///< a TLS handshake was started
+    bool proxy_used = false;                ///< a proxy tunnel was started
+    boost::system::error_code error;        ///< the dial's error, else the handshake's
 
     /// True when a dial (or dial_tls) succeeded: it connected, and its
     /// handshake, if any, completed. Always false after a resolve() alone,

@@ -65,17 +65,17 @@ struct dns_answer_info {
 struct dns_done_info {
     std::string_view host;
     std::span<const boost::asio::ip::address> addrs;  ///< all families, IPv6 first
-    bool coalesced = false;  ///< some family's answer was shared with another caller's query
-    boost::system::error_code error;  ///< set only when no address was found
+    bool coalesced = false;                           ///< some family's answer was shared with another caller's query
+    boost::system::error_code error;                  ///< set only when no address was found
     dns_source source = dns_source::none;
     std::chrono::steady_clock::duration elapsed{};
 };
 
 struct connect_start_info {
-    std::string_view network;  ///< "tcp", "tcp4" or "tcp6"; "unix" for dial_unix
+    std::string_view network;                 ///< "tcp", "tcp4" or "tcp6"; "unix" for dial_unix
     boost::asio::ip::tcp::endpoint endpoint;  ///< unset for "unix"
-    std::size_t attempt = 0;   ///< 0, 1, 2... in start order
-    std::string_view path{};   ///< "unix": the socket's path ("@name" for an abstract one)
+    std::size_t attempt = 0;                  ///< 0, 1, 2... in start order
+    std::string_view path{};                  ///< "unix": the socket's path ("@name" for an abstract one)
 };
 
 struct connect_done_info {
@@ -85,7 +85,7 @@ struct connect_done_info {
     boost::system::error_code error;  ///< empty for won and lost
     connect_outcome outcome = connect_outcome::failed;
     std::chrono::steady_clock::duration elapsed{};  ///< since this attempt's connect_start
-    std::string_view path{};   ///< "unix": as in connect_start_info
+    std::string_view path{};                        ///< "unix": as in connect_start_info
 };
 
 struct dial_start_info {
@@ -98,8 +98,8 @@ struct attempt_record {
     boost::asio::ip::tcp::endpoint endpoint;
     boost::system::error_code error;
     connect_outcome outcome = connect_outcome::failed;
-    std::chrono::steady_clock::duration started{};   ///< since the dial started
-    std::chrono::steady_clock::duration elapsed{};   ///< how long the attempt ran
+    std::chrono::steady_clock::duration started{};  ///< since the dial started
+    std::chrono::steady_clock::duration elapsed{};  ///< how long the attempt ran
 };
 
 struct dial_done_info {
@@ -147,7 +147,7 @@ struct dial_report {
 struct tls_handshake_start_info {
     std::string_view server_name;  ///< sent as SNI (unless an IP literal) and verified
     boost::asio::ip::tcp::endpoint remote;
-    std::size_t attempt = 0;       ///< the attempt, as in connect_start_info
+    std::size_t attempt = 0;  ///< the attempt, as in connect_start_info
 };
 
 /// The handshake is over: it succeeded, failed, timed out or was cancelled.
@@ -160,14 +160,14 @@ struct tls_handshake_done_info {
     /// superseded (cancelled because another attempt won) or cancelled (by
     /// the caller or the timeout).
     connect_outcome outcome = connect_outcome::failed;
-    std::string_view version;  ///< "TLSv1.3"; empty on failure
-    std::string_view cipher;   ///< "TLS_AES_256_GCM_SHA384"; empty on failure
-    std::string_view alpn;     ///< the protocol the server selected; empty when none
-    bool resumed = false;      ///< the session was resumed (SSL_session_reused)
-    boost::system::error_code error;  ///< the SSL error, error::timeout or operation_aborted
-    std::string_view verify_error;    ///< why verification failed ("hostname mismatch"), else empty
+    std::string_view version;                       ///< "TLSv1.3"; empty on failure
+    std::string_view cipher;                        ///< "TLS_AES_256_GCM_SHA384"; empty on failure
+    std::string_view alpn;                          ///< the protocol the server selected; empty when none
+    bool resumed = false;                           ///< the session was resumed (SSL_session_reused)
+    boost::system::error_code error;                ///< the SSL error, error::timeout or operation_aborted
+    std::string_view verify_error;                  ///< why verification failed ("hostname mismatch"), else empty
     std::chrono::steady_clock::duration elapsed{};  ///< since tls_handshake_start
-    std::exception_ptr hook_exception;  ///< what tls_handshake_start threw, if it did
+    std::exception_ptr hook_exception;              ///< what tls_handshake_start threw, if it did
 };
 
 /// Through a proxy (dial_options::proxy), an attempt whose TCP connect to
@@ -198,7 +198,7 @@ struct proxy_connect_done_info {
     /// connected when a TLS handshake follows in the tunnel (it decides the
     /// attempt); otherwise the attempt's outcome, as in tls_handshake_done_info.
     connect_outcome outcome = connect_outcome::failed;
-    boost::system::error_code error;  ///< empty when the tunnel is up
+    boost::system::error_code error;                ///< empty when the tunnel is up
     std::chrono::steady_clock::duration elapsed{};  ///< since proxy_connect_start
 };
 

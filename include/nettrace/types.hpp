@@ -13,24 +13,24 @@ enum class address_family : std::uint8_t { ipv6, ipv4 };
 
 /// Where a DNS answer came from.
 enum class dns_source : std::uint8_t {
-    none,    ///< no answer (the lookup failed or was abandoned)
-    hosts,   ///< the hosts file
-    cache,   ///< a cached answer
-    dns,     ///< a DNS server
+    none,          ///< no answer (the lookup failed or was abandoned)
+    hosts,         ///< the hosts file
+    cache,         ///< a cached answer
+    dns,           ///< a DNS server
     static_table,  ///< a static_resolver table (like curl's --resolve)
-    system,  ///< the system resolver (getaddrinfo)
+    system,        ///< the system resolver (getaddrinfo)
 };
 
 /// How one connect attempt ended.
 enum class connect_outcome : std::uint8_t {
-    won,        ///< connected first (with dial_tls: its handshake completed first); this is the result
-    lost,       ///< connected, but the dial no longer needed it (another attempt had won,
-                ///< or the dial was cancelled or timed out in the same instant); closed
-    failed,     ///< the connect failed (see error); with dial_tls, or a later stage that failed
-    superseded, ///< cancelled because another attempt won
-    cancelled,  ///< cancelled by the caller or by the dial's timeout
-    connected,  ///< connect_done only: TCP connected and later stages (TLS) decide the attempt;
-                ///< its final outcome is in the stage's done hook and in dial_done
+    won,         ///< connected first (with dial_tls: its handshake completed first); this is the result
+    lost,        ///< connected, but the dial no longer needed it (another attempt had won,
+                 ///< or the dial was cancelled or timed out in the same instant); closed
+    failed,      ///< the connect failed (see error); with dial_tls, or a later stage that failed
+    superseded,  ///< cancelled because another attempt won
+    cancelled,   ///< cancelled by the caller or by the dial's timeout
+    connected,   ///< connect_done only: TCP connected and later stages (TLS) decide the attempt;
+                 ///< its final outcome is in the stage's done hook and in dial_done
 };
 
 std::string_view to_string(address_family f) noexcept;

@@ -68,20 +68,18 @@ struct initiate_dial_unix {
 /// boost::asio::error::operation_aborted.
 template <class Token = boost::asio::deferred_t>
 auto dial_unix(const dialer& d, const context& ctx, std::string_view path, Token&& token = {}) {
-    return boost::asio::async_initiate<Token, unix_dial_signature>(detail::initiate_dial_unix{}, token,
-                                                                   boost::asio::system_executor(),
-                                                                   detail::dialer_access::state(d), ctx,
-                                                                   std::string(path));
+    return boost::asio::async_initiate<Token, unix_dial_signature>(
+        detail::initiate_dial_unix{}, token, boost::asio::system_executor(), detail::dialer_access::state(d), ctx,
+        std::string(path));
 }
 
 /// As above, with `ex` as the I/O executor (for handlers without one, such
 /// as a plain callback).
 template <detail::executor Executor, class Token = boost::asio::deferred_t>
 auto dial_unix(const Executor& ex, const dialer& d, const context& ctx, std::string_view path, Token&& token = {}) {
-    return boost::asio::async_initiate<Token, unix_dial_signature>(detail::initiate_dial_unix{}, token,
-                                                                   boost::asio::any_io_executor(ex),
-                                                                   detail::dialer_access::state(d), ctx,
-                                                                   std::string(path));
+    return boost::asio::async_initiate<Token, unix_dial_signature>(
+        detail::initiate_dial_unix{}, token, boost::asio::any_io_executor(ex), detail::dialer_access::state(d), ctx,
+        std::string(path));
 }
 
 /// dial_unix with a default dialer (its timeout: none).

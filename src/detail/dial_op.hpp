@@ -52,7 +52,8 @@ public:
     dial_op(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
             boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
             typename base::handler_type handler, Final final)
-        : base(std::move(ex), state->options.single_threaded, std::move(ctx), std::move(handler), std::move(handler_ex)),
+        : base(std::move(ex), state->options.single_threaded, std::move(ctx), std::move(handler),
+               std::move(handler_ex)),
           state_(std::move(state)),
           network_(std::move(network)),
           address_(std::move(address)),
@@ -169,10 +170,10 @@ private:
         this->host_ = route_->via->host();
         if (ip) {
             const bool v6 = ip->is_v6();
-            if (v6 ? !route_->want_ipv6 : !route_->want_ipv4) return complete(make_error_code(error::no_suitable_address));
+            if (v6 ? !route_->want_ipv6 : !route_->want_ipv4)
+                return complete(make_error_code(error::no_suitable_address));
             racer_->start(started_, v6, !v6);
-            racer_->on_answer(v6 ? address_family::ipv6 : address_family::ipv4, std::span(&*ip, 1), {},
-                              clock::now());
+            racer_->on_answer(v6 ? address_family::ipv6 : address_family::ipv4, std::span(&*ip, 1), {}, clock::now());
         } else {
             racer_->start(started_, route_->want_ipv6, route_->want_ipv4);
             this->start_lookups(*state_->options.resolver, route_->want_ipv6, route_->want_ipv4, clock::now());
@@ -247,14 +248,24 @@ private:
         bool complete_now = false;
         while (const auto a = racer_->next()) {
             switch (a->kind()) {
-            case type::start_attempt: start_attempt(a->attempt()); break;
-            case type::cancel_attempt: cancel_attempt(a->attempt()); break;
-            case type::set_timer: arm_timer(a->deadline()); break;
-            case type::cancel_timer:
-                if (timer_) timer_->cancel();
-                break;
-            case type::stop_resolving: this->stop_lookups(); break;
-            case type::complete: complete_now = true; break;
+                case type::start_attempt:
+                    start_attempt(a->attempt());
+                    break;
+                case type::cancel_attempt:
+                    cancel_attempt(a->attempt());
+                    break;
+                case type::set_timer:
+                    arm_timer(a->deadline());
+                    break;
+                case type::cancel_timer:
+                    if (timer_) timer_->cancel();
+                    break;
+                case type::stop_resolving:
+                    this->stop_lookups();
+                    break;
+                case type::complete:
+                    complete_now = true;
+                    break;
             }
         }
         if (!complete_now) return;
@@ -355,12 +366,13 @@ private:
         if (this->trace_)
             this->fire(this->trace_->tls_handshake_start,
                        tls_handshake_start_info{final_.stage_peer_name(), racer_->attempts()[i].endpoint, i});
-        final_.start_stage(*this, stream(i), boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(),
-                                                                                       this, i](const error_code& ec) {
-                               this->resumed();
-                               stage_done(i, ec);
-                               drain();
-                           }));
+        final_.start_stage(
+            *this, stream(i),
+            boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(), this, i](const error_code& ec) {
+                this->resumed();
+                stage_done(i, ec);
+                drain();
+            }));
     }
 
     // The final stage of attempt i ended (in the race).
@@ -396,22 +408,24 @@ private:
         if (this->trace_)
             this->fire(this->trace_->tls_handshake_start,
                        tls_handshake_start_info{final_.stage_peer_name(), racer_->attempts()[w].endpoint, w});
-        final_.start_stage(*this, stream(w), boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(),
-                                                                                       this, w](error_code ec) {
-                               this->resumed();
-                               if (timer_) timer_->cancel();
-                               // A cancellation or timeout that raced the
-                               // handshake's end wins: the caller asked for it.
-                               if (stage_error_) ec = stage_error_;
-                               if (ec && !stage_error_) note_stage_failure(w);
-                               if (ec) close(w);
-                               report_stage(w, ec, ec ? (ec == boost::asio::error::operation_aborted || ec == error::timeout
-                                                             ? connect_outcome::cancelled
-                                                             : connect_outcome::failed)
-                                                      : connect_outcome::won,
-                                            stage_started_);
-                               complete(ec);
-                           }));
+        final_.start_stage(
+            *this, stream(w),
+            boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(), this, w](error_code ec) {
+                this->resumed();
+                if (timer_) timer_->cancel();
+                // A cancellation or timeout that raced the
+                // handshake's end wins: the caller asked for it.
+                if (stage_error_) ec = stage_error_;
+                if (ec && !stage_error_) note_stage_failure(w);
+                if (ec) close(w);
+                report_stage(w, ec,
+                             ec ? (ec == boost::asio::error::operation_aborted || ec == error::timeout
+                                       ? connect_outcome::cancelled
+                                       : connect_outcome::failed)
+                                : connect_outcome::won,
+                             stage_started_);
+                complete(ec);
+            }));
     }
 
     [[gnu::cold]] void on_stage_deadline() {
@@ -495,8 +509,7 @@ private:
             for (const auto& f : stage_failures_)
                 if (f.attempt < racer_->attempts().size() &&
                     (racer_->attempts()[f.attempt].error == ec || after_race_stage_)) {
-                    step = std::string(f.stage) + " with " +
-                           join_host_port(racer_->attempts()[f.attempt].endpoint);
+                    step = std::string(f.stage) + " with " + join_host_port(racer_->attempts()[f.attempt].endpoint);
                     info.cause = f.cause;
                     break;
                 }

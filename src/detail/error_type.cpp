@@ -15,22 +15,38 @@ std::string error_type(const boost::system::error_code& ec) {
     }
     if (ec.category() == boost::system::system_category() || ec.category() == boost::system::generic_category()) {
         switch (ec.value()) {
-        case ECONNREFUSED: return "connection_refused";
-        case ECONNRESET: return "connection_reset";
-        case ECONNABORTED: return "connection_aborted";
-        case ETIMEDOUT: return "timed_out";
-        case ECANCELED: return "operation_aborted";
-        case ENETUNREACH: return "network_unreachable";
-        case EHOSTUNREACH: return "host_unreachable";
-        case ENETDOWN: return "network_down";
-        case EADDRNOTAVAIL: return "address_not_available";
-        case EADDRINUSE: return "address_in_use";
-        case EACCES: return "access_denied";
-        case EPERM: return "operation_not_permitted";
-        case EMFILE: return "too_many_open_files";
-        case ENFILE: return "too_many_open_files_in_system";
-        case ENOBUFS: return "no_buffer_space";
-        default: break;
+            case ECONNREFUSED:
+                return "connection_refused";
+            case ECONNRESET:
+                return "connection_reset";
+            case ECONNABORTED:
+                return "connection_aborted";
+            case ETIMEDOUT:
+                return "timed_out";
+            case ECANCELED:
+                return "operation_aborted";
+            case ENETUNREACH:
+                return "network_unreachable";
+            case EHOSTUNREACH:
+                return "host_unreachable";
+            case ENETDOWN:
+                return "network_down";
+            case EADDRNOTAVAIL:
+                return "address_not_available";
+            case EADDRINUSE:
+                return "address_in_use";
+            case EACCES:
+                return "access_denied";
+            case EPERM:
+                return "operation_not_permitted";
+            case EMFILE:
+                return "too_many_open_files";
+            case ENFILE:
+                return "too_many_open_files_in_system";
+            case ENOBUFS:
+                return "no_buffer_space";
+            default:
+                break;
         }
     }
     return std::string(ec.category().name()) + ":" + std::to_string(ec.value());

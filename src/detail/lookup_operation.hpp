@@ -117,14 +117,13 @@ private:
 
     void report_answer(address_family f, clock::time_point now) {
         const auto& r = dns_->lookups[index(f)].result;
-        this->fire(this->trace_->dns_answer,
-                   dns_answer_info{.host = host_,
-                                   .family = f,
-                                   .addrs = r.addrs,
-                                   .error = r.error,
-                                   .source = r.source,
-                                   .coalesced = r.coalesced,
-                                   .elapsed = now - dns_->started});
+        this->fire(this->trace_->dns_answer, dns_answer_info{.host = host_,
+                                                             .family = f,
+                                                             .addrs = r.addrs,
+                                                             .error = r.error,
+                                                             .source = r.source,
+                                                             .coalesced = r.coalesced,
+                                                             .elapsed = now - dns_->started});
         if (lookups_pending() || !this->trace_->dns_done) return;
         dns_done_info done{.host = host_,
                            .addrs = {},

@@ -48,7 +48,7 @@ struct proxy_action {
 /// Where the tunnel goes: a name (socks5h, http) or an address (socks5, or
 /// an IP literal target), and the port.
 struct proxy_target {
-    std::string host;  ///< a name or an IP literal, without brackets
+    std::string host;                                 ///< a name or an IP literal, without brackets
     std::optional<boost::asio::ip::address> address;  ///< set: SOCKS5 sends the address, not the name
     std::uint16_t port = 0;
 };
@@ -101,10 +101,10 @@ class proxy_handshake {
 public:
     /// The handshake with `p` (its scheme and credentials) for `target`.
     proxy_handshake(const proxy& p, proxy_target target)
-        : proxy_handshake(p.scheme(),
-                          p.has_credentials() ? std::optional<proxy_credentials>({p.username(), p.password()})
-                                              : std::nullopt,
-                          std::move(target)) {}
+        : proxy_handshake(
+              p.scheme(),
+              p.has_credentials() ? std::optional<proxy_credentials>({p.username(), p.password()}) : std::nullopt,
+              std::move(target)) {}
 
     /// The same from a proxy's parts (tests and fuzzers: no URL to parse).
     proxy_handshake(proxy_scheme scheme, std::optional<proxy_credentials> credentials, proxy_target target);
@@ -132,11 +132,16 @@ public:
 private:
     enum class step : std::uint8_t {
         start,
-        http_request,   // the CONNECT request is being written
-        http_peek,      // peeking at the response
-        http_read,      // reading the header bytes the peek found
-        socks_greeting, socks_method, socks_auth, socks_auth_reply,
-        socks_connect, socks_reply_head, socks_reply_rest,
+        http_request,  // the CONNECT request is being written
+        http_peek,     // peeking at the response
+        http_read,     // reading the header bytes the peek found
+        socks_greeting,
+        socks_method,
+        socks_auth,
+        socks_auth_reply,
+        socks_connect,
+        socks_reply_head,
+        socks_reply_rest,
         done,
     };
 
@@ -161,17 +166,17 @@ private:
     int status_ = -1;
     std::string reason_;
     boost::system::error_code final_;
-    std::vector<std::uint8_t> out_;       // the request being written
-    std::vector<std::uint8_t> scratch_;   // HTTP: where peeks and reads land; SOCKS5: the reply
-    std::size_t want_ = 0;                // bytes the pending read_exact asked for
+    std::vector<std::uint8_t> out_;      // the request being written
+    std::vector<std::uint8_t> scratch_;  // HTTP: where peeks and reads land; SOCKS5: the reply
+    std::size_t want_ = 0;               // bytes the pending read_exact asked for
 
     // HTTP response state: only the status line's start is kept, the rest
     // of the header is scanned as it goes by (memory: the peek window).
-    std::size_t consumed_ = 0;    // header bytes read, interim responses included
-    std::string line_;            // the current status line's first bytes (enough for code and reason)
-    bool line_done_ = false;      // its LF was seen
-    bool line_cut_ = false;       // it was longer than line_ holds
-    std::uint8_t blank_ = 0;      // end-of-header scanner: 0, 1 after LF, 2 after LF CR
+    std::size_t consumed_ = 0;  // header bytes read, interim responses included
+    std::string line_;          // the current status line's first bytes (enough for code and reason)
+    bool line_done_ = false;    // its LF was seen
+    bool line_cut_ = false;     // it was longer than line_ holds
+    std::uint8_t blank_ = 0;    // end-of-header scanner: 0, 1 after LF, 2 after LF CR
 };
 
 }  // namespace nettrace::detail

@@ -24,10 +24,10 @@ struct proxy_route {
     const proxy* via = nullptr;  // points into the dialer's options, which the dial holds
     std::string text;            // via->redacted(): what the trace shows
     proxy_target target;
-    std::string target_text;     // "host:port" as asked of the proxy
+    std::string target_text;  // "host:port" as asked of the proxy
     bool want_ipv6 = false, want_ipv4 = false;
-    bool target_lookup = false;  // socks5://: the target's own lookup runs first
-    boost::system::error_code target_error;  // that lookup was cancelled or timed out
+    bool target_lookup = false;                          // socks5://: the target's own lookup runs first
+    boost::system::error_code target_error;              // that lookup was cancelled or timed out
     std::vector<std::unique_ptr<proxy_tunnel>> tunnels;  // by attempt
 
     /// Starts a route through `p` to host:port (ip set for a literal).
@@ -37,8 +37,8 @@ struct proxy_route {
     /// socks5://: the address to send, from the target's answers (the
     /// preferred family's first: the proxy connects, so there is no race);
     /// false when there is none.
-    bool choose_target(std::span<const boost::asio::ip::address> v6,
-                       std::span<const boost::asio::ip::address> v4, family_preference preference);
+    bool choose_target(std::span<const boost::asio::ip::address> v6, std::span<const boost::asio::ip::address> v4,
+                       family_preference preference);
 
     /// Fixes target_text once the target's address (if any) is known.
     void target_known();

@@ -16,15 +16,17 @@ constexpr typename Clock::duration saturating_duration(std::chrono::duration<Rep
     // Compared in the coarser unit, which holds both limits without overflow.
     using coarse = std::conditional_t<(std::ratio_greater_v<Period, typename target::period>),
                                       std::chrono::duration<Rep, Period>, target>;
-    if (std::chrono::duration_cast<coarse>(d) >= std::chrono::duration_cast<coarse>(target::max())) return target::max();
-    if (std::chrono::duration_cast<coarse>(d) <= std::chrono::duration_cast<coarse>(target::min())) return target::min();
+    if (std::chrono::duration_cast<coarse>(d) >= std::chrono::duration_cast<coarse>(target::max()))
+        return target::max();
+    if (std::chrono::duration_cast<coarse>(d) <= std::chrono::duration_cast<coarse>(target::min()))
+        return target::min();
     return std::chrono::duration_cast<target>(d);
 }
 
 /// `t + d`, or the latest representable time when that would overflow.
 template <class Clock, class Duration>
 constexpr std::chrono::time_point<Clock, Duration> saturating_add(std::chrono::time_point<Clock, Duration> t,
-                                                                   Duration d) noexcept {
+                                                                  Duration d) noexcept {
     using tp = std::chrono::time_point<Clock, Duration>;
     if (d > Duration::zero() && t > tp::max() - d) return tp::max();
     if (d < Duration::zero() && t < tp::min() - d) return tp::min();

@@ -48,9 +48,8 @@ nettrace::context traced(counts& c) {
 
 void check_counts(const counts& c, const std::string& which) {
     check(c.connect_start == 1 && c.connect_done == 1 && c.won == 1,
-          which + ": connect_start=" + std::to_string(c.connect_start) +
-              " connect_done=" + std::to_string(c.connect_done) + " won=" + std::to_string(c.won) +
-              " (expected 1 1 1)");
+          which + ": connect_start=" + std::to_string(c.connect_start) + " connect_done=" +
+              std::to_string(c.connect_done) + " won=" + std::to_string(c.won) + " (expected 1 1 1)");
 }
 
 }  // namespace
@@ -64,8 +63,7 @@ int main() {
 
     int accepted = 0;
     asio::ip::tcp::socket peers[2] = {asio::ip::tcp::socket(ioc), asio::ip::tcp::socket(ioc)};
-    for (auto& peer : peers)
-        acceptor.async_accept(peer, [&](const error_code& ec) { accepted += ec ? 0 : 1; });
+    for (auto& peer : peers) acceptor.async_accept(peer, [&](const error_code& ec) { accepted += ec ? 0 : 1; });
 
     // Nothing here may hang a CI run.
     asio::steady_timer guard(ioc, std::chrono::seconds(20));
@@ -95,8 +93,8 @@ int main() {
 
             // Bad input fails before any connect, with nettrace's own error.
             counts bad;
-            auto [bad_ec, bad_socket] = co_await dialer.dial(traced(bad), "tcp", "127.0.0.1",
-                                                             asio::as_tuple(asio::use_awaitable));
+            auto [bad_ec, bad_socket] =
+                co_await dialer.dial(traced(bad), "tcp", "127.0.0.1", asio::as_tuple(asio::use_awaitable));
             check(bad_ec == nettrace::error::missing_port && bad.connect_start == 0 && !bad_socket.is_open(),
                   "dial without a port fails with nettrace::error::missing_port (" + bad_ec.message() + ")");
             coroutine_done = true;

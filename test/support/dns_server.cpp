@@ -277,10 +277,11 @@ struct fake_dns_server::state : std::enable_shared_from_this<state> {
                                : build_reply(*q, b.wrong_id ? std::uint16_t(q->id + 1) : q->id, a, b.truncated);
         if (b.delay <= std::chrono::milliseconds::zero()) return send(reply, peer);
         const auto t = timers.emplace(timers.end(), socket.get_executor(), b.delay);
-        t->async_wait([self = shared_from_this(), t, reply = std::move(reply), to = peer](boost::system::error_code ec) {
-            self->timers.erase(t);
-            if (!ec && self->socket.is_open()) self->send(reply, to);
-        });
+        t->async_wait(
+            [self = shared_from_this(), t, reply = std::move(reply), to = peer](boost::system::error_code ec) {
+                self->timers.erase(t);
+                if (!ec && self->socket.is_open()) self->send(reply, to);
+            });
     }
 
     void send(const std::vector<std::uint8_t>& reply, const udp::endpoint& to) {
@@ -321,9 +322,7 @@ fake_dns_server::~fake_dns_server() {
     asio::dispatch(state_->socket.get_executor(), [s = state_] { s->close(); });
 }
 
-std::string fake_dns_server::address() const {
-    return host_port(state_->address, port_);
-}
+std::string fake_dns_server::address() const { return host_port(state_->address, port_); }
 
 void fake_dns_server::add(const std::string& name, query_type type, behaviour b) {
     const auto n = normalise(name);
@@ -434,7 +433,7 @@ bool dnsmasq_server::start(const dnsmasq_records& records) {
         "--no-resolv",            // no upstream servers from /etc/resolv.conf: never forward
         "--no-hosts",             // not /etc/hosts
         "--no-poll",
-        "--pid-file",  // without a value: no pid file
+        "--pid-file",   // without a value: no pid file
         "--user=root",  // as root it would switch to user dnsmasq, which may not exist; ignored otherwise
         "--listen-address=127.0.0.1",
         "--bind-interfaces",  // bind 127.0.0.1:port only, not the wildcard address

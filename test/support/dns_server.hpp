@@ -47,10 +47,10 @@ struct behaviour {
 
     // --- modifiers ---
     std::chrono::milliseconds delay{0};  ///< reply this much later (an Asio timer)
-    bool never = false;      ///< count the query, never reply
-    bool truncated = false;  ///< TC bit, question only (see fake_dns_server)
-    bool garbage = false;    ///< the right ID followed by bytes no parser accepts
-    bool wrong_id = false;   ///< the correct reply with ID+1: a spoof to be ignored
+    bool never = false;                  ///< count the query, never reply
+    bool truncated = false;              ///< TC bit, question only (see fake_dns_server)
+    bool garbage = false;                ///< the right ID followed by bytes no parser accepts
+    bool wrong_id = false;               ///< the correct reply with ID+1: a spoof to be ignored
 };
 
 /// A scripted UDP DNS responder, bound at construction to a free port on a
@@ -104,10 +104,10 @@ private:
 
 /// Records for a dnsmasq_server, each one dnsmasq option's value.
 struct dnsmasq_records {
-    std::vector<std::string> host_records{}; ///< --host-record=name,addr[,addr...][,ttl]
-    std::vector<std::string> addresses{};    ///< --address=/name/addr (name and its subdomains)
-    std::vector<std::string> cnames{};       ///< --cname=alias,target[,ttl]
-    std::vector<std::string> extra_args{};   ///< verbatim, e.g. "--local-ttl=30", "--local=/test/"
+    std::vector<std::string> host_records{};  ///< --host-record=name,addr[,addr...][,ttl]
+    std::vector<std::string> addresses{};     ///< --address=/name/addr (name and its subdomains)
+    std::vector<std::string> cnames{};        ///< --cname=alias,target[,ttl]
+    std::vector<std::string> extra_args{};    ///< verbatim, e.g. "--local-ttl=30", "--local=/test/"
 };
 
 /// Debian's dnsmasq (/usr/sbin/dnsmasq) in the foreground on a free

@@ -27,7 +27,8 @@ std::string enter_private_network() {
     std::string why;
     if (::ioctl(fd, SIOCGIFFLAGS, &req) != 0) why = std::string("SIOCGIFFLAGS lo: ") + std::strerror(errno);
     req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
-    if (why.empty() && ::ioctl(fd, SIOCSIFFLAGS, &req) != 0) why = std::string("SIOCSIFFLAGS lo: ") + std::strerror(errno);
+    if (why.empty() && ::ioctl(fd, SIOCSIFFLAGS, &req) != 0)
+        why = std::string("SIOCSIFFLAGS lo: ") + std::strerror(errno);
     ::close(fd);
     entered = why.empty();
     return why;

@@ -101,15 +101,15 @@ struct scripted_proxy::state : std::enable_shared_from_this<state> {
     }
     void answer(std::shared_ptr<tcp::socket> conn, const std::string& text, bool more) {
         auto buf = std::make_shared<std::array<char, 4096>>();
-        conn->async_read_some(asio::buffer(*buf), [self = shared_from_this(), conn, buf, &text,
-                                                   more](error_code ec, std::size_t) {
-            if (ec || text.empty()) return;
-            asio::async_write(*conn, asio::buffer(text), [self, conn, more](error_code ec, std::size_t) {
-                if (ec) return;
-                if (more) return self->answer(conn, self->then, false);
-                if (self->close_after) conn->close(ec);
+        conn->async_read_some(
+            asio::buffer(*buf), [self = shared_from_this(), conn, buf, &text, more](error_code ec, std::size_t) {
+                if (ec || text.empty()) return;
+                asio::async_write(*conn, asio::buffer(text), [self, conn, more](error_code ec, std::size_t) {
+                    if (ec) return;
+                    if (more) return self->answer(conn, self->then, false);
+                    if (self->close_after) conn->close(ec);
+                });
             });
-        });
     }
 };
 
@@ -159,8 +159,7 @@ proxy_fixture::result proxy_fixture::dial(const dial_options& o, const std::stri
         out.emplace(result{ec, std::move(s), std::chrono::steady_clock::now() - started});
     });
     client.restart();
-    while (!out && client.run_one_for(std::chrono::seconds(30))) {
-    }
+    while (!out && client.run_one_for(std::chrono::seconds(30))) {}
     BOOST_REQUIRE_MESSAGE(out, "the dial of " << address << " did not complete");
     rec.check_contract();
     return std::move(*out);
@@ -175,8 +174,7 @@ proxy_fixture::tls_result proxy_fixture::dial_tls(const dial_options& o, asio::s
         out.emplace(tls_result{ec, std::make_unique<tls_stream>(std::move(s))});
     });
     client.restart();
-    while (!out && client.run_one_for(std::chrono::seconds(30))) {
-    }
+    while (!out && client.run_one_for(std::chrono::seconds(30))) {}
     BOOST_REQUIRE_MESSAGE(out, "the TLS dial of " << address << " did not complete");
     rec.check_contract();
     return std::move(*out);

@@ -143,8 +143,7 @@ bool proxy_process::spawn(const std::vector<std::string>& args, unsigned short p
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     stop();
-    throw std::runtime_error(args[0] + " did not accept on 127.0.0.1:" + std::to_string(port) + " in 10 s:\n" +
-                             log());
+    throw std::runtime_error(args[0] + " did not accept on 127.0.0.1:" + std::to_string(port) + " in 10 s:\n" + log());
 }
 
 bool tinyproxy_server::available() { return ::access(tinyproxy_path, X_OK) == 0; }
@@ -158,7 +157,8 @@ tinyproxy_server::tinyproxy_server(std::optional<proxy_login> login, std::vector
         const unsigned short port = fixed_port ? fixed_port : free_port();
         std::string conf = "User nobody\nGroup nogroup\nListen 127.0.0.1\nPort " + std::to_string(port) +
                            "\nTimeout 30\nMaxClients 64\nAllow 127.0.0.1\nLogLevel Info\n"
-                           "Filter \"" + dir_ + "/filter\"\nFilterType ere\nFilterDefaultDeny Yes\n";
+                           "Filter \"" +
+                           dir_ + "/filter\"\nFilterType ere\nFilterDefaultDeny Yes\n";
         for (auto p : ports) conf += "ConnectPort " + std::to_string(p) + "\n";
         if (login) conf += "BasicAuth " + login->user + " " + login->password + "\n";
         write_file(dir_ + "/tinyproxy.conf", conf);
@@ -177,24 +177,27 @@ dante_server::dante_server(const proxy_login& login) {
     // in the child's mount namespace only.
     const char* hash = ::crypt(login.password.c_str(), "$6$nettrace$");
     if (!hash || hash[0] == '*') throw std::runtime_error("crypt() failed");
-    write_file(dir_ + "/passwd", read_file("/etc/passwd") + login.user + ":x:64999:65534::/nonexistent:/usr/sbin/nologin\n");
+    write_file(dir_ + "/passwd",
+               read_file("/etc/passwd") + login.user + ":x:64999:65534::/nonexistent:/usr/sbin/nologin\n");
     write_file(dir_ + "/shadow", read_file("/etc/shadow") + login.user + ":" + hash + ":19000:0:99999:7:::\n");
     fs::permissions(dir_ + "/shadow", fs::perms::owner_read | fs::perms::owner_write);
     for (int attempt = 0; attempt < 5; ++attempt) {
         const unsigned short port = free_port();
         write_file(dir_ + "/sockd.conf",
                    "logoutput: stderr\n"
-                   "internal: 127.0.0.1 port = " + std::to_string(port) + "\n"
-                   "external: lo\n"
-                   "socksmethod: username\n"
-                   "clientmethod: none\n"
-                   "user.privileged: root\n"
-                   "user.unprivileged: nobody\n"
-                   "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
-                   "socks pass { from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }\n"
-                   "socks pass { from: 127.0.0.0/8 to: ::1/128 command: connect }\n"
-                   "socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 }\n"
-                   "socks block { from: 0.0.0.0/0 to: ::/0 }\n");
+                   "internal: 127.0.0.1 port = " +
+                       std::to_string(port) +
+                       "\n"
+                       "external: lo\n"
+                       "socksmethod: username\n"
+                       "clientmethod: none\n"
+                       "user.privileged: root\n"
+                       "user.unprivileged: nobody\n"
+                       "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                       "socks pass { from: 127.0.0.0/8 to: 127.0.0.0/8 command: connect }\n"
+                       "socks pass { from: 127.0.0.0/8 to: ::1/128 command: connect }\n"
+                       "socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 }\n"
+                       "socks block { from: 0.0.0.0/0 to: ::/0 }\n");
         if (spawn({danted_path, "-f", dir_ + "/sockd.conf"}, port,
                   {{dir_ + "/passwd", "/etc/passwd"}, {dir_ + "/shadow", "/etc/shadow"}}))
             return;

@@ -82,9 +82,12 @@ const behaviour hole{};  // never answers unless cancelled
 // TCP connects after `tcp`, then the stage after it (TLS) ends after `tls`.
 inline behaviour tls_ok(long tcp, long tls) { return {.what = behaviour::connects, .after = tcp, .stage_after = tls}; }
 inline behaviour tls_fails(long tcp, long tls, error_code ec) {
-    return {.what = behaviour::connects, .after = tcp, .stage = behaviour::stage_fails, .stage_after = tls, .stage_ec = ec};
+    return {
+        .what = behaviour::connects, .after = tcp, .stage = behaviour::stage_fails, .stage_after = tls, .stage_ec = ec};
 }
-inline behaviour tls_stalls(long tcp) { return {.what = behaviour::connects, .after = tcp, .stage = behaviour::stage_stalls}; }
+inline behaviour tls_stalls(long tcp) {
+    return {.what = behaviour::connects, .after = tcp, .stage = behaviour::stage_stalls};
+}
 // socket() fails at once, inside the start (as src/dial.cpp reports it).
 const behaviour sockfail{.what = behaviour::sockfail, .ec = asio_error::address_family_not_supported};
 
@@ -114,31 +117,31 @@ inline std::vector<answer> resolved_at(long at, const std::vector<std::string>& 
 
 struct scenario {
     racer_config config{};
-    std::vector<answer> dns{};              // delivered in this order within one instant
-    std::map<std::string, behaviour> net{}; // endpoint address -> behaviour
-    behaviour otherwise = hole;             // for addresses not in net
-    std::optional<long> cancel_at{};        // the caller cancels the dial
-    bool cancel_after_peers = false;        // ... after the other events of that instant
+    std::vector<answer> dns{};                           // delivered in this order within one instant
+    std::map<std::string, behaviour> net{};              // endpoint address -> behaviour
+    behaviour otherwise = hole;                          // for addresses not in net
+    std::optional<long> cancel_at{};                     // the caller cancels the dial
+    bool cancel_after_peers = false;                     // ... after the other events of that instant
     std::optional<bool> ipv6_pending{}, ipv4_pending{};  // what start() is told; default: families in dns
     bool may_stall = false;    // a run with nothing left to happen ends with result::stalled, not an error
     bool late_events = false;  // after `complete`, deliver what is still scheduled (answers, timer, cancel)
 };
 
 struct result {
-    lines attempts;             // "<address> <start>..<end> <outcome>", in start order
+    lines attempts;                  // "<address> <start>..<end> <outcome>", in start order
     std::vector<std::string> addrs;  // addresses in start order
     times starts;
     std::vector<error_code> errors;
-    std::string winner;         // empty: none
+    std::string winner;  // empty: none
     error_code error;
     long done_at = -1;
     std::vector<std::pair<long, long>> timers;  // (armed at, deadline)
-    long stopped_resolving_at = -1;  // -1: never
+    long stopped_resolving_at = -1;             // -1: never
     std::size_t max_in_flight = 0;
-    std::vector<act> after_complete;  // actions the racer queued after `complete`
+    std::vector<act> after_complete;        // actions the racer queued after `complete`
     std::vector<connect_outcome> outcomes;  // per attempt, in start order
-    times ends;                      // per attempt: when it finished (-1: still running at a stall)
-    bool stalled = false;            // may_stall: nothing left to happen, and not complete
+    times ends;                             // per attempt: when it finished (-1: still running at a stall)
+    bool stalled = false;                   // may_stall: nothing left to happen, and not complete
     long stalled_at = -1;
     std::vector<std::pair<std::size_t, long>> connected;  // with stages: (attempt, when TCP connected)
 
@@ -163,8 +166,11 @@ public:
             if (s_.dns[i].at) push(*s_.dns[i].at, event::dns, i);
         }
         if (s_.cancel_at)
-            events_.push_back({*s_.cancel_at, s_.cancel_after_peers ? std::numeric_limits<std::uint64_t>::max() : seq_++,
-                               event::cancel, 0, {}});
+            events_.push_back({*s_.cancel_at,
+                               s_.cancel_after_peers ? std::numeric_limits<std::uint64_t>::max() : seq_++,
+                               event::cancel,
+                               0,
+                               {}});
         racer_.start(at_ms(0), s_.ipv6_pending.value_or(p6), s_.ipv4_pending.value_or(p4));
         drain();
         for (int steps = 0; !completed_; ++steps) {
@@ -188,11 +194,21 @@ public:
             BOOST_TEST_REQUIRE(e.at >= now_);
             now_ = e.at;
             switch (e.kind) {
-            case event::dns: deliver_answer(e.index, e.ec); break;
-            case event::done: finish_attempt(e.index, e.ec); break;
-            case event::timer: racer_.on_timer(at_ms(now_)); break;
-            case event::cancel: racer_.cancel(asio_error::operation_aborted, at_ms(now_)); break;
-            case event::connected: transport_connected(e.index); break;
+                case event::dns:
+                    deliver_answer(e.index, e.ec);
+                    break;
+                case event::done:
+                    finish_attempt(e.index, e.ec);
+                    break;
+                case event::timer:
+                    racer_.on_timer(at_ms(now_));
+                    break;
+                case event::cancel:
+                    racer_.cancel(asio_error::operation_aborted, at_ms(now_));
+                    break;
+                case event::connected:
+                    transport_connected(e.index);
+                    break;
             }
             drain();
         }
@@ -221,7 +237,9 @@ private:
         long connected = -1;  // with stages: when TCP connected
     };
 
-    void push(long at, event::kind_t k, std::size_t i, error_code ec = {}) { events_.push_back({at, seq_++, k, i, ec}); }
+    void push(long at, event::kind_t k, std::size_t i, error_code ec = {}) {
+        events_.push_back({at, seq_++, k, i, ec});
+    }
     std::vector<event>::iterator find(event::kind_t k, std::size_t i) {
         return std::find_if(events_.begin(), events_.end(),
                             [&](const event& e) { return e.kind == k && (k == event::timer || e.index == i); });
@@ -234,16 +252,27 @@ private:
     // The dial is complete: whatever is still scheduled (a DNS answer, the
     // timer, the caller's cancel) reaches the racer, which must ignore it.
     void deliver_late_events() {
-        std::sort(events_.begin(), events_.end(),
-                  [](const event& a, const event& b) { return std::pair{a.at, a.seq} < std::pair{b.at, b.seq}; });
+        std::sort(events_.begin(), events_.end(), [](const event& a, const event& b) {
+            return std::pair{a.at, a.seq} < std::pair{b.at, b.seq};
+        });
         for (const event& e : events_) {
             now_ = std::max(now_, e.at);
             switch (e.kind) {
-            case event::dns: deliver_answer(e.index, e.ec); break;
-            case event::done: racer_.on_attempt_done(e.index, e.ec, at_ms(now_)); break;
-            case event::timer: racer_.on_timer(at_ms(now_)); break;
-            case event::cancel: racer_.cancel(asio_error::operation_aborted, at_ms(now_)); break;
-            case event::connected: racer_.on_connected(e.index, at_ms(now_)); break;
+                case event::dns:
+                    deliver_answer(e.index, e.ec);
+                    break;
+                case event::done:
+                    racer_.on_attempt_done(e.index, e.ec, at_ms(now_));
+                    break;
+                case event::timer:
+                    racer_.on_timer(at_ms(now_));
+                    break;
+                case event::cancel:
+                    racer_.cancel(asio_error::operation_aborted, at_ms(now_));
+                    break;
+                case event::connected:
+                    racer_.on_connected(e.index, at_ms(now_));
+                    break;
             }
             drain();
         }
@@ -304,27 +333,34 @@ private:
                 continue;
             }
             switch (a->kind()) {
-            case act::start_attempt: start(a->attempt()); break;
-            case act::cancel_attempt: cancel(a->attempt()); break;
-            case act::set_timer:
-                BOOST_TEST(ms_of(a->deadline()) > now_, "timer armed for " << ms_of(a->deadline()) << " at " << now_);
-                if (auto it = find(event::timer, 0); it != events_.end()) events_.erase(it);
-                push(ms_of(a->deadline()), event::timer, 0);
-                r_.timers.emplace_back(now_, ms_of(a->deadline()));
-                break;
-            case act::cancel_timer:
-                if (auto it = find(event::timer, 0); it != events_.end()) events_.erase(it);
-                break;
-            case act::stop_resolving:
-                BOOST_TEST(r_.stopped_resolving_at == -1, "stop_resolving twice");
-                r_.stopped_resolving_at = now_;
-                for (std::size_t i = 0; i < s_.dns.size(); ++i) {
-                    if (delivered_[i]) continue;
-                    if (auto it = find(event::dns, i); it != events_.end()) events_.erase(it);
-                    push(now_, event::dns, i, asio_error::operation_aborted);
-                }
-                break;
-            case act::complete: complete(); break;
+                case act::start_attempt:
+                    start(a->attempt());
+                    break;
+                case act::cancel_attempt:
+                    cancel(a->attempt());
+                    break;
+                case act::set_timer:
+                    BOOST_TEST(ms_of(a->deadline()) > now_,
+                               "timer armed for " << ms_of(a->deadline()) << " at " << now_);
+                    if (auto it = find(event::timer, 0); it != events_.end()) events_.erase(it);
+                    push(ms_of(a->deadline()), event::timer, 0);
+                    r_.timers.emplace_back(now_, ms_of(a->deadline()));
+                    break;
+                case act::cancel_timer:
+                    if (auto it = find(event::timer, 0); it != events_.end()) events_.erase(it);
+                    break;
+                case act::stop_resolving:
+                    BOOST_TEST(r_.stopped_resolving_at == -1, "stop_resolving twice");
+                    r_.stopped_resolving_at = now_;
+                    for (std::size_t i = 0; i < s_.dns.size(); ++i) {
+                        if (delivered_[i]) continue;
+                        if (auto it = find(event::dns, i); it != events_.end()) events_.erase(it);
+                        push(now_, event::dns, i, asio_error::operation_aborted);
+                    }
+                    break;
+                case act::complete:
+                    complete();
+                    break;
             }
         }
     }
@@ -337,7 +373,8 @@ private:
         BOOST_TEST(at.endpoint.port() == port);
         const std::string addr = at.endpoint.address().to_string();
         if (!recs_.empty()) {
-            if (!s_.config.race) BOOST_TEST(in_flight_ == 0u, addr << " started at " << now_ << " beside another (race=false)");
+            if (!s_.config.race)
+                BOOST_TEST(in_flight_ == 0u, addr << " started at " << now_ << " beside another (race=false)");
             // A start not caused by a failure is paced by the attempt delay.
             if (in_flight_ > 0 && failures_since_start_ == 0)
                 BOOST_TEST((at_ms(now_) - at_ms(last_start_) >= s_.config.attempt_delay),
@@ -351,12 +388,17 @@ private:
             BOOST_TEST(in_flight_ <= s_.config.max_concurrent, in_flight_ << " attempts in flight at " << now_);
         const behaviour& b = behaviour_of(addr);
         switch (b.what) {
-        case behaviour::sockfail: finish_attempt(i, b.ec); break;  // synchronous, inside the start
-        case behaviour::connects:
-            push(now_ + b.after, s_.config.stages_after_connect ? event::connected : event::done, i);
-            break;
-        case behaviour::fails: push(now_ + b.after, event::done, i, b.ec); break;
-        case behaviour::hole: break;
+            case behaviour::sockfail:
+                finish_attempt(i, b.ec);
+                break;  // synchronous, inside the start
+            case behaviour::connects:
+                push(now_ + b.after, s_.config.stages_after_connect ? event::connected : event::done, i);
+                break;
+            case behaviour::fails:
+                push(now_ + b.after, event::done, i, b.ec);
+                break;
+            case behaviour::hole:
+                break;
         }
     }
 

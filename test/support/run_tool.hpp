@@ -37,9 +37,10 @@ struct run_result {
 inline run_result run_tool(const std::string& args, const std::string& shell_prefix = "") {
     const std::string err_file = "/tmp/nettrace-tool-test-" + std::to_string(::getpid()) + ".err";
     // stderr is redirected first, before a prefix can lower the descriptor limit.
-    const std::string cmd = "exec 2>" + err_file +
-                            "; unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY; " +
-                            shell_prefix + tool_path() + " " + args;
+    const std::string cmd =
+        "exec 2>" + err_file +
+        "; unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY; " + shell_prefix +
+        tool_path() + " " + args;
     run_result r;
     FILE* p = ::popen(cmd.c_str(), "r");
     BOOST_REQUIRE(p);

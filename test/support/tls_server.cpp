@@ -60,8 +60,7 @@ test_certificate::test_certificate(const std::vector<std::string>& names) {
 }
 
 void test_certificate::trust_in(ssl::context& client) const {
-    check(X509_STORE_add_cert(SSL_CTX_get_cert_store(client.native_handle()), cert_.get()) == 1,
-          "X509_STORE_add_cert");
+    check(X509_STORE_add_cert(SSL_CTX_get_cert_store(client.native_handle()), cert_.get()) == 1, "X509_STORE_add_cert");
 }
 
 void test_certificate::use_in(ssl::context& server) const {
@@ -88,8 +87,7 @@ struct tls_server::state : std::enable_shared_from_this<state> {
         if (self->alpn.empty()) return SSL_TLSEXT_ERR_NOACK;
         unsigned char* selected = nullptr;
         if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(self->alpn.data()),
-                                  static_cast<unsigned>(self->alpn.size()), in,
-                                  inlen) != OPENSSL_NPN_NEGOTIATED)
+                                  static_cast<unsigned>(self->alpn.size()), in, inlen) != OPENSSL_NPN_NEGOTIATED)
             return SSL_TLSEXT_ERR_NOACK;
         *out = selected;
         return SSL_TLSEXT_ERR_OK;

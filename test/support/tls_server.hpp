@@ -31,8 +31,12 @@ public:
     void use_in(boost::asio::ssl::context& server) const;
 
 private:
-    struct free_key { void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); } };
-    struct free_cert { void operator()(X509* c) const noexcept { X509_free(c); } };
+    struct free_key {
+        void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+    };
+    struct free_cert {
+        void operator()(X509* c) const noexcept { X509_free(c); }
+    };
     std::unique_ptr<EVP_PKEY, free_key> key_;
     std::unique_ptr<X509, free_cert> cert_;
 };

@@ -27,7 +27,7 @@ struct trace_event {
     std::vector<boost::asio::ip::address> addrs;
     bool coalesced = false;
     dns_source source = dns_source::none;
-    std::string description;  // dial_done's describe()
+    std::string description;                                       // dial_done's describe()
     std::string server_name, version, cipher, alpn, verify_error;  // tls_handshake_*
     bool resumed = false;
     std::string proxy, target, reason;  // proxy_connect_*; proxy also on dial_done
@@ -103,11 +103,11 @@ public:
     client_trace trace() const {
         auto s = state_;
         client_trace t;
-#define NETTRACE_TEST_RECORD(name, info)   \
-    t.name = [s](const info& i) {          \
-        trace_event e(#name);              \
-        fill(e, i);                        \
-        s->add(std::move(e));              \
+#define NETTRACE_TEST_RECORD(name, info) \
+    t.name = [s](const info& i) {        \
+        trace_event e(#name);            \
+        fill(e, i);                      \
+        s->add(std::move(e));            \
     };
         NETTRACE_HOOKS(NETTRACE_TEST_RECORD)
 #undef NETTRACE_TEST_RECORD

@@ -68,8 +68,7 @@ public:
     /// whether a tracker converts to any_io_executor, which asks whether it
     /// is an executor, which asks whether it copies: a cycle.)
     template <class Executor>
-        requires(!std::is_same_v<std::decay_t<Executor>, tracker_executor>)
-    explicit tracker_executor(const Executor& inner)
+    requires(!std::is_same_v<std::decay_t<Executor>, tracker_executor>) explicit tracker_executor(const Executor& inner)
         : tracker_executor(tracker_detail::next_id++, boost::asio::any_io_executor(inner)) {}
 
     int id() const noexcept { return id_; }
@@ -81,22 +80,20 @@ public:
     }
 
     template <class Property>
-        requires boost::asio::can_query<const boost::asio::any_io_executor&, Property>::value
-    decltype(auto) query(const Property& p) const {
+    requires boost::asio::can_query<const boost::asio::any_io_executor&, Property>::value decltype(auto) query(
+        const Property& p) const {
         return boost::asio::query(inner_, p);
     }
 
     template <class Property>
-        requires boost::asio::can_require<const boost::asio::any_io_executor&, Property>::value
-    tracker_executor require(const Property& p) const {
-        return tracker_executor(id_, boost::asio::require(inner_, p));
-    }
+    requires boost::asio::can_require<const boost::asio::any_io_executor&, Property>::value tracker_executor
+    require(const Property& p)
+    const { return tracker_executor(id_, boost::asio::require(inner_, p)); }
 
     template <class Property>
-        requires boost::asio::can_prefer<const boost::asio::any_io_executor&, Property>::value
-    tracker_executor prefer(const Property& p) const {
-        return tracker_executor(id_, boost::asio::prefer(inner_, p));
-    }
+    requires boost::asio::can_prefer<const boost::asio::any_io_executor&, Property>::value tracker_executor
+    prefer(const Property& p)
+    const { return tracker_executor(id_, boost::asio::prefer(inner_, p)); }
 
     friend bool operator==(const tracker_executor& a, const tracker_executor& b) noexcept {
         return a.id_ == b.id_ && a.inner_ == b.inner_;

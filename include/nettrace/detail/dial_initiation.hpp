@@ -36,16 +36,14 @@ namespace detail {
 struct dialer_state;
 struct dialer_access;
 
-using dial_handler = boost::asio::any_completion_handler<
-    void(boost::system::error_code, boost::asio::ip::tcp::socket)>;
-using resolve_handler = boost::asio::any_completion_handler<
-    void(boost::system::error_code, std::vector<boost::asio::ip::address>)>;
+using dial_handler = boost::asio::any_completion_handler<void(boost::system::error_code, boost::asio::ip::tcp::socket)>;
+using resolve_handler =
+    boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<boost::asio::ip::address>)>;
 
 // Compiled in src/: the type-erased operations behind every token.
 // `handler_ex` is the handler's executor, or empty when it is `ex`.
-void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
-                std::string address, boost::asio::any_io_executor ex,
-                boost::asio::any_completion_executor handler_ex, dial_handler handler);
+void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
+                boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex, dial_handler handler);
 void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
                    boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
                    resolve_handler handler);
@@ -66,7 +64,8 @@ template <class Executor>
 constexpr bool has_io_context() {
     using blocking = boost::asio::execution::blocking_t;
     if constexpr (boost::asio::can_query<const Executor&, blocking>::value)
-        return std::is_same_v<std::decay_t<typename boost::asio::query_result<const Executor&, blocking>::type>, blocking>;
+        return std::is_same_v<std::decay_t<typename boost::asio::query_result<const Executor&, blocking>::type>,
+                              blocking>;
     else
         return true;  // a Networking TS executor: its own to vouch for
 }
@@ -106,8 +105,8 @@ boost::asio::any_completion_executor handler_executor(const Handler& handler,
 
 struct initiate_dial {
     template <class Handler, class Given>
-    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state,
-                    context ctx, std::string network, std::string address) const {
+    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
+                    std::string network, std::string address) const {
         auto ex = io_executor(handler, given);
         auto handler_ex = handler_executor(handler, ex);
         start_dial(std::move(state), std::move(ctx), std::move(network), std::move(address), std::move(ex),
@@ -117,8 +116,8 @@ struct initiate_dial {
 
 struct initiate_resolve {
     template <class Handler, class Given>
-    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state,
-                    context ctx, std::string host) const {
+    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
+                    std::string host) const {
         auto ex = io_executor(handler, given);
         auto handler_ex = handler_executor(handler, ex);
         start_resolve(std::move(state), std::move(ctx), std::move(host), std::move(ex), std::move(handler_ex),

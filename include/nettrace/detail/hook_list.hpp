@@ -7,15 +7,15 @@
 // The order is event_kind's numbering: append, never reorder.
 #pragma once
 
-#define NETTRACE_HOOKS(X)                              \
-    X(dial_start, dial_start_info)                     \
-    X(dns_start, dns_start_info)                       \
-    X(dns_answer, dns_answer_info)                     \
-    X(dns_done, dns_done_info)                         \
-    X(connect_start, connect_start_info)               \
-    X(connect_done, connect_done_info)                 \
-    X(dial_done, dial_done_info)                       \
-    X(tls_handshake_start, tls_handshake_start_info)   \
-    X(tls_handshake_done, tls_handshake_done_info)     \
-    X(proxy_connect_start, proxy_connect_start_info)   \
+#define NETTRACE_HOOKS(X)                            \
+    X(dial_start, dial_start_info)                   \
+    X(dns_start, dns_start_info)                     \
+    X(dns_answer, dns_answer_info)                   \
+    X(dns_done, dns_done_info)                       \
+    X(connect_start, connect_start_info)             \
+    X(connect_done, connect_done_info)               \
+    X(dial_done, dial_done_info)                     \
+    X(tls_handshake_start, tls_handshake_start_info) \
+    X(tls_handshake_done, tls_handshake_done_info)   \
+    X(proxy_connect_start, proxy_connect_start_info) \
     X(proxy_connect_done, proxy_connect_done_info)

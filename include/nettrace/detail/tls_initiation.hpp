@@ -28,10 +28,9 @@ namespace detail {
 using tls_dial_handler = boost::asio::any_completion_handler<tls_dial_signature>;
 
 // Compiled in src/tls.cpp: the type-erased operation behind every token.
-void start_dial_tls(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
-                    std::string address, boost::asio::ssl::context& ssl_ctx, tls_options options,
-                    boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
-                    tls_dial_handler handler);
+void start_dial_tls(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
+                    boost::asio::ssl::context& ssl_ctx, tls_options options, boost::asio::any_io_executor ex,
+                    boost::asio::any_completion_executor handler_ex, tls_dial_handler handler);
 
 template <class Token>
 concept tls_token = !std::is_same_v<std::decay_t<Token>, tls_options>;
@@ -56,11 +55,10 @@ using access = std::conditional_t<true, dialer_access, Dialer>;
 
 template <class Token, class Given, class Dialer>
 auto async_dial_tls(const Given& given, const Dialer& d, const context& ctx, std::string_view network,
-                    std::string_view address, boost::asio::ssl::context& ssl_ctx, tls_options options,
-                    Token& token) {
-    return boost::asio::async_initiate<Token, tls_dial_signature>(
-        initiate_dial_tls{}, token, given, access<Dialer>::state(d), ctx, std::string(network), std::string(address),
-        &ssl_ctx, std::move(options));
+                    std::string_view address, boost::asio::ssl::context& ssl_ctx, tls_options options, Token& token) {
+    return boost::asio::async_initiate<Token, tls_dial_signature>(initiate_dial_tls{}, token, given,
+                                                                  access<Dialer>::state(d), ctx, std::string(network),
+                                                                  std::string(address), &ssl_ctx, std::move(options));
 }
 
 }  // namespace detail
