@@ -4,6 +4,7 @@
 
 #include "detail/number_text.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <ostream>
 #include <vector>
@@ -78,7 +79,10 @@ context with_timings(const context& parent, timings& out) {
     };
     t.dns_done = [state](const dns_done_info& i) {
         state->out.dns = i.elapsed;
-        state->out.name_lookup_at = state->since_start();
+        // The lookup began no earlier than the dial, whose clock this layer
+        // starts a moment late (in its dial_start hook): never less than
+        // the lookup's own duration.
+        state->out.name_lookup_at = std::max(state->since_start(), i.elapsed);
         state->out.source = i.source;
         state->out.coalesced = i.coalesced;
         if (!state->dialing) state->out.error = i.error;
