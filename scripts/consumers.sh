@@ -181,6 +181,10 @@ if $with_tls; then
   [ -x "$dial" ] || fail "nettrace-dial is not installed in $stage$bindir"
   # shellcheck disable=SC2016  # a literal $ORIGIN
   readelf -d "$dial" | grep -q '(RUNPATH).*\[\$ORIGIN/' || fail "the installed nettrace-dial has no \$ORIGIN RUNPATH"
+  run_alone dial-version "$libdir" "$dial" --version
+  grep -qx "nettrace-dial $version" "$work/dial-version.out" ||
+    { cat "$work/dial-version.out"; fail "the installed nettrace-dial --version does not say $version"; }
+  say "installed $(cat "$work/dial-version.out")"
   run_alone dial-demo "$libdir" "$dial" --demo
   grep -q '^connected to ' "$work/dial-demo.out" || { cat "$work/dial-demo.out"; fail "the installed nettrace-dial --demo did not connect"; }
   say "installed nettrace-dial --demo: $(grep '^connected to ' "$work/dial-demo.out")"
