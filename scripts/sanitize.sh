@@ -17,13 +17,11 @@ san_opts=(-Db_lundef=false -Doptimization=1 -Ddebug=false -Dcpp_args=-g1)
 if [ ! -f build-asan/build.ninja ]; then
   meson setup build-asan -Db_sanitize=address,undefined "${san_opts[@]}" >/dev/null || exit 1
 fi
-# ASan+UBSan: the library's own tests (suites unit, loopback, concurrency
-# and the tool's), and only their executables are built. The fuzz replays
-# are left to fuzz/run.sh, which runs every target under ASan+UBSan itself;
-# the examples (Beast, prometheus-cpp: the slowest files to compile under a
-# sanitizer) and the compile-fail checks find nothing a sanitizer could.
+# ASan+UBSan: the tests of the sanitize suite (test/meson.build says which
+# and why), and only their executables are built. The parsers' fuzz
+# targets run under ASan+UBSan in fuzz/run.sh.
 ninja -C build-asan build.ninja >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
-asan_suites=(unit loopback concurrency tool)
+asan_suites=(sanitize)
 asan_targets=$(meson introspect build-asan --tests | python3 -c '
 import json, os, sys
 wanted = set(sys.argv[1:])
