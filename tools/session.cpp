@@ -113,10 +113,12 @@ std::vector<std::unique_ptr<dial_session>> run_dials(asio::io_context& io, const
         // The demo's listener would keep run() busy forever.
         io.stop();
     };
+    // Outside the branches: the completion handlers below refer to it while
+    // run() runs, after the branch's scope has ended.
+    std::size_t remaining = count;
     if (sequential) {
         asio::co_spawn(io, dial_in_turn(dialer, kind, sessions, started, out), done);
     } else {
-        std::size_t remaining = count;
         for (auto& s : sessions) {
             ++started;
             out.started(*s);
