@@ -286,8 +286,7 @@ std::string proxy::redacted() const {
     };
     if (credentials_)
         out += escaped(username_, unreserved, "%", "0123456789ABCDEF") + (password_.empty() ? "@" : ":***@");
-    out += host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
-    return out + ":" + std::to_string(port_);
+    return out + join_host_port(host_, port_);
 }
 
 const proxy* proxy_settings::select(bool tls, std::string_view host, std::uint16_t port) const noexcept {
