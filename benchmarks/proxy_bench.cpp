@@ -30,16 +30,13 @@
 #include <arpa/inet.h>
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <vector>
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -145,49 +142,17 @@ void run(asio::io_context& ioc, asio::awaitable<void> loop) {
     if (failed) std::rethrow_exception(failed);
 }
 
-struct measured {
-    nettrace::bench::summary ratio, raw_us, nt_us, allocs;
-};
-
+// Blocks of 50 dials, 10 pairs of blocks a round (support.hpp).
 template <class Raw, class Nettrace>
-measured compare(asio::io_context& ioc, int rounds, Raw raw_loop_of, Nettrace nt_loop_of) {
-    const long block = 50;
-    const int blocks = 10;
-    run(ioc, raw_loop_of(block));  // warm up
-    run(ioc, nt_loop_of(block));
-    std::vector<double> ratios, raw_us, nt_us, allocs;
-    for (int r = 0; r < rounds; ++r) {
-        double raw = 0, nt = 0;
-        std::uint64_t nt_allocs = 0;
-        for (int b = 0; b < blocks; ++b) {
-            const bool raw_first = (b + r) % 2 == 0;
-            for (int k = 0; k < 2; ++k) {
-                const bool is_raw = (k == 0) == raw_first;
-                const auto a0 = nettrace::bench::allocations();
-                const auto t0 = steady::now();
-                run(ioc, is_raw ? raw_loop_of(block) : nt_loop_of(block));
-                (is_raw ? raw : nt) += std::chrono::duration<double>(steady::now() - t0).count();
-                if (!is_raw) nt_allocs += nettrace::bench::allocations() - a0;
-            }
-        }
-        const double n = double(block) * blocks;
-        ratios.push_back(nt / raw);
-        raw_us.push_back(raw / n * 1e6);
-        nt_us.push_back(nt / n * 1e6);
-        allocs.push_back(double(nt_allocs) / n);
-    }
-    using nettrace::bench::summarize;
-    return {summarize(ratios), summarize(raw_us), summarize(nt_us), summarize(allocs)};
+nettrace::bench::comparison compare(asio::io_context& ioc, int rounds, Raw raw_loop_of, Nettrace nt_loop_of) {
+    return nettrace::bench::compare_with_raw(
+        rounds, 50, 10, [&](long n) { run(ioc, raw_loop_of(n)); }, [&](long n) { run(ioc, nt_loop_of(n)); });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
-    int rounds = 11;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a.starts_with("--rounds=")) rounds = std::stoi(a.substr(9));
-    }
+    const int rounds = nettrace::bench::rounds_option(argc, argv, 11);
     nettrace::bench::raise_fd_limit();
     asio::io_context ioc(1);
     for (const bool socks : {false, true}) {

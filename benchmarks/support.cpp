@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -115,6 +116,44 @@ summary summarize(std::vector<double> values) {
     const auto n = values.size();
     const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     return {median, values.front(), values.back()};
+}
+
+int rounds_option(int argc, char** argv, int fallback) {
+    int rounds = fallback;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a.starts_with("--rounds=")) rounds = std::stoi(a.substr(9));
+    }
+    return rounds;
+}
+
+comparison compare_with_raw(int rounds, long block, int blocks, const std::function<void(long)>& raw,
+                            const std::function<void(long)>& nettrace) {
+    using steady = std::chrono::steady_clock;
+    raw(block);  // warm up: services, caches
+    nettrace(block);
+    std::vector<double> ratios, raw_us, nt_us, allocs;
+    for (int r = 0; r < rounds; ++r) {
+        double raw_s = 0, nt_s = 0;
+        std::uint64_t nt_allocs = 0;
+        for (int b = 0; b < blocks; ++b) {
+            const bool raw_first = (b + r) % 2 == 0;
+            for (int k = 0; k < 2; ++k) {
+                const bool is_raw = (k == 0) == raw_first;
+                const auto a0 = allocations();
+                const auto t0 = steady::now();
+                (is_raw ? raw : nettrace)(block);
+                (is_raw ? raw_s : nt_s) += std::chrono::duration<double>(steady::now() - t0).count();
+                if (!is_raw) nt_allocs += allocations() - a0;
+            }
+        }
+        const double n = double(block) * blocks;
+        ratios.push_back(nt_s / raw_s);
+        raw_us.push_back(raw_s / n * 1e6);
+        nt_us.push_back(nt_s / n * 1e6);
+        allocs.push_back(double(nt_allocs) / n);
+    }
+    return {summarize(ratios), summarize(raw_us), summarize(nt_us), summarize(allocs)};
 }
 
 }  // namespace nettrace::bench

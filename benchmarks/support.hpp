@@ -1,6 +1,7 @@
 // What the benchmark programs share: a loopback listener that accepts as
 // fast as the kernel hands over connections, process counters (allocations,
-// RSS, heap, listen-queue overflows) and median/min/max summaries. Open
+// RSS, heap, listen-queue overflows), median/min/max summaries and the
+// interleaved comparison of nettrace with raw Asio. Open
 // descriptors are counted by the loopback peers' open_fd_count (peers/), as
 // the tests count them. Everything here binds or connects to loopback
 // addresses only.
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -70,5 +72,24 @@ struct summary {
     double median = 0, min = 0, max = 0;
 };
 summary summarize(std::vector<double> values);
+
+/// The value of `--rounds=N` among the arguments (the last one given), or
+/// `fallback`: the one option of tls-bench and proxy-bench.
+int rounds_option(int argc, char** argv, int fallback);
+
+/// nettrace against raw Asio doing the same by hand, summarised over the
+/// rounds: nettrace's time over raw Asio's, each one's µs per operation,
+/// and nettrace's allocations per operation.
+struct comparison {
+    summary ratio, raw_us, nt_us, allocs;
+};
+
+/// Runs `raw(n)` and `nettrace(n)` (each performs n operations, then
+/// returns) once as a warm-up, then `rounds` rounds of `blocks` pairs of
+/// blocks of `block` operations: the two alternate block by block, and which
+/// goes first rotates with the block and the round, so that both meet the
+/// machine's moods alike.
+comparison compare_with_raw(int rounds, long block, int blocks, const std::function<void(long)>& raw,
+                            const std::function<void(long)>& nettrace);
 
 }  // namespace nettrace::bench

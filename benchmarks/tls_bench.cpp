@@ -20,20 +20,13 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <sys/resource.h>
-
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <functional>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
 
 namespace {
 
@@ -74,24 +67,12 @@ void run(asio::io_context& ioc, asio::awaitable<void> loop) {
     if (failed) std::rethrow_exception(failed);
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
-    int rounds = 11;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a.starts_with("--rounds=")) rounds = std::stoi(a.substr(9));
-    }
+    const int rounds = nettrace::bench::rounds_option(argc, argv, 11);
     // The server keeps what it accepted: one descriptor per handshake.
-    rlimit lim{};
-    ::getrlimit(RLIMIT_NOFILE, &lim);
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
+    nettrace::bench::raise_fd_limit();
 
     asio::io_context ioc;
     const nettrace::testing::test_certificate cert({"tls.test", "IP:127.0.0.1"});
@@ -103,36 +84,14 @@ int main(int argc, char** argv) try {
     // (the raw variant checks the name tls.test, which the certificate has too).
     const std::string address = "127.0.0.1:" + std::to_string(server.port());
 
-    const long block = 20;
-    const int blocks = 10;
-    run(ioc, raw_loop(ep, client, 20));  // warm up: services, the session caches
-    run(ioc, nettrace_loop(address, client, 20));
-    std::vector<double> ratios, raw_us, nt_us, allocs;
-    for (int r = 0; r < rounds; ++r) {
-        double raw = 0, nt = 0;
-        std::uint64_t nt_allocs = 0;
-        for (int b = 0; b < blocks; ++b) {
-            const bool raw_first = (b + r) % 2 == 0;
-            for (int k = 0; k < 2; ++k) {
-                const bool is_raw = (k == 0) == raw_first;
-                const auto a0 = nettrace::bench::allocations();
-                const auto t0 = steady::now();
-                run(ioc, is_raw ? raw_loop(ep, client, block) : nettrace_loop(address, client, block));
-                const double s = std::chrono::duration<double>(steady::now() - t0).count();
-                (is_raw ? raw : nt) += s;
-                if (!is_raw) nt_allocs += nettrace::bench::allocations() - a0;
-            }
-        }
-        const double n = double(block) * blocks;
-        ratios.push_back(nt / raw);
-        raw_us.push_back(raw / n * 1e6);
-        nt_us.push_back(nt / n * 1e6);
-        allocs.push_back(double(nt_allocs) / n);
-    }
-    const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
-    std::printf("| raw Asio connect + ssl handshake | %.1f µs |\n", median(raw_us));
-    std::printf("| `nettrace::dial_tls` | %.1f µs | ratio %.3f [%.3f, %.3f] | %.1f allocations/dial |\n", median(nt_us),
-                median(ratios), *lo, *hi, median(allocs));
+    // Blocks of 20 handshakes, 10 pairs of blocks a round (support.hpp); the
+    // warm-up fills the session caches too.
+    const auto m = nettrace::bench::compare_with_raw(
+        rounds, 20, 10, [&](long n) { run(ioc, raw_loop(ep, client, n)); },
+        [&](long n) { run(ioc, nettrace_loop(address, client, n)); });
+    std::printf("| raw Asio connect + ssl handshake | %.1f µs |\n", m.raw_us.median);
+    std::printf("| `nettrace::dial_tls` | %.1f µs | ratio %.3f [%.3f, %.3f] | %.1f allocations/dial |\n",
+                m.nt_us.median, m.ratio.median, m.ratio.min, m.ratio.max, m.allocs.median);
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "tls-bench: %s\n", e.what());

@@ -147,6 +147,122 @@ DNS = {
 }
 
 
+# --- HTTPS/SVCB records (svcb_fuzzer) -------------------------------------
+# One byte of flags (bit 0: one RDATA; bit 1: splice a response around the
+# question "svc.test HTTPS IN"; bit 2: ask as "SVC.Test."), then the bytes.
+
+S_RDATA, S_SPLICE, S_CASE = 1, 2, 4
+HTTPS = 65
+
+
+def svcb(priority, target, params=()):
+    """RDATA: params as (key, value bytes), written in the order given."""
+    out = struct.pack(">H", priority) + name(target)
+    for key, value in params:
+        out += struct.pack(">HH", key, len(value)) + value
+    return out
+
+
+def alpn(*ids):
+    return b"".join(bytes([len(i)]) + i.encode() for i in ids)
+
+
+def keys(*ks):
+    return b"".join(struct.pack(">H", k) for k in ks)
+
+
+def rdata_seed(data):
+    return bytes([S_RDATA]) + data
+
+
+def response_seed(hdr, answers=b"", extra=0):
+    return bytes([S_SPLICE | extra]) + hdr + answers
+
+
+FOO_COM = bytes.fromhex("03666f6f076578616d706c6503636f6d00")
+FOO_ORG = bytes.fromhex("03666f6f076578616d706c65036f726700")
+GOOD = svcb(1, "", [(1, alpn("h2")), (3, struct.pack(">H", 8443)), (4, a("127.0.0.1"))])
+SVCB_SEEDS = {
+    # RFC 9460 appendix D.
+    "rfc_d1_alias": rdata_seed(b"\x00\x00" + FOO_COM),
+    "rfc_d2_fig3_dot": rdata_seed(bytes.fromhex("000100")),
+    "rfc_d2_fig4_port": rdata_seed(bytes.fromhex("0010") + FOO_COM + bytes.fromhex("000300020035")),
+    "rfc_d2_fig5_key667": rdata_seed(bytes.fromhex("0001") + FOO_COM + bytes.fromhex("029b000568656c6c6f")),
+    "rfc_d2_fig6_key667_escaped": rdata_seed(bytes.fromhex("0001") + FOO_COM +
+                                             bytes.fromhex("029b000968656c6c6fd2716f6f")),
+    "rfc_d2_fig7_ipv6hints": rdata_seed(bytes.fromhex("0001") + FOO_COM + bytes.fromhex(
+        "0006002020010db800000000000000000000000120010db8000000000000000000530001")),
+    "rfc_d2_fig8_ipv6hint_v4": rdata_seed(bytes.fromhex(
+        "0001 076578616d706c6503636f6d00 0006 0010 20010db8012203440000 0000c0000221")),
+    "rfc_d2_fig9_mandatory": rdata_seed(bytes.fromhex("0010") + FOO_ORG +
+                                        bytes.fromhex("0000 0004 0001 0004 0001 0009 02 6832 05 68332d3139 0004 0004 c0000201")),
+    "rfc_d2_fig10_alpn_escapes": rdata_seed(bytes.fromhex("0010") + FOO_ORG +
+                                            bytes.fromhex("0001 000c 08 665c6f6f2c626172 02 6832")),
+    # Everything at once, and the hev3-cases.md shapes.
+    "all_keys": rdata_seed(svcb(2, "alt.test", [(0, keys(1, 3)), (1, alpn("h3", "h2")), (2, b""), (3, b"\x01\xbb"),
+                                                 (4, a("192.0.2.1") + a("192.0.2.2")), (5, b"\x00\x45\xfe\x0d"),
+                                                 (6, V6_1 + V6_2), (7, b"/dns"), (65000, b"")])),
+    "h3_only_no_default_alpn": rdata_seed(svcb(1, "", [(1, alpn("h3")), (2, b"")])),
+    "mandatory_unknown_key": rdata_seed(svcb(1, "", [(0, keys(7)), (7, b"/q")])),
+    "ipv4_mapped_ipv6hint": rdata_seed(svcb(1, "", [(6, aaaa(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201))])),
+    "alias_with_garbage_params": rdata_seed(svcb(0, "pool.test", [(4, b"\x01\x02\x03"), (1, b""), (1, b"")])),
+    "alias_dot": rdata_seed(svcb(0, "")),
+    # Malformed, one fault each.
+    "bad_ipv4hint_length": rdata_seed(svcb(1, "", [(4, b"\x7f\x00\x00\x01\x09")])),
+    "bad_ipv6hint_length": rdata_seed(svcb(1, "", [(6, bytes(20))])),
+    "bad_port_length": rdata_seed(svcb(1, "", [(3, b"\x01\x02\x03")])),
+    "bad_port_zero": rdata_seed(svcb(1, "", [(3, b"\x00\x00")])),
+    "bad_alpn_empty_id": rdata_seed(svcb(1, "", [(1, b"\x02h2\x00")])),
+    "bad_alpn_overrun": rdata_seed(svcb(1, "", [(1, b"\x05h2")])),
+    "bad_ech_empty": rdata_seed(svcb(1, "", [(5, b"")])),
+    "bad_keys_descending": rdata_seed(svcb(1, "", [(3, b"\x01\xbb"), (1, alpn("h2"))])),
+    "bad_keys_duplicate": rdata_seed(svcb(1, "", [(123, b"abc"), (123, b"def")])),
+    "bad_key_65535": rdata_seed(svcb(1, "", [(65535, b"")])),
+    "bad_mandatory_odd": rdata_seed(svcb(1, "", [(0, b"\x00\x01\x00"), (1, alpn("h2"))])),
+    "bad_mandatory_lists_itself": rdata_seed(svcb(1, "", [(0, keys(0))])),
+    "bad_mandatory_absent": rdata_seed(svcb(1, "", [(0, keys(4)), (1, alpn("h2"))])),
+    "bad_no_default_alpn_alone": rdata_seed(svcb(1, "", [(2, b"")])),
+    "bad_no_default_alpn_value": rdata_seed(svcb(1, "", [(1, alpn("h2")), (2, b"abc")])),
+    "bad_target_compressed": rdata_seed(b"\x00\x01\xc0\x0c"),
+    "bad_target_dot_in_label": rdata_seed(b"\x00\x01\x01a\x03b.c\x00"),
+    "bad_target_label_64": rdata_seed(b"\x00\x01\x40" + b"a" * 64 + b"\x00"),
+    "bad_param_header_cut": rdata_seed(b"\x00\x01\x00\x00\x01\x00"),
+    "bad_param_overrun": rdata_seed(b"\x00\x01\x00\x00\x04\x00\x08\x01\x02\x03\x04"),
+    "bad_short": rdata_seed(b"\x00"),
+    # Whole responses (spliced around the question).
+    "response_two_records": response_seed(header(an=2), rr(PTR_Q, HTTPS, GOOD) +
+                                          rr(PTR_Q, HTTPS, svcb(2, "alt.test", [(1, alpn("h3"))]), ttl=60)),
+    "response_nodata": response_seed(header()),
+    "response_nxdomain": response_seed(header(flags=0x8183)),
+    "response_servfail": response_seed(header(flags=0x8182)),
+    "response_refused": response_seed(header(flags=0x8185)),
+    "response_truncated": response_seed(header(flags=0x8380, an=1), rr(PTR_Q, HTTPS, GOOD)),
+    "response_case_and_dot": response_seed(header(an=1), rr(name("SvC.TeSt"), HTTPS, GOOD), S_CASE),
+    "response_cname_chain_backwards": response_seed(header(an=3), rr(name("c2.test"), HTTPS, svcb(1, "")) +
+                                                    rr(name("c1.test"), CNAME, name("c2.test"), ttl=30) +
+                                                    rr(PTR_Q, CNAME, name("c1.test"))),
+    "response_cname_loop": response_seed(header(an=3), rr(PTR_Q, CNAME, name("x.test")) +
+                                         rr(name("x.test"), CNAME, name("svc.test")) + rr(name("x.test"), HTTPS, GOOD)),
+    "response_cname_fork": response_seed(header(an=3), rr(PTR_Q, CNAME, name("x.test")) +
+                                         rr(PTR_Q, CNAME, name("y.test")) + rr(name("y.test"), HTTPS, GOOD)),
+    "response_cname_to_root": response_seed(header(an=2), rr(PTR_Q, CNAME, b"\x00") + rr(b"\x00", HTTPS, svcb(1, ""))),
+    "response_other_owner": response_seed(header(an=3), rr(name("other.test"), HTTPS, GOOD) +
+                                          rr(name("other.test"), CNAME, name("evil.test")) +
+                                          rr(name("evil.test"), HTTPS, GOOD)),
+    "response_malformed_beside_good": response_seed(header(an=2), rr(PTR_Q, HTTPS, GOOD) +
+                                                    rr(PTR_Q, HTTPS, svcb(2, "", [(4, b"\x7f\x00\x00\x01\x09")]))),
+    "response_class_chaos": response_seed(header(an=1), rr(PTR_Q, HTTPS, GOOD, rclass=3)),
+    "response_ttl_top_bit": response_seed(header(an=1), rr(PTR_Q, HTTPS, GOOD, ttl=0x80000001)),
+    "response_pointer_self": response_seed(header(an=1), b"\xc0\x1a" + struct.pack(">HHIH", HTTPS, 1, 300, len(GOOD)) +
+                                           GOOD),
+    "response_pointer_pair": response_seed(header(an=2), rr(PTR_Q, CNAME, b"\x01y\xc0\x2a") +
+                                           rr(b"\x01x\xc0\x26", HTTPS, GOOD)),
+    "response_rdlength_past_end": response_seed(header(an=1), PTR_Q + struct.pack(">HHIH", HTTPS, 1, 300, 900) + GOOD),
+    "response_raw_not_spliced": bytes([0]) + header(an=1) + question("svc.test", HTTPS) + rr(PTR_Q, HTTPS, GOOD),
+    "response_empty": bytes([0]),
+}
+
+
 # --- Proxy replies (http_connect_fuzzer, socks5_reply_fuzzer) ---------------
 
 MAX_PROXY_HEADER = 16 * 1024  # src/detail/proxy_handshake.hpp
@@ -331,5 +447,6 @@ write("dns_answer_fuzzer", sorted(DNS.items()))
 write("http_connect_fuzzer", sorted(HTTP_SEEDS.items()))
 write("socks5_reply_fuzzer", sorted(SOCKS_SEEDS.items()))
 write("json_text_fuzzer", sorted(JSON_TEXT.items()))
+write("svcb_fuzzer", sorted(SVCB_SEEDS.items()))
 write_regressions()
 print({t: len(os.listdir(os.path.join(HERE, "corpus", t))) for t in os.listdir(os.path.join(HERE, "corpus"))})

@@ -24,12 +24,12 @@ work=${NETTRACE_FUZZ_WORK:-/tmp/nettrace-fuzz}
 seconds=${1:-}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(address_fuzzer resolve_spec_fuzzer dns_answer_fuzzer http_connect_fuzzer socks5_reply_fuzzer json_text_fuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(address_fuzzer resolve_spec_fuzzer dns_answer_fuzzer http_connect_fuzzer socks5_reply_fuzzer json_text_fuzzer svcb_fuzzer)
 
 # Fixed runs for CI, sized from measured speeds (executions per second with
-# ASan+UBSan on one core: address ~200k, resolve_spec ~65k, dns_answer ~7k,
+# ASan+UBSan on one core: address ~200k, resolve_spec ~65k, svcb ~60k, dns_answer ~7k,
 # json_text ~2.4k: its inputs grow to -max_len, and it checks each several times).
-declare -A ci_runs=([address_fuzzer]=1000000 [resolve_spec_fuzzer]=500000 [dns_answer_fuzzer]=50000 [http_connect_fuzzer]=50000 [socks5_reply_fuzzer]=500000 [json_text_fuzzer]=30000)
+declare -A ci_runs=([address_fuzzer]=1000000 [resolve_spec_fuzzer]=500000 [dns_answer_fuzzer]=50000 [http_connect_fuzzer]=50000 [socks5_reply_fuzzer]=500000 [json_text_fuzzer]=30000 [svcb_fuzzer]=200000)
 
 if [ ! -f "$build/build.ninja" ]; then
   # -fno-sanitize=function: clang 14's check misfires on Asio's coroutine frames.

@@ -7,6 +7,8 @@ packages=(
   g++ meson ninja-build pkg-config
   libboost1.81-dev libboost-test1.81-dev
   libc-ares-dev dnsmasq-base
+  # ip, which sets up the network lab's namespaces (test/support/netlab.hpp).
+  iproute2
   libssl-dev
   # Real proxies for test/proxy_test.cpp, started by the tests on loopback.
   tinyproxy dante-server microsocks
@@ -17,12 +19,14 @@ packages=(
   # starts on loopback to scrape the example.
   prometheus-cpp-dev prometheus
 )
-# Extras by name: `setup.sh bench` (Google Benchmark), `setup.sh fuzz` (clang's libFuzzer).
+# Extras by name: `setup.sh bench` (Google Benchmark), `setup.sh fuzz` (clang's libFuzzer),
+# `setup.sh docs` (doxygen, for the API reference: `ninja -C build docs`; CI builds no docs).
 for extra in "$@"; do
   case "$extra" in
     bench) packages+=(libbenchmark-dev) ;;
     fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
-    *) echo "setup: unknown extra '$extra' (bench, fuzz)" >&2; exit 2 ;;
+    docs) packages+=(doxygen) ;;
+    *) echo "setup: unknown extra '$extra' (bench, fuzz, docs)" >&2; exit 2 ;;
   esac
 done
 

@@ -113,12 +113,33 @@ std::string_view without_trailing_dot(std::string_view host) noexcept {
     return host;
 }
 
+// inet_pton's strict dotted quad, by hand (no copy to a C string, no libc
+// call on every dial): four decimal parts of 1 to 3 digits, each at most
+// 255 and without a leading zero; no "1.2.3", "0x7f.1" or "01.2.3.4".
 std::optional<boost::asio::ip::address_v4> parse_ipv4(std::string_view text) {
-    // make_address_v4 uses inet_pton: strict dotted quad, no "1.2.3" or "0x7f.1".
-    boost::system::error_code ec;
-    auto v4 = boost::asio::ip::make_address_v4(std::string(text), ec);
-    if (ec) return std::nullopt;
-    return v4;
+    std::uint32_t value = 0, part = 0;
+    unsigned parts = 0, digits = 0;
+    for (char c : text) {
+        if (is_digit(c)) {
+            if (digits == 1 && part == 0) return std::nullopt;  // a leading zero
+            part = part * 10 + std::uint32_t(c - '0');
+            if (++digits > 3 || part > 255) return std::nullopt;
+        } else if (c == '.' && digits != 0 && parts < 3) {
+            value = value << 8 | part;
+            ++parts;
+            part = digits = 0;
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (parts != 3 || digits == 0) return std::nullopt;
+    return boost::asio::ip::address_v4(value << 8 | part);
+}
+
+// Only digits and dots: what an IPv4 literal is made of (and no name is,
+// for a name needs a letter in its last label).
+bool is_dotted(std::string_view s) noexcept {
+    return std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || c == '.'; });
 }
 
 std::nullopt_t fail(boost::system::error_code& ec, error e) {
@@ -241,19 +262,35 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
         if (rest.front() != ':') return fail(ec, error::junk_after_bracket);
         port = rest.substr(1);
     } else {
-        if (address.find_first_of("[]") != npos) return fail(ec, error::unexpected_bracket);
-        auto colon = address.rfind(':');
+        // One pass for what the checks below need: every dial comes here.
+        std::size_t colons = 0, colon = npos;
+        bool bracket = false;
+        for (std::size_t i = 0; i < address.size(); ++i) {
+            const char c = address[i];
+            if (c == ':') {
+                ++colons;
+                colon = i;
+            } else if (c == '[' || c == ']') {
+                bracket = true;
+            }
+        }
+        if (bracket) return fail(ec, error::unexpected_bracket);
         if (colon == npos) return fail(ec, error::missing_port);
         host = address.substr(0, colon);
         port = address.substr(colon + 1);
-        if (host.find(':') != npos) return fail(ec, error::too_many_colons);
+        if (colons > 1) return fail(ec, error::too_many_colons);
     }
 
     if (host.empty()) return fail(ec, error::missing_host);
 
     host_port result;
     boost::system::error_code literal_ec;
-    auto ip = parse_ip_literal(host, literal_ec);
+    std::optional<boost::asio::ip::address> ip;
+    if (!bracketed && is_dotted(host)) {
+        if (auto v4 = parse_ipv4(host)) ip = boost::asio::ip::address(*v4);
+    } else {
+        ip = parse_ip_literal(host, literal_ec);
+    }
     if (literal_ec) {
         // parse_ip_literal reports only nettrace errors.
         const auto e = static_cast<error>(literal_ec.value());

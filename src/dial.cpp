@@ -197,11 +197,31 @@ error_code apply_socket_options(tcp::socket& socket, const dial_options& o) {
     return ec;
 }
 
-void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
-                asio::any_io_executor ex, asio::any_completion_executor handler_ex, dial_handler handler) {
+void start_dial(std::shared_ptr<const dialer_state>&& state, context&& ctx, std::string&& network,
+                std::string&& address, asio::any_io_executor&& ex, asio::any_completion_executor&& handler_ex,
+                dial_handler&& handler) {
     std::make_shared<dial_op<tcp_final>>(std::move(state), std::move(ctx), std::move(network), std::move(address),
                                          std::move(ex), std::move(handler_ex), std::move(handler), tcp_final{})
         ->initiate();
+}
+
+std::string describe_endpoints(std::span<const tcp::endpoint> endpoints) {
+    std::string out;
+    for (const auto& e : endpoints) {
+        if (!out.empty()) out += ',';
+        out += join_host_port(e);
+    }
+    return out;
+}
+
+void start_dial_endpoints(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
+                          std::vector<tcp::endpoint> endpoints, asio::any_io_executor ex,
+                          asio::any_completion_executor handler_ex, dial_handler handler) {
+    auto op = std::make_shared<dial_op<tcp_final>>(std::move(state), std::move(ctx), std::move(network),
+                                                   describe_endpoints(endpoints), std::move(ex),
+                                                   std::move(handler_ex), std::move(handler), tcp_final{});
+    op->set_endpoints(std::move(endpoints));
+    op->initiate();
 }
 
 void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host, asio::any_io_executor ex,

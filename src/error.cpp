@@ -68,6 +68,18 @@ constexpr error_entry errors[] = {
      "unix socket path longer than 107 bytes (sockaddr_un's limit): use a shorter path or a directory closer to /"},
     {error::not_a_socket, "not_a_socket",
      "the path exists but is not a unix socket (is the server listening on another path?)"},
+    {error::no_service_record, "no_service_record", "the name has no HTTPS record"},
+    {error::service_lookup_unsupported, "service_lookup_unsupported",
+     "this resolver cannot look up HTTPS records (use make_dns_resolver(), or turn dial_options::https_records off)"},
+    {error::malformed_service_record, "malformed_service_record",
+     "an HTTPS record breaks RFC 9460 and was ignored (see the trace's dns_answer)"},
+    {error::service_alias_loop, "service_alias_loop",
+     "the HTTPS AliasMode records loop or chain deeper than 8 names"},
+    {error::empty_endpoint_list, "empty_endpoint_list", "dial was given an empty list of endpoints"},
+    {error::invalid_nat64_prefix, "invalid_nat64_prefix",
+     "a NAT64 prefix must be an IPv6 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052), such as 64:ff9b::/96"},
+    {error::no_nat64_prefix, "no_nat64_prefix",
+     "no NAT64 prefix: ipv4only.arpa has no AAAA answer, so this IPv6-only host cannot reach an IPv4 address"},
 };
 
 }  // namespace
@@ -120,6 +132,7 @@ public:
             case error::unsupported_proxy_scheme:
             case error::invalid_unix_path:
             case error::unix_path_too_long:
+            case error::invalid_nat64_prefix:
                 return boost::system::errc::invalid_argument;
             case error::not_a_socket:
                 return boost::system::errc::not_a_socket;

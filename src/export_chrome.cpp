@@ -44,7 +44,8 @@ void add_peer(json_object& args, const boost::asio::ip::tcp::endpoint& ep) {
 // Track ids are unsigned 64-bit: an attempt index is a size_t, and a
 // hand-built record may hold any value there (no signed overflow).
 using track_id = std::uint64_t;
-constexpr track_id dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_track = 4, first_attempt_track = 10;
+constexpr track_id dial_track = 1, dns_track = 2, dns_ipv6_track = 3, dns_ipv4_track = 4, dns_https_track = 5,
+                   first_attempt_track = 10;
 
 // An attempt's track; saturates rather than wrapping onto the fixed tracks.
 track_id attempt_track(std::size_t attempt) {
@@ -116,7 +117,23 @@ const recorded_event* take(std::map<std::size_t, const recorded_event*>& starts,
 // ---------------------------------------------------------------------------
 // One span per done event.
 
+// An HTTPS answer (RFC 9460) on the DNS track of its own.
+void https_answer_span(chrome_dial& d, const recorded_event& e, const recorded_event* dns_start) {
+    d.tracks[dns_https_track] = "dns https (HTTPS)";
+    std::vector<std::string> records;
+    for (const auto& r : e.records) records.push_back(to_string(r));
+    json_object args;
+    args.string("dns.question.name", e.host)
+        .strings("dns.answers", records)
+        .string("nettrace.dns.family", "https")
+        .string("nettrace.dns.source", to_string(e.source))
+        .boolean("nettrace.dns.coalesced", e.coalesced);
+    add_error(args, e.error);
+    d.span(dns_https_track, "dns", "HTTPS " + e.host, span_start(dns_start, e), e.at, args);
+}
+
 void dns_answer_span(chrome_dial& d, const recorded_event& e, const recorded_event* dns_start) {
+    if (e.https) return https_answer_span(d, e, dns_start);
     if (!e.family) return;
     const bool v6 = *e.family == address_family::ipv6;
     const track_id tid = v6 ? dns_ipv6_track : dns_ipv4_track;
@@ -145,6 +162,13 @@ void dns_done_span(chrome_dial& d, const recorded_event& e, const recorded_event
 
 void connect_span(chrome_dial& d, const recorded_event& e, const recorded_event* start) {
     const clock::duration from = span_start(start, e);
+    // What connect_start alone knows: the HTTPS record and NAT64 origin.
+    const auto record_args = [start](json_object& args) {
+        if (!start) return;
+        if (start->priority != 0)
+            args.integer("nettrace.https.priority", start->priority).strings("nettrace.https.alpn", start->offered_alpn);
+        if (start->nat64_from) args.string("nettrace.nat64.from", start->nat64_from->to_string());
+    };
     const bool won = e.outcome == connect_outcome::won;
     const track_id tid = attempt_track(e.attempt);
     d.tracks[tid] = attempt_label(e.attempt, e.endpoint) + (won ? " (won)" : "");
@@ -154,6 +178,7 @@ void connect_span(chrome_dial& d, const recorded_event& e, const recorded_event*
         .integer("nettrace.attempt", e.attempt)
         .string("nettrace.outcome", to_string(e.outcome))
         .boolean("nettrace.winner", won);
+    record_args(args);
     add_error(args, e.error);
     d.span(tid, "connect", "connect " + join_host_port(e.endpoint) + " " + std::string(to_string(e.outcome)), from,
            e.at, args);

@@ -13,6 +13,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nettrace {
 namespace detail {
@@ -40,6 +41,11 @@ std::string_view json_event_name(event_kind k) {
 void dns_fields(json_object& o, const recorded_event& e) {
     o.string("host", e.host);
     if (e.family) o.string("family", to_string(*e.family));
+    if (e.https) {
+        std::vector<std::string> records;
+        for (const auto& r : e.records) records.push_back(to_string(r));
+        o.string("family", "https").strings("records", records);
+    }
     o.strings("addrs", address_strings(e.addrs))
         .boolean("coalesced", e.coalesced)
         .string_or_null("error", error_text(e.error));
@@ -54,6 +60,11 @@ void connect_fields(json_object& o, const recorded_event& e) {
     else
         o.string("address", e.endpoint.address().to_string()).integer("port", e.endpoint.port());
     o.integer("attempt", e.attempt).string_or_null("error", error_text(e.error));
+    if (e.kind == event_kind::connect_start) {
+        o.string("reason", to_string(e.order_reason));
+        if (e.priority != 0) o.integer("priority", e.priority).strings("alpn", e.offered_alpn);
+        if (e.nat64_from) o.string("nat64_from", e.nat64_from->to_string());
+    }
     if (e.kind == event_kind::connect_done)
         o.string("outcome", to_string(e.outcome)).number("elapsed_ms", to_ms(e.elapsed), 3);
 }

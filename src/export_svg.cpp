@@ -136,6 +136,8 @@ svg_bar connect_bar(const recorded_event& e, const recorded_event* start, double
     if (e.outcome == connect_outcome::failed && e.error) b.note += ": " + e.error.message();
     b.tooltip = b.label + ": " + std::string(to_string(e.outcome)) + (won ? " (the dial's connection)" : "") +
                 " after " + duration_text(e.elapsed) + (e.error ? ", " + e.error.message() : "");
+    if (start && start->nat64_from) b.tooltip += ", NAT64 for " + start->nat64_from->to_string();
+    if (start && start->priority != 0) b.tooltip += ", HTTPS record priority " + std::to_string(start->priority);
     return b;
 }
 

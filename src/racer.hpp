@@ -12,6 +12,8 @@
 // delay before the next address joins the race.
 #pragma once
 
+#include <nettrace/history.hpp>
+#include <nettrace/nat64.hpp>
 #include <nettrace/options.hpp>
 #include <nettrace/types.hpp>
 
@@ -26,7 +28,9 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace nettrace::detail {
 
@@ -68,6 +72,26 @@ struct racer_config {
     clock::duration timeout = clock::duration::zero();  // 0: none
     std::optional<clock::time_point> deadline{};        // the context's (with_deadline); the earlier of the two applies
     bool stages_after_connect = false;                  // the driver reports on_connected, then on_attempt_done
+    bool keep_order = false;                            // endpoint lists: the caller's order, no interleave
+    // Learned dialing (connection_history): endpoints sorted by what it
+    // says; with `avoid` the preferred family, the other leads.
+    const connection_history* history = nullptr;
+    std::optional<address_family> avoid{};
+};
+
+/// One HTTPS ServiceMode record as the racer needs it: where (its port and
+/// addresses) and in which group (its priority). The driver keeps the rest
+/// (ALPN, ECH) under `id`, which each attempt carries back.
+struct service_group {
+    std::uint16_t priority = 1;
+    std::uint16_t port = 0;
+    /// The record's TargetName is the dialed host: its A/AAAA answers are
+    /// the addresses, and `ipv6`/`ipv4` (the hints) stand in until each
+    /// family has answered. Otherwise they are the target's own addresses.
+    bool uses_host = true;
+    std::span<const boost::asio::ip::address> ipv6{};
+    std::span<const boost::asio::ip::address> ipv4{};
+    std::uint32_t id = 0;
 };
 
 /// What the racer asks its driver to do next, Boost.MySQL's next_action
@@ -104,22 +128,41 @@ private:
 
 class racer {
 public:
+    static constexpr std::int32_t no_service = -1;
+
     struct attempt {
-        boost::asio::ip::tcp::endpoint endpoint;
+        boost::asio::ip::tcp::endpoint endpoint;  // what is dialed (NAT64: the synthesized address)
         clock::time_point started{};
         clock::time_point finished{};
         boost::system::error_code error;
         connect_outcome outcome = connect_outcome::failed;
         bool done = false;
         std::optional<clock::time_point> connected;  // the transport's connect completed (with stages after it)
+        std::int32_t service = no_service;           // the service_group's id, or no_service
+        std::optional<boost::asio::ip::address_v4> nat64_from{};  // the IPv4 address it was synthesized from
+        attempt_reason reason = attempt_reason::resolver_order;
     };
 
     racer(const racer_config& config, unsigned short port);
 
     // Events. `now` is the time of the event; each may queue actions.
-    void start(clock::time_point now, bool ipv6_pending, bool ipv4_pending);
+    /// `services_pending`: an HTTPS answer (on_services) is awaited; until
+    /// it arrives, connecting waits (HEv3), at most the resolution delay
+    /// after the first address is known.
+    void start(clock::time_point now, bool ipv6_pending, bool ipv4_pending, bool services_pending = false);
+    /// The host's A or AAAA answer: its addresses at the dialed port.
     void on_answer(address_family family, std::span<const boost::asio::ip::address> addrs,
                    const boost::system::error_code& ec, clock::time_point now);
+    /// A list of endpoints (each with its own port) that answers both
+    /// families at once, in the caller's order.
+    void on_endpoints(std::span<const boost::asio::ip::tcp::endpoint> endpoints, clock::time_point now);
+    /// The HTTPS answer: the usable ServiceMode records (empty: none, or
+    /// the lookup failed). Endpoints are then grouped by priority, lowest
+    /// first; the host's own addresses at the dialed port come last.
+    void on_services(std::span<const service_group> groups, clock::time_point now);
+    /// From now on IPv4 addresses are dialed at their synthesized IPv6
+    /// address (NAT64), sorted and interleaved as IPv4 still.
+    void set_nat64(const nat64_prefix& prefix, clock::time_point now);
     /// With config.stages_after_connect: attempt `i`'s TCP connect
     /// succeeded and its next stage starts; on_attempt_done follows.
     void on_connected(std::size_t attempt, clock::time_point now);
@@ -136,15 +179,45 @@ public:
     const boost::system::error_code& error() const noexcept { return error_; }
     std::span<const attempt> attempts() const noexcept { return {attempts_.data(), attempts_.size()}; }
     bool pending(address_family f) const noexcept { return family_[index(f)].pending; }
+    bool services_pending() const noexcept { return services_pending_; }
     address_family preferred() const noexcept { return preferred_; }
+    const racer_config& config() const noexcept { return config_; }
 
 private:
     enum class phase { connecting, finishing, done };
 
+    // An endpoint of the race not yet started: its group's rank (lower
+    // first; the host's plain addresses rank last) and its arrival order.
+    struct candidate {
+        boost::asio::ip::tcp::endpoint endpoint;
+        std::uint32_t rank = 0;
+        std::uint32_t seq = 0;
+        std::int32_t service = no_service;
+        std::optional<boost::asio::ip::address_v4> nat64_from{};
+        // What the history says: 0 won recently, 1 nothing, 2 failed recently.
+        std::uint8_t learned = 1;
+        std::chrono::nanoseconds rtt{0};
+    };
+
+    struct origin_endpoint {
+        boost::asio::ip::tcp::endpoint endpoint;
+        std::uint32_t seq = 0;
+    };
+
     struct family_state {
         bool pending = false;
-        small_queue<boost::asio::ip::tcp::endpoint, 1> untried;
-        boost::system::error_code error;  // a negative answer
+        bool answered = false;
+        boost::container::small_vector<origin_endpoint, 1> answer;  // the host's answer (or the caller's list)
+        boost::system::error_code error;                            // a negative answer
+        boost::container::small_vector<candidate, 1> untried;       // rebuilt from the inputs; consumed from `head`
+        std::size_t head = 0;
+        bool has_next() const noexcept { return head < untried.size(); }
+        const candidate& next() const noexcept { return untried[head]; }
+    };
+
+    struct group_state {
+        service_group group;  // its spans point into `addresses`
+        std::vector<boost::asio::ip::address> addresses;
     };
 
     static std::size_t index(address_family f) noexcept { return f == address_family::ipv6 ? 0 : 1; }
@@ -153,6 +226,13 @@ private:
     }
 
     void advance(clock::time_point now);
+    void rebuild(clock::time_point now);
+    void apply_history(clock::time_point now);
+    void add_candidate(address_family f, boost::asio::ip::tcp::endpoint ep, std::uint32_t rank, std::uint32_t seq,
+                       std::int32_t service);
+    bool ready(clock::time_point now) const;
+    bool only_demoted_while_pending() const;
+    void note_addresses(clock::time_point now);
     bool may_start_another(clock::time_point now) const;
     bool usable(address_family f, clock::time_point now) const;
     std::optional<address_family> pick(clock::time_point now) const;
@@ -176,6 +256,12 @@ private:
     clock::time_point last_connected_{};
     std::optional<address_family> last_family_;
     unsigned preferred_started_ = 0;
+    std::uint32_t last_rank_ = 0;
+    std::uint32_t next_seq_ = 0;
+    bool services_pending_ = false;
+    std::vector<group_state> groups_;  // sorted by priority; empty without HTTPS records
+    std::optional<nat64_prefix> nat64_;
+    bool family_learned_ = false;  // config.avoid flipped the preferred family
     bool failure_frees_slot_ = false;
     std::size_t in_flight_ = 0;
     clock::time_point armed_ = clock::time_point::max();
@@ -189,6 +275,12 @@ private:
 // one the peer caused (refused, reset, timed out) over local ones (no route,
 // no IPv6 stack), so a v4 RST is not hidden behind a v6 ENETUNREACH.
 boost::system::error_code most_telling_error(std::span<const racer::attempt> attempts);
+
+// What a finished race teaches a connection_history: each attempt's
+// outcome, and whether `host`'s preferred family was black-holed (its
+// attempts still pending a full attempt delay or more when the other family
+// won) or is healthy (it won).
+void learn_from(const racer& r, connection_history& history, std::string_view host, clock::time_point now);
 
 // Two families' lookup errors as one: a real failure (NXDOMAIN, SERVFAIL)
 // over "no address of this family".

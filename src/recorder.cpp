@@ -71,7 +71,12 @@ void copy_dns(recorded_event& e, const Info& i) {
 }
 void copy(recorded_event& e, const dns_answer_info& i) {
     copy_dns(e, i);
-    e.family = i.family;
+    if (i.https) {
+        e.https = true;
+        e.records.assign(i.records.begin(), i.records.end());
+    } else {
+        e.family = i.family;
+    }
 }
 void copy(recorded_event& e, const dns_done_info& i) { copy_dns(e, i); }
 
@@ -82,7 +87,13 @@ void copy_attempt(recorded_event& e, const Info& i) {
     e.attempt = i.attempt;
     e.address = i.path;
 }
-void copy(recorded_event& e, const connect_start_info& i) { copy_attempt(e, i); }
+void copy(recorded_event& e, const connect_start_info& i) {
+    copy_attempt(e, i);
+    e.priority = i.priority;
+    e.offered_alpn.assign(i.alpn.begin(), i.alpn.end());
+    e.nat64_from = i.nat64_from;
+    e.order_reason = i.reason;
+}
 void copy(recorded_event& e, const connect_done_info& i) {
     copy_attempt(e, i);
     e.error = i.error;

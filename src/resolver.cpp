@@ -290,12 +290,29 @@ public:
         return detail::answered_lookup();
     }
 
+    // A table entry is the whole truth about its host, so its HTTPS record
+    // is "none"; other names are the fallback's.
+    std::shared_ptr<pending_lookup> lookup_service(const asio::any_io_executor& ex, std::string_view name,
+                                                   service_callback done) override {
+        if (fallback_ && table_.find(detail::canonical_name(detail::service_host(name))) == table_.end())
+            return fallback_->lookup_service(ex, name, std::move(done));
+        return resolver::lookup_service(ex, name, std::move(done));
+    }
+
 private:
     std::map<std::string, std::vector<asio::ip::address>, std::less<>> table_;
     std::shared_ptr<resolver> fallback_;
 };
 
 }  // namespace
+
+std::shared_ptr<pending_lookup> resolver::lookup_service(const asio::any_io_executor& ex, std::string_view,
+                                                         service_callback done) {
+    service_result result;
+    result.error = make_error_code(error::service_lookup_unsupported);
+    asio::post(ex, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+    return detail::answered_lookup();
+}
 
 std::shared_ptr<resolver> make_system_resolver() { return std::make_shared<system_resolver>(); }
 

@@ -91,9 +91,16 @@ struct tls_final {
         return options.verify_peer && v != X509_V_OK ? X509_verify_cert_error_string(v) : std::string_view();
     }
 
+    std::vector<std::string> client_alpn() const { return options.alpn; }
+
+    // `offer`: the attempt's HTTPS record allows only these of our ALPN
+    // protocols (service_resolution made the intersection); null: all.
     template <class Op, class Handler>
-    void start_stage(Op&, stream_type& stream, Handler&& handler) {
+    void start_stage(Op&, stream_type& stream, const std::vector<std::string>* offer, Handler&& handler) {
         error_code ec;
+        std::string offered;
+        if (offer) offered = alpn_wire(*offer).value_or(std::string());
+        const std::string& wire = offer ? offered : alpn;
         SSL* ssl = stream.native_handle();
         const bool ip = is_ip_literal(server_name);
         if (!server_name.empty() && !ip && SSL_set_tlsext_host_name(ssl, server_name.c_str()) != 1)
@@ -104,9 +111,9 @@ struct tls_final {
         } else if (!ec) {
             stream.set_verify_mode(ssl::verify_none, ec);
         }
-        if (!ec && !alpn.empty() &&
-            SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn.data()),
-                                static_cast<unsigned>(alpn.size())) != 0)
+        if (!ec && !wire.empty() &&
+            SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()),
+                                static_cast<unsigned>(wire.size())) != 0)
             ec = asio::error::no_memory;
         if (ec) {
             // Never inline: the op is in the middle of reporting the connect.
@@ -139,10 +146,12 @@ struct tls_final {
 
 void start_dial_tls(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
                     ssl::context& ssl_ctx, tls_options options, asio::any_io_executor ex,
-                    asio::any_completion_executor handler_ex, tls_dial_handler handler) {
+                    asio::any_completion_executor handler_ex, tls_dial_handler handler,
+                    std::optional<std::vector<tcp::endpoint>> endpoints) {
+    if (endpoints) address = describe_endpoints(*endpoints);
     tls_final final{&ssl_ctx, std::move(options), {}, {}};
     final.server_name = final.options.server_name;
-    if (final.server_name.empty()) {
+    if (final.server_name.empty() && !endpoints) {
         error_code ignored;  // a bad address is the dial's to report
         if (auto hp = parse_host_port(address, ignored)) final.server_name = hp->host;
     }
@@ -151,6 +160,7 @@ void start_dial_tls(std::shared_ptr<const dialer_state> state, context ctx, std:
     auto op = std::make_shared<dial_op<tls_final>>(std::move(state), std::move(ctx), std::move(network),
                                                    std::move(address), std::move(ex), std::move(handler_ex),
                                                    std::move(handler), std::move(final));
+    if (endpoints) op->set_endpoints(std::move(*endpoints));
     // A bad ALPN list is refused before any DNS or connect, as bad input is.
     if (!wire) op->refuse(asio::error::invalid_argument);
     op->initiate();

@@ -1,5 +1,7 @@
 #include <nettrace/types.hpp>
 
+#include <cstddef>
+#include <iterator>
 #include <ostream>
 
 namespace nettrace {
@@ -42,7 +44,16 @@ std::string_view to_string(connect_outcome o) noexcept {
     return "unknown";
 }
 
+std::string_view to_string(attempt_reason r) noexcept {
+    // In the enumerators' order.
+    constexpr std::string_view names[] = {"resolver_order", "interleave", "history_promoted", "history_demoted",
+                                          "history_family"};
+    const auto i = static_cast<std::size_t>(r);
+    return i < std::size(names) ? names[i] : "unknown";
+}
+
 std::ostream& operator<<(std::ostream& os, address_family f) { return os << to_string(f); }
+std::ostream& operator<<(std::ostream& os, attempt_reason r) { return os << to_string(r); }
 std::ostream& operator<<(std::ostream& os, dns_source s) { return os << to_string(s); }
 std::ostream& operator<<(std::ostream& os, connect_outcome o) { return os << to_string(o); }
 

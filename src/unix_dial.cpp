@@ -54,7 +54,7 @@ class unix_dial_op final : public operation<unix_dial_signature> {
 public:
     unix_dial_op(std::shared_ptr<const dialer_state> state, context ctx, std::string path, asio::any_io_executor ex,
                  asio::any_completion_executor handler_ex, handler_type handler)
-        : operation(ex, state->options.single_threaded, std::move(ctx), std::move(handler), std::move(handler_ex)),
+        : operation(std::move(ex), state->options.single_threaded, std::move(ctx), std::move(handler), std::move(handler_ex)),
           state_(std::move(state)),
           path_(std::move(path)),
           socket_(ex_) {}

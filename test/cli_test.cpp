@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "cli.hpp"
+#include "support/proxy_environment.hpp"
 
 #include <nettrace/dns_resolver.hpp>
 #include <nettrace/proxy.hpp>
@@ -54,34 +55,8 @@ boost::test_tools::predicate_result starts_with(const std::string& text, std::st
 }
 
 // Every parse outside demo mode reads the proxy environment, so each test
-// starts from none of it set (whatever the shell running the suite has) and
-// leaves the environment as it found it. REQUEST_METHOD too: when set it
-// hides HTTP_PROXY (the library's httpoxy rule).
-struct proxy_environment {
-    static constexpr const char* names[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",   "all_proxy",
-                                            "ALL_PROXY",  "no_proxy",   "NO_PROXY",    "REQUEST_METHOD"};
-
-    proxy_environment() {
-        for (const char* name : names) {
-            const char* value = std::getenv(name);
-            saved.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
-            ::unsetenv(name);
-        }
-    }
-    ~proxy_environment() {
-        for (const auto& [name, value] : saved)
-            if (value)
-                ::setenv(name, value->c_str(), 1);
-            else
-                ::unsetenv(name);
-    }
-    proxy_environment(const proxy_environment&) = delete;
-    proxy_environment& operator=(const proxy_environment&) = delete;
-
-    static void set(const char* name, const char* value) { ::setenv(name, value, 1); }
-
-    std::vector<std::pair<const char*, std::optional<std::string>>> saved;
-};
+// starts from none of it set (support/proxy_environment.hpp).
+using proxy_environment = nettrace::testing::clean_proxy_environment;
 
 }  // namespace
 

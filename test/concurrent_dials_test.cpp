@@ -49,21 +49,8 @@ constexpr long sanitizer_slowdown = 1;
 
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
 using nettrace::connect_outcome;
-using nettrace::testing::env_number;
-using nettrace::testing::ms;
-using nettrace::testing::real_endpoint;
-using nettrace::testing::real_peer;
-using nettrace::testing::rng;
-using nettrace::testing::trace_recorder;
-using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
-
-const error_code aborted = asio::error::operation_aborted;
-const error_code timeout = nettrace::error::timeout;
+using namespace nettrace::testing;  // the peers, the recorder, fault_schedules.hpp
 
 // Accepts and closes at once, on its own strand (the acceptor is not thread
 // safe; the io_context runs on several threads), so thousands of dials do

@@ -7,6 +7,7 @@
 #include <nettrace/nettrace.hpp>
 
 #include "support/common.hpp"
+#include "support/run_dial.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -17,23 +18,13 @@
 #include <sys/socket.h>
 
 #include <chrono>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
-using nettrace::testing::host_port;
-using nettrace::testing::ms;
 using nettrace::testing::trace_recorder;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
-const auto v4_other = asio::ip::make_address("127.0.0.2");
 
 int int_option(tcp::socket& s, int level, int name) {
     int v = -1;
@@ -50,27 +41,10 @@ struct two_live_addresses {
     nettrace::testing::live_listener second{ioc.get_executor(), v4, first.port()};
     trace_recorder rec;
 
-    struct result {
-        error_code ec;
-        std::optional<tcp::socket> socket;
-        std::chrono::steady_clock::duration elapsed{};
-    };
-
-    result dial(nettrace::dial_options o) {
+    nettrace::testing::dial_result dial(nettrace::dial_options o) {
         o.resolver = nettrace::make_static_resolver({{"race.test", {v4_other, v4}}});
         o.attempt_delay = 2s;  // a second attempt before 2 s is one the first's failure started
-        result r;
-        const auto start = std::chrono::steady_clock::now();
-        nettrace::dialer(o).dial(ioc.get_executor(), rec.attach(), "tcp", host_port("race.test", first.port()),
-                                 [&](error_code ec, tcp::socket s) {
-                                     rec.completed();
-                                     r.elapsed = std::chrono::steady_clock::now() - start;
-                                     r.ec = ec;
-                                     if (!ec) r.socket.emplace(std::move(s));
-                                     ioc.stop();
-                                 });
-        ioc.run_for(10s);
-        return r;
+        return nettrace::testing::run_dial(ioc, nettrace::dialer(o), rec, host_port("race.test", first.port()));
     }
 };
 

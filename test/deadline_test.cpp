@@ -23,17 +23,10 @@
 #include <string>
 #include <vector>
 
-namespace asio = boost::asio;
-using namespace std::chrono_literals;
-using boost::system::error_code;
-using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
 using nettrace::error;
 namespace t = nettrace::testing;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
 
 struct dial_fixture {
     asio::io_context ioc;
@@ -42,23 +35,39 @@ struct dial_fixture {
     struct outcome {
         error_code error;
         steady::duration took{};
-        std::string description;
+        std::string description;  // dial(): dial_done's
     };
 
-    outcome dial(const nettrace::dialer& d, const nettrace::context& ctx, const std::string& address) {
+    // Runs the operation that `start(handler)` begins, the handler taking
+    // (error_code, Result), until it completes.
+    template <class Result, class Start>
+    outcome run(Start start) {
         std::optional<outcome> out;
         const auto started = steady::now();
-        d.dial(ioc.get_executor(), rec.attach(ctx), "tcp", address, [&](error_code ec, tcp::socket) {
+        start([&](error_code ec, Result) {
             rec.completed();
             out = outcome{ec, steady::now() - started, {}};
         });
         while (!out && ioc.run_one_for(10s)) {}
         BOOST_REQUIRE(out);
-        rec.check_contract();
-        out->description = rec.of("dial_done").at(0).description;
         return *out;
     }
+
+    outcome dial(const nettrace::dialer& d, const nettrace::context& ctx, const std::string& address) {
+        auto out = run<tcp::socket>(
+            [&](auto handler) { d.dial(ioc.get_executor(), rec.attach(ctx), "tcp", address, std::move(handler)); });
+        rec.check_contract();
+        out.description = rec.of("dial_done").at(0).description;
+        return out;
+    }
 };
+
+// What a context's 300 ms timeout ends an operation with, about 300 ms in.
+void expired_at_300ms(const dial_fixture::outcome& r) {
+    BOOST_TEST((r.error == error::timeout), r.error.message());
+    BOOST_TEST(ms(r.took) >= 250);
+    BOOST_TEST(ms(r.took) < 3000);
+}
 
 }  // namespace
 
@@ -97,10 +106,8 @@ BOOST_FIXTURE_TEST_SUITE(deadlines_bound_operations, dial_fixture)
 
 BOOST_AUTO_TEST_CASE(with_timeout_bounds_a_black_holed_dial) {
     const t::black_hole hole(v4);
-    const auto r = dial(nettrace::dialer(), nettrace::with_timeout({}, 300ms), t::host_port(v4, hole.port()));
-    BOOST_TEST((r.error == error::timeout), r.error.message());
-    BOOST_TEST(t::ms(r.took) >= 250);
-    BOOST_TEST(t::ms(r.took) < 3000);
+    const auto r = dial(nettrace::dialer(), nettrace::with_timeout({}, 300ms), host_port(v4, hole.port()));
+    expired_at_300ms(r);
     BOOST_TEST(r.description.find("the context's deadline expired") != std::string::npos, r.description);
 }
 
@@ -108,17 +115,17 @@ BOOST_AUTO_TEST_CASE(the_dialers_timeout_applies_when_it_is_earlier) {
     const t::black_hole hole(v4);
     nettrace::dial_options o;
     o.timeout = 200ms;
-    const auto r = dial(nettrace::dialer(o), nettrace::with_timeout({}, 5s), t::host_port(v4, hole.port()));
+    const auto r = dial(nettrace::dialer(o), nettrace::with_timeout({}, 5s), host_port(v4, hole.port()));
     BOOST_TEST((r.error == error::timeout), r.error.message());
-    BOOST_TEST(t::ms(r.took) >= 150);
-    BOOST_TEST(t::ms(r.took) < 2500);  // far from the context's 5 s
+    BOOST_TEST(ms(r.took) >= 150);
+    BOOST_TEST(ms(r.took) < 2500);  // far from the context's 5 s
     BOOST_TEST(r.description.find("dial_options::timeout expired") != std::string::npos, r.description);
 }
 
 BOOST_AUTO_TEST_CASE(a_deadline_already_past_fails_before_any_connect) {
     const t::live_listener live(ioc.get_executor(), v4);
     const auto r =
-        dial(nettrace::dialer(), nettrace::with_deadline({}, steady::now() - 1s), t::host_port(v4, live.port()));
+        dial(nettrace::dialer(), nettrace::with_deadline({}, steady::now() - 1s), host_port(v4, live.port()));
     BOOST_TEST((r.error == error::timeout), r.error.message());
     BOOST_TEST(rec.count("connect_start") == 0u);
     BOOST_TEST(live.accepted() == 0u);
@@ -126,7 +133,7 @@ BOOST_AUTO_TEST_CASE(a_deadline_already_past_fails_before_any_connect) {
 
 BOOST_AUTO_TEST_CASE(a_deadline_that_never_comes_changes_nothing) {
     const t::live_listener live(ioc.get_executor(), v4);
-    const auto r = dial(nettrace::dialer(), nettrace::with_timeout({}, 1h), t::host_port(v4, live.port()));
+    const auto r = dial(nettrace::dialer(), nettrace::with_timeout({}, 1h), host_port(v4, live.port()));
     BOOST_TEST(!r.error, r.error.message());
 }
 
@@ -134,23 +141,16 @@ BOOST_AUTO_TEST_CASE(resolve_honours_the_context_deadline) {
     // A name server that never answers: a bound UDP socket nobody reads.
     asio::ip::udp::socket silent(ioc, asio::ip::udp::endpoint(v4, 0));
     nettrace::dns_resolver_options dns;
-    dns.nameservers = {t::host_port(v4, silent.local_endpoint().port())};
+    dns.nameservers = {host_port(v4, silent.local_endpoint().port())};
     dns.use_hosts_file = false;
     dns.timeout = 5s;
     nettrace::dial_options o;
     o.resolver = nettrace::make_dns_resolver(dns);
-    std::optional<error_code> done;
-    const auto started = steady::now();
-    nettrace::dialer(o).resolve(ioc.get_executor(), rec.attach(nettrace::with_timeout({}, 300ms)), "never.test",
-                                [&](error_code ec, std::vector<asio::ip::address>) {
-                                    rec.completed();
-                                    done = ec;
-                                });
-    while (!done && ioc.run_one_for(10s)) {}
-    BOOST_REQUIRE(done);
-    BOOST_TEST((*done == error::timeout), done->message());
-    BOOST_TEST(t::ms(steady::now() - started) >= 250);
-    BOOST_TEST(t::ms(steady::now() - started) < 3000);
+    const auto r = run<std::vector<asio::ip::address>>([&](auto handler) {
+        nettrace::dialer(o).resolve(ioc.get_executor(), rec.attach(nettrace::with_timeout({}, 300ms)), "never.test",
+                                    std::move(handler));
+    });
+    expired_at_300ms(r);
     BOOST_TEST(rec.count("dns_start") == rec.count("dns_done"));
     BOOST_TEST(rec.hooks_after_completion() == 0);
 }
@@ -159,19 +159,12 @@ BOOST_AUTO_TEST_CASE(dial_tls_honours_it_in_a_stalled_handshake) {
     // Accepts and never answers the ClientHello.
     const t::live_listener mute(ioc.get_executor(), v4);
     asio::ssl::context ssl(asio::ssl::context::tls_client);
-    std::optional<error_code> done;
-    const auto started = steady::now();
     const nettrace::tls_dialer d(ssl);
-    d.dial(ioc.get_executor(), rec.attach(nettrace::with_timeout({}, 300ms)), "tcp", t::host_port(v4, mute.port()),
-           [&](error_code ec, nettrace::tls_stream) {
-               rec.completed();
-               done = ec;
-           });
-    while (!done && ioc.run_one_for(10s)) {}
-    BOOST_REQUIRE(done);
-    BOOST_TEST((*done == error::timeout), done->message());
-    BOOST_TEST(t::ms(steady::now() - started) >= 250);
-    BOOST_TEST(t::ms(steady::now() - started) < 3000);
+    const auto r = run<nettrace::tls_stream>([&](auto handler) {
+        d.dial(ioc.get_executor(), rec.attach(nettrace::with_timeout({}, 300ms)), "tcp", host_port(v4, mute.port()),
+               std::move(handler));
+    });
+    expired_at_300ms(r);
     rec.check_contract();
 }
 

@@ -37,23 +37,9 @@
 
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
 using nettrace::connect_outcome;
 using nettrace::family_preference;
-using nettrace::testing::failed_assertions;
-using nettrace::testing::ms;
-using nettrace::testing::real_endpoint;
-using nettrace::testing::real_peer;
-using nettrace::testing::rng;
-using nettrace::testing::seeds;
-using nettrace::testing::trace_recorder;
-using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
-
-const error_code aborted = asio::error::operation_aborted;
-const error_code timeout = nettrace::error::timeout;
+using namespace nettrace::testing;  // the peers, the recorder, fault_schedules.hpp
 
 // Live, refused and black-holed peers, all on one port.
 struct peer_set {
@@ -100,18 +86,9 @@ struct peer_set {
 };
 
 enum class real_cancel { none, timer, at_once, in_connect_start };
-const char* name(real_cancel c) {
-    switch (c) {
-        case real_cancel::none:
-            return "none";
-        case real_cancel::timer:
-            return "timer";
-        case real_cancel::at_once:
-            return "right after initiation";
-        case real_cancel::in_connect_start:
-            return "inside connect_start";
-    }
-    return "?";
+const char* name(real_cancel c) {  // for a failing schedule's printout
+    static constexpr const char* names[] = {"none", "timer", "right after initiation", "inside connect_start"};
+    return names[static_cast<int>(c)];
 }
 
 struct real_schedule {

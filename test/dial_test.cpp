@@ -29,22 +29,9 @@
 #include <chrono>
 #include <optional>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
-using nettrace::testing::descriptor_baseline;
-using nettrace::testing::host_port;
-using nettrace::testing::ipv6_available;
-using nettrace::testing::ms;
 using nettrace::testing::trace_recorder;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
-const auto v4_other = asio::ip::make_address("127.0.0.2");
-const auto v4_third = asio::ip::make_address("127.0.0.3");
-const auto v6 = asio::ip::make_address("::1");
 
 struct dial_result {
     error_code ec;
@@ -95,6 +82,16 @@ struct live_ipv4 : loopback_dial {
 
     std::string literal() const { return host_port(v4, live.port()); }
     std::string race_test() const { return host_port("race.test", live.port()); }
+};
+
+// ... or two black holes, on 127.0.0.2 and 127.0.0.3 at one port, and the
+// descriptor count a dial of them must leave behind.
+struct two_black_holes : loopback_dial {
+    nettrace::testing::black_hole first{v4_other};
+    nettrace::testing::black_hole second{v4_third, first.port()};
+    const std::size_t fds_before = descriptor_baseline(ioc);
+
+    std::string race_test() const { return host_port("race.test", first.port()); }
 };
 
 }  // namespace
@@ -226,14 +223,11 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(timeouts_and_cancellation)
 
-BOOST_FIXTURE_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_closed, loopback_dial) {
-    nettrace::testing::black_hole hole1(v4_other);
-    nettrace::testing::black_hole hole2(v4_third, hole1.port());
-    const auto fds_before = descriptor_baseline(ioc);
+BOOST_FIXTURE_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_closed, two_black_holes) {
     nettrace::dial_options o;
     o.timeout = 400ms;
     o.attempt_delay = 100ms;
-    auto r = dial(pinned({v4_other, v4_third}, o), host_port("race.test", hole1.port()));
+    auto r = dial(pinned({v4_other, v4_third}, o), race_test());
     BOOST_TEST(r.ec == nettrace::error::timeout);
     BOOST_TEST(ms(r.elapsed) >= 399.0);
     BOOST_TEST(ms(r.elapsed) < 2000.0);
@@ -244,32 +238,25 @@ BOOST_FIXTURE_TEST_CASE(all_black_holed_fails_at_the_timeout_with_every_attempt_
     rec.check_contract();
 }
 
-BOOST_FIXTURE_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_everything, loopback_dial) {
-    nettrace::testing::black_hole hole1(v4_other);
-    nettrace::testing::black_hole hole2(v4_third, hole1.port());
-    const auto fds_before = descriptor_baseline(ioc);
+BOOST_FIXTURE_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_everything, two_black_holes) {
     nettrace::dial_options o;
     o.attempt_delay = 50ms;
     auto d = pinned({v4_other, v4_third}, o);
-    asio::cancellation_signal signal;
+    timed_cancellation cancel(ioc);
     error_code result;
-    std::chrono::steady_clock::time_point cancelled_at, completed_at;
-    d.dial(ioc.get_executor(), rec.attach(), "tcp", host_port("race.test", hole1.port()),
-           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+    steady::time_point completed_at;
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", race_test(),
+           asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, tcp::socket) {
                rec.completed();
-               completed_at = std::chrono::steady_clock::now();
+               completed_at = steady::now();
                result = ec;
            }));
     // Cancel once the second attempt is under way: between attempts, both in flight.
-    asio::steady_timer t(ioc, 120ms);
-    t.async_wait([&](error_code) {
-        cancelled_at = std::chrono::steady_clock::now();
-        signal.emit(asio::cancellation_type::terminal);
-    });
+    cancel.emit_after(120ms);
     ioc.run();
     BOOST_TEST(result == asio::error::operation_aborted);
     BOOST_TEST(rec.count("connect_start") == 2u);
-    BOOST_TEST(ms(completed_at - cancelled_at) < 100.0);
+    BOOST_TEST(ms(completed_at - cancel.emitted_at()) < 100.0);
     for (auto& e : rec.of("connect_done")) BOOST_TEST((e.outcome == nettrace::connect_outcome::cancelled));
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before);
     rec.check_contract();
@@ -799,15 +786,14 @@ BOOST_FIXTURE_TEST_CASE(a_timeout_whose_nanoseconds_would_wrap_never_fires, loop
     nettrace::dial_options o;
     o.timeout = std::chrono::milliseconds(18446744073710LL);
     const nettrace::dialer d = pinned({v4_other}, o);
-    asio::cancellation_signal signal;
+    timed_cancellation cancel(ioc);
     error_code result;
     d.dial(ioc.get_executor(), rec.attach(), "tcp", host_port("race.test", hole.port()),
-           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+           asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, tcp::socket) {
                rec.completed();
                result = ec;
            }));
-    asio::steady_timer cancel_later(ioc, 300ms);
-    cancel_later.async_wait([&](error_code) { signal.emit(asio::cancellation_type::terminal); });
+    cancel.emit_after(300ms);
     ioc.run_for(10s);
     BOOST_TEST(result == asio::error::operation_aborted, result.message());
     rec.check_contract();

@@ -8,6 +8,7 @@
 
 #include "support/common.hpp"
 #include "support/dns_server.hpp"
+#include "support/run_dial.hpp"
 #include "support/trace_recorder.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -27,22 +28,13 @@
 
 #include <unistd.h>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
 using nettrace::testing::behaviour;
 using nettrace::testing::fake_dns_server;
-using nettrace::testing::host_port;
-using nettrace::testing::ms;
 using nettrace::testing::query_type;
+using nettrace::testing::run_dial;
 using nettrace::testing::trace_recorder;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
-const auto v4_other = asio::ip::make_address("127.0.0.2");
-const auto v6 = asio::ip::make_address("::1");
 
 struct dnsmasq_present {
     boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
@@ -74,27 +66,6 @@ resolved run_resolve(asio::io_context& ioc, const nettrace::dialer& d, const std
     resolved r;
     d.resolve(ioc.get_executor(), ctx, host, [&](error_code ec, std::vector<asio::ip::address> a) {
         r = {ec, std::move(a)};
-        ioc.stop();
-    });
-    ioc.restart();
-    ioc.run();
-    return r;
-}
-
-struct dialed {
-    error_code ec;
-    std::optional<tcp::socket> socket;
-    std::chrono::steady_clock::duration elapsed{};
-};
-
-dialed run_dial(asio::io_context& ioc, const nettrace::dialer& d, const std::string& address, trace_recorder& rec) {
-    dialed r;
-    const auto start = std::chrono::steady_clock::now();
-    d.dial(ioc.get_executor(), rec.attach(), "tcp", address, [&](error_code ec, tcp::socket s) {
-        rec.completed();
-        r.elapsed = std::chrono::steady_clock::now() - start;
-        r.ec = ec;
-        if (!ec) r.socket.emplace(std::move(s));
         ioc.stop();
     });
     ioc.restart();
@@ -155,8 +126,8 @@ BOOST_AUTO_TEST_CASE(dial_by_name_fires_one_dns_start_and_one_dns_done_with_both
     records.extra_args = {"--local=/test/"};
     nettrace::testing::dnsmasq_server dns(records);
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address()))),
-                      "dual.test:" + std::to_string(port), rec);
+    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address()))), rec,
+                      "dual.test:" + std::to_string(port));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.count("dns_start") == 1u);
     BOOST_REQUIRE(rec.count("dns_done") == 1u);
@@ -177,7 +148,7 @@ BOOST_FIXTURE_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4, scripted_serve
     dns.add("slow6.test", query_type::a, {.addresses = {v4}});
     dns.add("slow6.test", query_type::aaaa, {.addresses = {v6}, .delay = 1000ms});
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer(), host_port("slow6.test", live.port()), rec);
+    auto r = run_dial(ioc, dialer(), rec, host_port("slow6.test", live.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(r.socket->remote_endpoint().address() == v4);
     // Connected at about the 50 ms resolution delay, not at the 1 s AAAA.
@@ -194,7 +165,7 @@ BOOST_FIXTURE_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_
     auto o = options();
     o.timeout = 2000ms;
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer(o), host_port("black6.test", live.port()), rec);
+    auto r = run_dial(ioc, dialer(o), rec, host_port("black6.test", live.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     const auto starts = rec.of("connect_start");
     BOOST_REQUIRE(starts.size() == 1u);
@@ -213,7 +184,7 @@ BOOST_FIXTURE_TEST_CASE(negative_aaaa_just_after_a_starts_ipv4_at_once, scripted
     nettrace::dial_options o;
     o.resolution_delay = 1000ms;  // waiting it out would be obvious
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer(o), host_port("only4.test", live.port()), rec);
+    auto r = run_dial(ioc, dialer(o), rec, host_port("only4.test", live.port()));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(ms(r.elapsed) < 500.0, ms(r.elapsed));
     BOOST_TEST(rec.of("dns_answer").at(1).error == nettrace::error::no_addresses);
@@ -271,14 +242,14 @@ BOOST_FIXTURE_TEST_CASE(cached_answer_is_reused_within_its_ttl_and_refreshed_aft
 BOOST_FIXTURE_TEST_CASE(nxdomain_is_cached_briefly_and_named_in_the_error, scripted_server) {
     auto d = dialer();
     trace_recorder rec;
-    auto r = run_dial(ioc, d, "nowhere.test:80", rec);
+    auto r = run_dial(ioc, d, rec, "nowhere.test:80");
     BOOST_TEST(r.ec == nettrace::error::host_not_found);
     // Go's wording: the lookup, the server asked, the answer.
     BOOST_TEST(rec.of("dial_done").at(0).description ==
                "dial tcp nowhere.test:80: lookup nowhere.test on " + dns.address() + ": no such host");
     const auto queries = dns.total_queries();
     trace_recorder again;
-    BOOST_TEST(run_dial(ioc, d, "nowhere.test:80", again).ec == nettrace::error::host_not_found);
+    BOOST_TEST(run_dial(ioc, d, again, "nowhere.test:80").ec == nettrace::error::host_not_found);
     BOOST_TEST(dns.total_queries() == queries);  // negative answer cached
 }
 
@@ -387,25 +358,21 @@ BOOST_FIXTURE_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leav
     auto d = dialer(o);
     const auto fds_before = nettrace::testing::descriptor_baseline(ioc);
     trace_recorder rec;
-    asio::cancellation_signal signal;
+    timed_cancellation cancel(ioc);
     error_code result;
-    std::chrono::steady_clock::time_point cancelled, completed;
+    steady::time_point completed;
     d.dial(ioc.get_executor(), rec.attach(), "tcp", "hang.test:80",
-           asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, tcp::socket) {
+           asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, tcp::socket) {
                rec.completed();
-               completed = std::chrono::steady_clock::now();
+               completed = steady::now();
                result = ec;
            }));
-    asio::steady_timer t(ioc, 50ms);
-    t.async_wait([&](error_code) {
-        cancelled = std::chrono::steady_clock::now();
-        signal.emit(asio::cancellation_type::terminal);
-    });
+    cancel.emit_after(50ms);
     // Run until the late answers have come (A at 300 ms) and c-ares gave up on
     // AAAA (400 ms): the abandoned queries must end without touching the dial.
     ioc.run_for(1500ms);
     BOOST_TEST(result == asio::error::operation_aborted);
-    BOOST_TEST(ms(completed - cancelled) < 100.0);
+    BOOST_TEST(ms(completed - cancel.emitted_at()) < 100.0);
     rec.check_contract();
     BOOST_TEST(dns.queries("hang.test", query_type::a) == 1u);
     BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "c-ares left a socket open");
@@ -592,7 +559,7 @@ BOOST_AUTO_TEST_CASE(a_dns_failure_names_the_server_and_the_cause) {
     o.tries = 2;  // c-ares reports the refusal itself once it has tried again
     auto d = dialer_for(nettrace::make_dns_resolver(o));
     trace_recorder rec;
-    auto r = run_dial(ioc, d, "x.test:80", rec);
+    auto r = run_dial(ioc, d, rec, "x.test:80");
     BOOST_TEST(r.ec);
     const auto description = rec.of("dial_done").at(0).description;
     BOOST_TEST(description.find("lookup x.test on " + server_address) != std::string::npos, description);

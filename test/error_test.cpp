@@ -15,7 +15,7 @@ using nettrace::error;
 namespace {
 // The last enumerator: update when appending one (the test below then
 // checks the new row exists).
-constexpr int last = static_cast<int>(error::not_a_socket);
+constexpr int last = static_cast<int>(error::no_nat64_prefix);
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_code_has_a_row_with_a_unique_name_and_a_message) {

@@ -4,7 +4,7 @@
 #define BOOST_TEST_MODULE examples
 #include <boost/test/unit_test.hpp>
 
-#include "loopback.hpp"
+#include "support/common.hpp"
 #include "support/tls_server.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -47,15 +47,10 @@
 
 extern char** environ;
 
-namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
-using namespace std::chrono_literals;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
 
 // The example whose path ends with "/name", among the arguments after --.
 std::string example_path(const std::string& name) {

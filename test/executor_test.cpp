@@ -31,17 +31,11 @@
 #include <thread>
 #include <vector>
 
-namespace asio = boost::asio;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using nettrace::testing::host_port;
 using nettrace::testing::trace_recorder;
 using nettrace::testing::tracker_executor;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
 
 const nettrace::testing::test_certificate& certificate() {
     static const nettrace::testing::test_certificate cert({"exec.test"});
@@ -304,9 +298,7 @@ BOOST_AUTO_TEST_CASE(hooks_of_concurrent_dials_run_on_each_dials_strand_never_on
                     ++handlers_elsewhere;
                 if (++done == dials) ioc.stop();
             }));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ioc.run(); });
-    for (auto& t : threads) t.join();
+    run_on_threads(ioc, 4);
     BOOST_TEST(done.load() == dials);
     BOOST_TEST(failed.load() == 0);
     BOOST_TEST(hooks_elsewhere.load() == 0);

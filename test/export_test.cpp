@@ -7,7 +7,7 @@
 
 #include <nettrace/nettrace.hpp>
 
-#include "loopback.hpp"
+#include "support/common.hpp"
 
 // Boost.JSON header-only, in this one translation unit.
 #include <boost/json/src.hpp>
@@ -22,11 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace asio = boost::asio;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -47,9 +43,8 @@ struct race {
         // may take it on 127.0.0.1 first; a fresh port fixes that.
         for (int i = 0; i < 10 && !live; ++i) {
             try {
-                hole = std::make_unique<nettrace::testing::black_hole>(asio::ip::make_address("127.0.0.2"));
-                live = std::make_unique<nettrace::testing::live_listener>(
-                    io.get_executor(), asio::ip::make_address("127.0.0.1"), hole->port());
+                hole = std::make_unique<nettrace::testing::black_hole>(v4_other);
+                live = std::make_unique<nettrace::testing::live_listener>(io.get_executor(), v4, hole->port());
                 port = hole->port();
             } catch (const std::exception& e) {
                 last_error = e.what();
@@ -59,8 +54,7 @@ struct race {
         nettrace::dial_options o;
         o.attempt_delay = attempt_delay;
         o.timeout = 10s;  // the black hole would otherwise hold a broken race for minutes
-        o.resolver = nettrace::make_static_resolver(
-            {{"race.test", {asio::ip::make_address("127.0.0.2"), asio::ip::make_address("127.0.0.1")}}});
+        o.resolver = nettrace::make_static_resolver({{"race.test", {v4_other, v4}}});
         dialer = nettrace::dialer(o);
     }
 
@@ -138,13 +132,13 @@ nettrace::dial_record hostile_record(const std::string& host) {
     add(nettrace::event_kind::dns_start, 10us);
     auto& answer = add(nettrace::event_kind::dns_answer, 20us);
     answer.family = nettrace::address_family::ipv4;
-    answer.addrs = {asio::ip::make_address("127.0.0.1")};
+    answer.addrs = {v4};
     answer.elapsed = 10us;
     auto& dns_done = add(nettrace::event_kind::dns_done, 30us);
     dns_done.addrs = answer.addrs;
     dns_done.elapsed = 20us;
     auto& start = add(nettrace::event_kind::connect_start, 40us);
-    start.endpoint = {asio::ip::make_address("127.0.0.1"), 80};
+    start.endpoint = {v4, 80};
     auto& done = add(nettrace::event_kind::connect_done, 90us);
     done.endpoint = start.endpoint;
     done.error = error_code(7, latin1);
@@ -284,7 +278,7 @@ BOOST_AUTO_TEST_CASE(recording_keeps_every_event_of_the_race_with_its_time) {
         if (e.kind == k::connect_done) done[e.attempt] = e;
     }
     BOOST_REQUIRE(done.size() == 2u);
-    BOOST_TEST(done[0].endpoint == tcp::endpoint(asio::ip::make_address("127.0.0.2"), r.port));
+    BOOST_TEST(done[0].endpoint == tcp::endpoint(v4_other, r.port));
     BOOST_TEST(done[0].outcome == nettrace::connect_outcome::superseded);
     BOOST_TEST(done[1].outcome == nettrace::connect_outcome::won);
     BOOST_REQUIRE(rec.done() != nullptr);
@@ -339,7 +333,7 @@ BOOST_AUTO_TEST_CASE(json_lines_parse_with_the_documented_keys) {
         {"dns_answer",
          {"event", "dial", "t_ms", "host", "family", "addrs", "coalesced", "error", "source", "elapsed_ms"}},
         {"dns_done", {"event", "dial", "t_ms", "host", "addrs", "coalesced", "error", "source", "elapsed_ms"}},
-        {"connect_start", {"event", "dial", "t_ms", "network", "address", "port", "attempt", "error"}},
+        {"connect_start", {"event", "dial", "t_ms", "network", "address", "port", "attempt", "error", "reason"}},
         {"connect_done",
          {"event", "dial", "t_ms", "network", "address", "port", "attempt", "error", "outcome", "elapsed_ms"}},
         {"result", {"event", "dial", "t_ms", "ok", "remote", "local", "error", "attempts", "elapsed_ms"}},
@@ -698,4 +692,86 @@ BOOST_AUTO_TEST_CASE(svg_waterfall_draws_a_tls_row_under_each_attempt) {
     BOOST_TEST((a0 < t0 && t0 < a1 && a1 < t1), "rows out of order");
     BOOST_TEST(svg.find("TLSv1.3") != std::string::npos);
     BOOST_TEST(xml_problem(svg) == "");
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS records, NAT64 and the attempt's reason in the exports
+
+namespace {
+
+// A record made by hand: an HTTPS answer, then one attempt of its record,
+// synthesized by NAT64 and promoted by the history.
+nettrace::dial_record service_record_dial() {
+    using nettrace::event_kind;
+    nettrace::dial_record rec;
+    nettrace::recorded_event start;
+    start.kind = event_kind::dns_start;
+    start.host = "svc.test";
+    rec.events.push_back(start);
+    nettrace::recorded_event https;
+    https.kind = event_kind::dns_answer;
+    https.host = "svc.test";
+    https.https = true;
+    nettrace::service_record r;
+    r.priority = 1;
+    r.target = ".";
+    r.alpn = {"h2"};
+    r.port = 8443;
+    https.records = {r};
+    https.at = 2ms;
+    rec.events.push_back(https);
+    nettrace::recorded_event connect;
+    connect.kind = event_kind::connect_start;
+    connect.network = "tcp";
+    connect.endpoint = tcp::endpoint(asio::ip::make_address("64:ff9b::7f00:1"), 8443);
+    connect.priority = 1;
+    connect.offered_alpn = {"h2"};
+    connect.nat64_from = asio::ip::make_address_v4("127.0.0.1");
+    connect.order_reason = nettrace::attempt_reason::history_promoted;
+    connect.at = 3ms;
+    rec.events.push_back(connect);
+    nettrace::recorded_event done = connect;
+    done.kind = event_kind::connect_done;
+    done.outcome = nettrace::connect_outcome::won;
+    done.at = 4ms;
+    rec.events.push_back(done);
+    return rec;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(json_lines_carry_https_records_nat64_and_the_reason) {
+    const auto rec = service_record_dial();
+    std::ostringstream out;
+    nettrace::write_json_lines(out, rec);
+    const auto lines = lines_of(out.str());
+    BOOST_TEST_REQUIRE(lines.size() == 4u);
+    const auto answer = parse(lines[1]).as_object();
+    BOOST_TEST(answer.at("family").as_string() == "https");
+    BOOST_TEST_REQUIRE(answer.at("records").as_array().size() == 1u);
+    BOOST_TEST(answer.at("records").as_array()[0].as_string() == "1 . alpn=h2 port=8443");
+    const auto connect = parse(lines[2]).as_object();
+    BOOST_TEST(connect.at("priority").as_int64() == 1);
+    BOOST_TEST(connect.at("alpn").as_array().at(0).as_string() == "h2");
+    BOOST_TEST(connect.at("nat64_from").as_string() == "127.0.0.1");
+    BOOST_TEST(connect.at("address").as_string() == "64:ff9b::7f00:1");
+    BOOST_TEST(connect.at("reason").as_string() == "history_promoted");
+}
+
+BOOST_AUTO_TEST_CASE(chrome_trace_shows_the_https_answer_and_the_attempt_s_record) {
+    const std::vector<nettrace::dial_record> dials{service_record_dial()};
+    const auto doc = parse(chrome_trace(dials));
+    bool https_span = false, connect_args = false;
+    for (const auto& ev : doc.as_object().at("traceEvents").as_array()) {
+        const auto& o = ev.as_object();
+        if (o.at("ph").as_string() != "X") continue;
+        const auto& args = o.at("args").as_object();
+        if (o.at("name").as_string() == "HTTPS svc.test")
+            https_span = args.at("dns.answers").as_array().at(0).as_string() == "1 . alpn=h2 port=8443";
+        if (o.at("cat").as_string() == "connect")
+            connect_args = args.at("nettrace.https.priority").as_int64() == 1 &&
+                           args.at("nettrace.nat64.from").as_string() == "127.0.0.1";
+    }
+    BOOST_TEST(https_span);
+    BOOST_TEST(connect_args);
 }

@@ -35,14 +35,8 @@
 #include <thread>
 #include <vector>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
-using nettrace::testing::trace_recorder;
-using steady = std::chrono::steady_clock;
-using nettrace::testing::ms;
 using nettrace::testing::open_reactor;
+using nettrace::testing::trace_recorder;
 
 namespace {
 
@@ -240,7 +234,6 @@ struct open_io_context {
 BOOST_FIXTURE_TEST_SUITE(dials_at_the_limit, open_io_context)
 
 BOOST_AUTO_TEST_CASE(dials_at_the_descriptor_limit_fail_with_emfile_and_recover) {
-    const auto v4 = asio::ip::make_address("127.0.0.1");
     backlog_listener listener(v4);
     const std::string address = "127.0.0.1:" + std::to_string(listener.port());
     const nettrace::dialer d;
@@ -274,16 +267,15 @@ BOOST_AUTO_TEST_CASE(dials_at_the_descriptor_limit_fail_with_emfile_and_recover)
 // A name with two addresses: both attempts fail at socket(); the dial reports
 // EMFILE (a local failure, the only kind there is) and lists both attempts.
 BOOST_AUTO_TEST_CASE(every_attempt_of_a_named_dial_fails_with_emfile) {
-    backlog_listener listener(asio::ip::make_address("127.0.0.1"));
+    backlog_listener listener(v4);
     nettrace::dial_options o;
-    o.resolver = nettrace::make_static_resolver(
-        {{"limit.test", {asio::ip::make_address("127.0.0.1"), asio::ip::make_address("127.0.0.2")}}});
+    o.resolver = nettrace::make_static_resolver({{"limit.test", {v4, v4_other}}});
     o.attempt_delay = 5s;  // a second attempt starts at once only because the first failed
     const nettrace::dialer d(o);
     const std::string address = "limit.test:" + std::to_string(listener.port());
     {
-        nettrace::testing::refused_port refused1(asio::ip::make_address("127.0.0.1"));
-        nettrace::testing::refused_port refused2(asio::ip::make_address("127.0.0.2"), refused1.port());
+        nettrace::testing::refused_port refused1(v4);
+        nettrace::testing::refused_port refused2(v4_other, refused1.port());
         warm_up(ioc, d, "limit.test:" + std::to_string(refused1.port()));
     }
     const auto fds_before = nettrace::testing::open_fd_count();
@@ -334,9 +326,11 @@ BOOST_AUTO_TEST_SUITE_END()
 namespace {
 
 // Runs one dial of `address` with every descriptor number below the limit in
-// use, and returns its report.
-nettrace::dial_report dial_with_no_free_descriptor(asio::io_context& ioc, const nettrace::dialer& d,
-                                                   const std::string& address) {
+// use: it must fail with EMFILE, name it in its report, and leave the
+// process's descriptors as they were.
+void dial_with_no_free_descriptor_names_emfile(asio::io_context& ioc, const nettrace::dialer& d,
+                                               const std::string& address) {
+    const auto fds_before = nettrace::testing::open_fd_count();
     one_dial od;
     {
         lowered_fd_limit lowered{static_cast<rlim_t>(limit_leaving(0))};
@@ -351,7 +345,10 @@ nettrace::dial_report dial_with_no_free_descriptor(asio::io_context& ioc, const 
     }
     BOOST_TEST(od.calls == 1);
     od.rec.check_contract();
-    return od.report;
+    BOOST_TEST(od.report.error == asio::error::no_descriptors, od.report.error.message());
+    BOOST_TEST(od.report.description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
+               od.report.description);
+    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
 }
 
 }  // namespace
@@ -363,15 +360,10 @@ BOOST_AUTO_TEST_CASE(system_resolver_at_the_limit_names_emfile) {
     o.resolver = nettrace::make_system_resolver();
     const nettrace::dialer d(o);
     {
-        nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+        nettrace::testing::refused_port refused(v4);
         warm_up(ioc, d, "localhost:" + std::to_string(refused.port()));
     }
-    const auto fds_before = nettrace::testing::open_fd_count();
-    const auto report = dial_with_no_free_descriptor(ioc, d, "localhost:80");
-    BOOST_TEST(report.error == asio::error::no_descriptors, report.error.message());
-    BOOST_TEST(report.description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
-               report.description);
-    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+    dial_with_no_free_descriptor_names_emfile(ioc, d, "localhost:80");
 }
 
 BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
@@ -380,7 +372,7 @@ BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
         return;
     }
     // A name server that never answers, on a socket of our own.
-    asio::ip::udp::socket server(ioc, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::ip::udp::socket server(ioc, asio::ip::udp::endpoint(v4, 0));
     nettrace::dns_resolver_options ro;
     ro.nameservers = {"127.0.0.1:" + std::to_string(server.local_endpoint().port())};
     ro.use_hosts_file = false;
@@ -392,12 +384,7 @@ BOOST_AUTO_TEST_CASE(dns_resolver_at_the_limit_names_emfile) {
     // The io_context's c-ares channel is made on first use: make it now, so
     // that only the query's socket meets the limit (and warm the sanitizers).
     warm_up(ioc, d, "warm.test:80", nettrace::error::dns_timeout);
-    const auto fds_before = nettrace::testing::open_fd_count();
-    const auto report = dial_with_no_free_descriptor(ioc, d, "name.test:80");
-    BOOST_TEST(report.error == asio::error::no_descriptors, report.error.message());
-    BOOST_TEST(report.description.find(error_code(asio::error::no_descriptors).message()) != std::string::npos,
-               report.description);
-    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "descriptors leaked");
+    dial_with_no_free_descriptor_names_emfile(ioc, d, "name.test:80");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -436,7 +423,7 @@ BOOST_AUTO_TEST_SUITE(fresh_io_context_at_the_limit)
 
 BOOST_AUTO_TEST_CASE(first_dial_on_a_fresh_io_context_at_the_limit_completes_with_emfile) {
     const nettrace::dialer d;  // made while descriptors are free, as programs make theirs
-    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+    nettrace::testing::refused_port refused(v4);
     const std::string address = "127.0.0.1:" + std::to_string(refused.port());
     {
         asio::io_context warm;  // the same path, with descriptors, for the sanitizers
@@ -471,7 +458,7 @@ BOOST_AUTO_TEST_CASE(first_dial_on_a_fresh_io_context_at_the_limit_completes_wit
 BOOST_AUTO_TEST_CASE(first_dial_tls_on_a_fresh_io_context_at_the_limit_completes_with_emfile) {
     const nettrace::dialer d;
     asio::ssl::context ssl_ctx(asio::ssl::context::tls_client);
-    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+    nettrace::testing::refused_port refused(v4);
     const std::string address = "127.0.0.1:" + std::to_string(refused.port());
     fresh_context_dial out;
     run_on_fresh_context_at_limit(out, [&](asio::io_context& ioc, fresh_context_dial& o) {
@@ -503,7 +490,7 @@ BOOST_AUTO_TEST_CASE(dns_channel_that_cannot_start_at_the_limit_is_not_kept) {
     }
     asio::io_context server_io;
     nettrace::testing::fake_dns_server dns(server_io.get_executor());
-    dns.add("start.test", nettrace::testing::query_type::a, {.addresses = {asio::ip::make_address("127.0.0.1")}});
+    dns.add("start.test", nettrace::testing::query_type::a, {.addresses = {v4}});
     dns.add("start.test", nettrace::testing::query_type::aaaa, {});
     nettrace::dns_resolver_options ro;
     ro.use_hosts_file = false;
@@ -546,7 +533,7 @@ BOOST_AUTO_TEST_CASE(dns_channel_that_cannot_start_at_the_limit_is_not_kept) {
     server.join();
     BOOST_TEST_REQUIRE(again.has_value());
     BOOST_TEST(!*again, again->message());
-    BOOST_TEST(addrs == std::vector<asio::ip::address>{asio::ip::make_address("127.0.0.1")});
+    BOOST_TEST(addrs == std::vector<asio::ip::address>{v4});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,8 +9,8 @@
 #define BOOST_TEST_MODULE prometheus_server
 #include <boost/test/unit_test.hpp>
 
-#include "loopback.hpp"
-#include "support/proxy_servers.hpp"
+#include "support/child_process.hpp"
+#include "support/common.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -21,11 +21,9 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <optional>
 #include <regex>
@@ -34,14 +32,9 @@
 #include <thread>
 #include <vector>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using namespace std::chrono_literals;
-
 namespace {
 
 constexpr const char* prometheus_path = "/usr/bin/prometheus";
-const auto v4 = asio::ip::make_address("127.0.0.1");
 
 bool prometheus_installed() { return ::access(prometheus_path, X_OK) == 0; }
 
@@ -56,28 +49,15 @@ std::string proxy_example_path() {
     return suite.argv[suite.argc - 1];
 }
 
-unsigned short free_port() {
-    asio::io_context ioc;
-    tcp::acceptor a(ioc, {v4, 0});
-    return a.local_endpoint().port();
-}
-
-std::string make_dir() {
-    char tmpl[] = "/tmp/nettrace-prometheus-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    return tmpl;
-}
-
-// The programs below run as children of the test (support/proxy_servers:
-// killed with the test, SIGTERM and reaped when the object goes, on every
-// path), each ready when its port accepts, in a temporary directory of its
-// own that goes with it.
+// The programs below run as children of the test (server_process in
+// support/child_process.hpp: killed with the test, stopped and reaped when
+// the object goes, on every path), each ready when its port accepts, in a
+// temporary directory of its own that goes with it.
 
 // The proxy example in front of `upstream`, serving /metrics.
-class proxy_example : public nettrace::testing::proxy_process {
+class proxy_example : public nettrace::testing::server_process {
 public:
-    explicit proxy_example(const std::string& upstream) {
-        dir_ = make_dir();
+    explicit proxy_example(const std::string& upstream) : server_process("prometheus") {
         for (int attempt = 0; attempt < 5; ++attempt) {
             listen_ = free_port();
             metrics_ = free_port();
@@ -97,10 +77,9 @@ private:
 };
 
 // Prometheus scraping `targets` every second, its TSDB in the temporary directory.
-class prometheus_server : public nettrace::testing::proxy_process {
+class prometheus_server : public nettrace::testing::server_process {
 public:
-    explicit prometheus_server(const std::vector<std::string>& targets) {
-        dir_ = make_dir();
+    explicit prometheus_server(const std::vector<std::string>& targets) : server_process("prometheus") {
         std::string list;
         for (const auto& t : targets) list += (list.empty() ? "'" : ", '") + t + "'";
         std::ofstream(dir_ + "/prometheus.yml") << "global:\n"
@@ -112,19 +91,16 @@ public:
                                                    "      - targets: ["
                                                 << list << "]\n";
         for (int attempt = 0; attempt < 5; ++attempt) {
-            port_ = free_port();
-            if (spawn({prometheus_path, "--config.file=" + dir_ + "/prometheus.yml",
-                       "--storage.tsdb.path=" + dir_ + "/data",
-                       "--web.listen-address=127.0.0.1:" + std::to_string(port_)},
-                      port_))
+            const unsigned short port = free_port();
+            if (spawn(
+                    {prometheus_path, "--config.file=" + dir_ + "/prometheus.yml",
+                     "--storage.tsdb.path=" + dir_ + "/data", "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                    port))
                 return;
         }
         throw std::runtime_error("prometheus did not start:\n" + log());
     }
-    unsigned short http_port() const { return port_; }
-
-private:
-    unsigned short port_ = 0;
+    unsigned short http_port() const { return port(); }
 };
 
 std::string url_encode(const std::string& s) {

@@ -9,7 +9,7 @@
 #include <nettrace/nettrace.hpp>
 #include <nettrace/prometheus.hpp>
 
-#include "loopback.hpp"
+#include "support/common.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,15 +31,7 @@
 #include <thread>
 #include <vector>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
-
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
-const auto v6 = asio::ip::make_address("::1");
 
 using labels = std::map<std::string, std::string>;
 
@@ -108,10 +100,6 @@ struct metrics_fixture {
 
     std::vector<prometheus::MetricFamily> collected;
 };
-
-std::string host_port(const asio::ip::address& a, unsigned short port) {
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(port);
-}
 
 const auto& error_type = "error_type";
 
@@ -348,9 +336,7 @@ BOOST_AUTO_TEST_CASE(concurrent_dials_through_one_context_are_each_counted_once)
     std::thread scraper([&] {
         while (dialing) (void)registry->Collect();
     });
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 4; ++i) threads.emplace_back([&] { ioc.run(); });
-    for (auto& t : threads) t.join();
+    run_on_threads(ioc, 4);
     dialing = false;
     scraper.join();
     listeners.stop();

@@ -7,20 +7,14 @@
 
 #include <nettrace/error.hpp>
 
-#include "loopback.hpp"
+#include "support/common.hpp"
 #include "support/proxy_peers.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <string>
 
-namespace asio = boost::asio;
-using namespace std::chrono_literals;
-using boost::system::error_code;
-using tcp = asio::ip::tcp;
 using nettrace::error;
 namespace t = nettrace::testing;
 
@@ -119,16 +113,15 @@ BOOST_AUTO_TEST_CASE(each_socks_reply_code_is_its_own_error) {
 
 BOOST_AUTO_TEST_CASE(cancelling_during_the_tunnel_ends_every_stage) {
     t::scripted_proxy proxy(servers, "");
-    asio::cancellation_signal cancel;
+    timed_cancellation cancel(client);
     std::optional<error_code> done;
-    asio::steady_timer later(client, 100ms);
-    later.async_wait([&](error_code) { cancel.emit(asio::cancellation_type::terminal); });
     nettrace::dialer(via(proxy.url()))
         .dial(client.get_executor(), rec.attach(), "tcp", "127.0.0.1:9",
               asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, tcp::socket) {
                   rec.completed();
                   done = ec;
               }));
+    cancel.emit_after(100ms);
     client.restart();
     while (!done && client.run_one_for(10s)) {}
     BOOST_REQUIRE(done);
@@ -138,7 +131,7 @@ BOOST_AUTO_TEST_CASE(cancelling_during_the_tunnel_ends_every_stage) {
 }
 
 BOOST_AUTO_TEST_CASE(a_dead_proxy_is_a_connect_failure_that_names_the_proxy) {
-    const t::refused_port closed(asio::ip::make_address("127.0.0.1"));
+    const t::refused_port closed(v4);
     auto r = dial(via("http://user:hunter2@127.0.0.1:" + std::to_string(closed.port())), "127.0.0.1:9");
     BOOST_TEST((r.error == boost::system::errc::connection_refused), r.error.message());
     BOOST_TEST(rec.count("proxy_connect_start") == 0u);

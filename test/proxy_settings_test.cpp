@@ -8,6 +8,8 @@
 #include <nettrace/error.hpp>
 #include <nettrace/proxy.hpp>
 
+#include "support/proxy_environment.hpp"
+
 #include <boost/system/errc.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -421,38 +423,11 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
-// Every variable from_environment reads starts unset and gets its value
-// back afterwards, so the tests neither see nor disturb the caller's proxy.
-struct clean_environment {
-    static constexpr const char* names[] = {
-        "https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY",     "all_proxy",
-        "ALL_PROXY",   "no_proxy",    "NO_PROXY",   "REQUEST_METHOD",
-    };
-    std::vector<std::pair<const char*, std::optional<std::string>>> saved;
-
-    clean_environment() {
-        for (const char* name : names) {
-            const char* value = std::getenv(name);
-            saved.emplace_back(name, value ? std::optional<std::string>(value) : std::nullopt);
-            ::unsetenv(name);
-        }
-    }
-    ~clean_environment() {
-        for (const auto& [name, value] : saved) {
-            if (value)
-                ::setenv(name, value->c_str(), 1);
-            else
-                ::unsetenv(name);
-        }
-    }
-    static void set(const char* name, const char* value) { BOOST_REQUIRE(::setenv(name, value, 1) == 0); }
-};
-
 std::string host_of(const std::optional<proxy>& p) { return p ? p->host() : "(none)"; }
 
 }  // namespace
 
-BOOST_FIXTURE_TEST_SUITE(environment, clean_environment)
+BOOST_FIXTURE_TEST_SUITE(environment, nettrace::testing::clean_proxy_environment)
 
 BOOST_AUTO_TEST_CASE(nothing_set_means_no_proxy) {
     const auto s = proxy_settings::from_environment();

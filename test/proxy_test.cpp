@@ -1,9 +1,11 @@
 // Dialing through proxies: real tinyproxy, dante and microsocks started by
 // the tests on loopback, inside a private network namespace when one can be
-// made (netns.hpp), and a scripted fake proxy for what a hostile or broken
-// proxy does. Each real-proxy suite is skipped, with the reason, when its
-// program is missing; CI sets NETTRACE_REQUIRE_PROXIES=1, which turns a
-// missing program or namespace into a failure.
+// made (enter_private_network() in netlab.hpp: the whole process, so that
+// the proxies, its children, are in it too), and a scripted fake proxy for
+// what a hostile or broken proxy does. Each real-proxy suite is skipped,
+// with the reason, when its program is missing; CI sets
+// NETTRACE_REQUIRE_PROXIES=1, which turns a missing program or namespace
+// into a failure.
 #define BOOST_TEST_MODULE proxy
 #include <boost/test/unit_test.hpp>
 
@@ -15,8 +17,8 @@
 #include <nettrace/timings.hpp>
 #include <nettrace/tls.hpp>
 
-#include "loopback.hpp"
-#include "support/netns.hpp"
+#include "support/common.hpp"
+#include "support/netlab.hpp"
 #include "support/proxy_servers.hpp"
 #include "support/run_tool.hpp"
 #include "support/proxy_peers.hpp"
@@ -37,10 +39,6 @@
 #include <sstream>
 #include <string>
 
-namespace asio = boost::asio;
-using namespace std::chrono_literals;
-using boost::system::error_code;
-using tcp = asio::ip::tcp;
 using nettrace::error;
 namespace t = nettrace::testing;
 
@@ -153,7 +151,7 @@ BOOST_AUTO_TEST_CASE(refused_credentials_are_proxy_auth_required) {
 
 BOOST_AUTO_TEST_CASE(a_port_the_proxy_forbids_surfaces_its_status) {
     t::tinyproxy_server proxy({}, {echo.port()});
-    const t::refused_port other(asio::ip::make_address("127.0.0.1"));
+    const t::refused_port other(v4);
     auto r = dial(via("http://127.0.0.1:" + std::to_string(proxy.port())), "127.0.0.1:" + std::to_string(other.port()));
     BOOST_TEST((r.error == error::proxy_rejected), r.error.message());
     BOOST_REQUIRE(rec.count("proxy_connect_done") == 1u);
@@ -172,7 +170,7 @@ BOOST_AUTO_TEST_CASE(bytes_the_target_sends_first_reach_the_caller) {
 BOOST_AUTO_TEST_CASE(dial_tls_verifies_the_targets_name_not_the_proxys) {
     t::tinyproxy_server proxy;
     const t::test_certificate cert({"localhost"});
-    t::tls_server server(servers.get_executor(), asio::ip::make_address("127.0.0.1"), cert);
+    t::tls_server server(servers.get_executor(), v4, cert);
     asio::ssl::context ssl(asio::ssl::context::tls_client);
     cert.trust_in(ssl);
     const auto r = dial_tls(via("http://127.0.0.1:" + std::to_string(proxy.port())), ssl,
@@ -193,11 +191,10 @@ BOOST_AUTO_TEST_CASE(dial_tls_verifies_the_targets_name_not_the_proxys) {
 BOOST_AUTO_TEST_CASE(a_proxy_name_with_a_dead_ipv6_address_is_raced) {
     const auto port = t::free_dual_stack_port();
     t::tinyproxy_server proxy({}, {}, port);
-    const t::black_hole dead(asio::ip::make_address("::1"), port);
+    const t::black_hole dead(v6, port);
     nettrace::dial_options o = via("http://proxy.test:" + std::to_string(port));
     o.attempt_delay = 100ms;
-    o.resolver = nettrace::make_static_resolver(
-        {{"proxy.test", {asio::ip::make_address("::1"), asio::ip::make_address("127.0.0.1")}}});
+    o.resolver = nettrace::make_static_resolver({{"proxy.test", {v6, v4}}});
     const auto before = std::chrono::steady_clock::now();
     auto r = dial(o, "127.0.0.1:" + echo_port());
     const auto took = std::chrono::steady_clock::now() - before;
@@ -240,7 +237,7 @@ BOOST_AUTO_TEST_CASE(refused_login_is_socks_auth_failed) {
 
 BOOST_AUTO_TEST_CASE(a_target_that_refuses_is_connection_refused_through_the_proxy) {
     t::dante_server proxy({"nettrace", "s0cks"});
-    const t::refused_port closed(asio::ip::make_address("127.0.0.1"));
+    const t::refused_port closed(v4);
     auto r = dial(via("socks5://nettrace:s0cks@127.0.0.1:" + std::to_string(proxy.port())),
                   "127.0.0.1:" + std::to_string(closed.port()));
     BOOST_TEST((r.error == error::socks_connection_refused), r.error.message());
@@ -266,7 +263,7 @@ BOOST_AUTO_TEST_CASE(socks5h_sends_the_name_and_fires_no_target_dns_hooks) {
 BOOST_AUTO_TEST_CASE(socks5_resolves_the_target_here_and_sends_an_address) {
     t::microsocks_server proxy;
     nettrace::dial_options o = via("socks5://127.0.0.1:" + std::to_string(proxy.port()));
-    o.resolver = nettrace::make_static_resolver({{"echo.test", {asio::ip::make_address("127.0.0.1")}}});
+    o.resolver = nettrace::make_static_resolver({{"echo.test", {v4}}});
     auto r = dial(o, "echo.test:" + echo_port());
     BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << "\n" << proxy.log());
     BOOST_TEST(echo_round_trip(r.socket) == "ping");

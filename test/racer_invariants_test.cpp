@@ -34,55 +34,26 @@
 namespace {
 
 namespace sim = nettrace::testing::racer_sim;
-namespace asio = boost::asio;
-using boost::system::error_code;
 using nettrace::address_family;
 using nettrace::connect_outcome;
 using nettrace::family_preference;
-using nettrace::testing::failed_assertions;
-using nettrace::testing::ms;
-using nettrace::testing::rng;
-using nettrace::testing::seeds;
-using steady = std::chrono::steady_clock;
-
-const error_code aborted = asio::error::operation_aborted;
-const error_code timeout = nettrace::error::timeout;
+using namespace nettrace::testing;  // fault_schedules.hpp
 
 long ms_count(sim::clock::duration d) { return long(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
+// The enums' names for a failing schedule's printout, in enumerator order.
 enum class peer { live, refused, hole, fails_late, sockfail };
 const char* name(peer p) {
-    switch (p) {
-        case peer::live:
-            return "live";
-        case peer::refused:
-            return "refused";
-        case peer::hole:
-            return "hole";
-        case peer::fails_late:
-            return "fails-late";
-        case peer::sockfail:
-            return "sockfail";
-    }
-    return "?";
+    static constexpr const char* names[] = {"live", "refused", "hole", "fails-late", "sockfail"};
+    return names[static_cast<int>(p)];
 }
 
 enum class dns_kind { answers, negative, never };
 enum class cancel_kind { none, during_dns, between_attempts, at_success, anytime };
 const char* name(cancel_kind c) {
-    switch (c) {
-        case cancel_kind::none:
-            return "none";
-        case cancel_kind::during_dns:
-            return "during DNS";
-        case cancel_kind::between_attempts:
-            return "between attempts";
-        case cancel_kind::at_success:
-            return "at the instant of a success";
-        case cancel_kind::anytime:
-            return "anytime";
-    }
-    return "?";
+    static constexpr const char* names[] = {"none", "during DNS", "between attempts", "at the instant of a success",
+                                            "anytime"};
+    return names[static_cast<int>(c)];
 }
 
 // One random schedule: the scenario for the simulator, plus what the

@@ -22,19 +22,10 @@
 #include <optional>
 #include <sstream>
 
-namespace asio = boost::asio;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
 using nettrace::timings;
-using nettrace::testing::host_port;
-using nettrace::testing::ms;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
-const auto v4_hole = asio::ip::make_address("127.0.0.2");
 
 struct result {
     error_code ec;
@@ -141,10 +132,10 @@ BOOST_FIXTURE_TEST_CASE(literal_dial_has_no_dns_phase_and_one_ipv4_attempt, time
 
 BOOST_FIXTURE_TEST_CASE(black_holed_first_address_makes_connect_last_about_the_attempt_delay,
                         timed_dial_to_a_live_ipv4) {
-    nettrace::testing::black_hole hole(v4_hole, live.port());
+    nettrace::testing::black_hole hole(v4_other, live.port());
     nettrace::dial_options o;
     o.attempt_delay = 50ms;
-    o.resolver = nettrace::make_static_resolver({{"race.test", {v4_hole, v4}}});
+    o.resolver = nettrace::make_static_resolver({{"race.test", {v4_other, v4}}});
     auto r = run(plain_dial(nettrace::dialer(o), host_port("race.test", live.port())));
     BOOST_TEST(!r.ec, r.ec.message());
     const timings& s = r.seen;

@@ -31,22 +31,12 @@
 #include <functional>
 #include <optional>
 
-namespace asio = boost::asio;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
-using nettrace::testing::host_port;
-using nettrace::testing::ipv6_available;
-using nettrace::testing::ms;
 using nettrace::testing::test_certificate;
 using nettrace::testing::tls_server;
 using nettrace::testing::trace_recorder;
 
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
-const auto v4_other = asio::ip::make_address("127.0.0.2");
 
 const test_certificate& certificate() {
     static const test_certificate cert({"localhost", "tls.test", "IP:127.0.0.1"});
@@ -390,24 +380,20 @@ BOOST_FIXTURE_TEST_CASE(cancellation_after_the_winning_handshake_changes_nothing
 
 BOOST_FIXTURE_TEST_CASE(cancellation_during_the_dial_cancels_the_dial, tls_client) {
     nettrace::testing::black_hole hole(v4_other);
-    asio::cancellation_signal signal;
+    timed_cancellation cancel(ioc);
     error_code result;
-    std::chrono::steady_clock::time_point cancelled_at, completed_at;
+    steady::time_point completed_at;
     nettrace::tls_dialer(client, {}, pinned())
         .dial(ioc.get_executor(), rec.attach(), "tcp", host_port("hole.test", hole.port()),
-              asio::bind_cancellation_slot(signal.slot(), [&](error_code ec, nettrace::tls_stream) {
+              asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, nettrace::tls_stream) {
                   rec.completed();
-                  completed_at = std::chrono::steady_clock::now();
+                  completed_at = steady::now();
                   result = ec;
               }));
-    asio::steady_timer t(ioc, 100ms);
-    t.async_wait([&](error_code) {
-        cancelled_at = std::chrono::steady_clock::now();
-        signal.emit(asio::cancellation_type::terminal);
-    });
+    cancel.emit_after(100ms);
     ioc.run();
     BOOST_TEST(result == asio::error::operation_aborted, result.message());
-    BOOST_TEST(ms(completed_at - cancelled_at) < 100.0);
+    BOOST_TEST(ms(completed_at - cancel.emitted_at()) < 100.0);
     BOOST_TEST(rec.of("dial_done").at(0).error == asio::error::operation_aborted);
     check_tls_contract(rec, 0);
 }
@@ -489,9 +475,9 @@ struct stalled_ipv6_beside_live_ipv4 {
     tls_server server{ioc.get_executor(), v4, certificate()};
     std::optional<nettrace::testing::live_listener> stall;
 
-    stalled_ipv6_beside_live_ipv4() { stall.emplace(ioc.get_executor(), asio::ip::make_address("::1"), server.port()); }
+    stalled_ipv6_beside_live_ipv4() { stall.emplace(ioc.get_executor(), v6, server.port()); }
     nettrace::dialer dialer(nettrace::dial_options o = {}) const {
-        o.resolver = nettrace::make_static_resolver({{"tls.test", {asio::ip::make_address("::1"), v4}}});
+        o.resolver = nettrace::make_static_resolver({{"tls.test", {v6, v4}}});
         return nettrace::dialer(o);
     }
     std::string address() const { return host_port("tls.test", server.port()); }

@@ -4,8 +4,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include "support/dns_server.hpp"
-#include "loopback.hpp"
+#include "support/common.hpp"
 #include "support/run_tool.hpp"
+#include "support/svcb_rdata.hpp"
 #include "support/tls_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -33,8 +34,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-namespace asio = boost::asio;
 
 namespace {
 
@@ -120,6 +119,14 @@ struct background_io {
         ioc.stop();
         thread.join();
     }
+};
+
+// A live listener on 127.0.0.1, accepting on a thread of its own, for the
+// tool to dial.
+struct live_ipv4 {
+    background_io io;
+    nettrace::testing::live_listener live{io.ioc.get_executor(), v4};
+    std::string address() const { return "127.0.0.1:" + std::to_string(live.port()); }
 };
 
 // A unix-domain listener at DIR/s.sock in a fresh mkdtemp directory,
@@ -209,7 +216,7 @@ BOOST_AUTO_TEST_CASE(demo_timeline_names_the_winner) {
 }
 
 BOOST_AUTO_TEST_CASE(refused_port_exits_1_with_the_reason) {
-    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.1"));
+    nettrace::testing::refused_port refused(v4);
     const auto r = run_tool("--json tcp 127.0.0.1:" + std::to_string(refused.port()));
     BOOST_TEST(r.status == 1);
     const auto result = events(r, "result");
@@ -218,10 +225,8 @@ BOOST_AUTO_TEST_CASE(refused_port_exits_1_with_the_reason) {
     BOOST_TEST(field(result[0], "error").find("refused") != std::string::npos, result[0]);
 }
 
-BOOST_AUTO_TEST_CASE(count_runs_concurrent_dials_each_with_its_index) {
-    background_io io;
-    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
-    const auto r = run_tool("--json --count 3 tcp 127.0.0.1:" + std::to_string(live.port()));
+BOOST_FIXTURE_TEST_CASE(count_runs_concurrent_dials_each_with_its_index, live_ipv4) {
+    const auto r = run_tool("--json --count 3 tcp " + address());
     BOOST_TEST(r.status == 0, r.err);
     const auto result = events(r, "result");
     BOOST_REQUIRE(result.size() == 3u);
@@ -231,10 +236,8 @@ BOOST_AUTO_TEST_CASE(count_runs_concurrent_dials_each_with_its_index) {
     BOOST_TEST(indexes == (std::vector<std::string>{"0", "1", "2"}));
 }
 
-BOOST_AUTO_TEST_CASE(repeat_runs_dials_one_after_another_each_with_its_index) {
-    background_io io;
-    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
-    const auto r = run_tool("--json --repeat 3 tcp 127.0.0.1:" + std::to_string(live.port()));
+BOOST_FIXTURE_TEST_CASE(repeat_runs_dials_one_after_another_each_with_its_index, live_ipv4) {
+    const auto r = run_tool("--json --repeat 3 tcp " + address());
     BOOST_TEST(r.status == 0, r.err);
     const auto result = events(r, "result");
     BOOST_REQUIRE(result.size() == 3u);
@@ -246,15 +249,12 @@ BOOST_AUTO_TEST_CASE(repeat_runs_dials_one_after_another_each_with_its_index) {
     for (const auto& l : result) BOOST_TEST(field(l, "ok") == "true", l);
 }
 
-BOOST_AUTO_TEST_CASE(repeat_timeline_prints_each_dial_then_the_summary) {
-    background_io io;
-    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
-    const auto address = "127.0.0.1:" + std::to_string(live.port());
-    const auto r = run_tool("--repeat 2 tcp " + address);
+BOOST_FIXTURE_TEST_CASE(repeat_timeline_prints_each_dial_then_the_summary, live_ipv4) {
+    const auto r = run_tool("--repeat 2 tcp " + address());
     BOOST_TEST(r.status == 0, r.err);
     const auto text = r.out();
-    const auto first = text.find("dial tcp " + address + "  [dial 0]\n");
-    const auto second = text.find("dial tcp " + address + "  [dial 1]\n");
+    const auto first = text.find("dial tcp " + address() + "  [dial 0]\n");
+    const auto second = text.find("dial tcp " + address() + "  [dial 1]\n");
     BOOST_REQUIRE(first != std::string::npos);
     BOOST_REQUIRE(second != std::string::npos);
     BOOST_TEST(first < second);
@@ -406,7 +406,7 @@ struct dns_testable {
 BOOST_AUTO_TEST_CASE(nameserver_option_resolves_through_a_loopback_dns_server,
                      *boost::unit_test::precondition(dns_testable())) {
     background_io io;
-    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+    nettrace::testing::live_listener live(io.ioc.get_executor(), v4);
     nettrace::testing::dnsmasq_records records;
     records.host_records = {"dual.test,127.0.0.1,::1,60"};
     records.extra_args = {"--local=/test/"};
@@ -442,12 +442,9 @@ BOOST_AUTO_TEST_CASE(demo_trace_json_writes_a_trace_event_document) {
     BOOST_TEST(s.winners == std::vector<std::string>{"127.0.0.1"});
 }
 
-BOOST_AUTO_TEST_CASE(count_with_trace_json_writes_one_process_per_dial) {
-    background_io io;
-    nettrace::testing::live_listener live(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"));
+BOOST_FIXTURE_TEST_CASE(count_with_trace_json_writes_one_process_per_dial, live_ipv4) {
     temp_file file("count.json");
-    const auto r =
-        run_tool("--json --count 3 --trace-json " + file.path + " tcp 127.0.0.1:" + std::to_string(live.port()));
+    const auto r = run_tool("--json --count 3 --trace-json " + file.path + " tcp " + address());
     BOOST_TEST(r.status == 0, r.err);
     BOOST_TEST(events(r, "result").size() == 3u);  // stdout still carries the JSON lines
     const auto s = summarize_trace(file.read());
@@ -488,9 +485,9 @@ BOOST_AUTO_TEST_CASE(tls_json_shows_a_stalled_ipv6_handshake_losing_to_ipv4_with
                      })) {
     background_io io;
     const nettrace::testing::test_certificate cert({"dual.test"});
-    nettrace::testing::tls_server server(io.ioc.get_executor(), asio::ip::make_address("127.0.0.1"), cert);
+    nettrace::testing::tls_server server(io.ioc.get_executor(), v4, cert);
     // Completes TCP on [::1] and never answers the ClientHello.
-    nettrace::testing::live_listener stall(io.ioc.get_executor(), asio::ip::make_address("::1"), server.port());
+    nettrace::testing::live_listener stall(io.ioc.get_executor(), v6, server.port());
     const std::string port = std::to_string(server.port());
     const auto r = run_tool("--json --tls --insecure --timeout 5000 --resolve dual.test:" + port +
                             ":[::1],127.0.0.1 dual.test:" + port);
@@ -515,4 +512,124 @@ BOOST_AUTO_TEST_CASE(tls_json_shows_a_stalled_ipv6_handshake_losing_to_ipv4_with
     const double at = std::stod(field(result[0], "elapsed_ms"));
     BOOST_TEST(at >= 249.0, "connected after " << at << " ms");
     BOOST_TEST(at < 1500.0, "connected after " << at << " ms");
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS records: the done-when of issue 12, with dnsmasq serving the record.
+
+namespace {
+
+// dnsmasq with svc.test's A record and one HTTPS record under `owner`.
+nettrace::testing::dnsmasq_records https_zone(const std::string& owner, const std::string& record) {
+    return {.host_records = {"svc.test,127.0.0.1"},
+            .extra_args = {"--dns-rr=" + owner + ",65," + nettrace::testing::hex(nettrace::testing::svcb_rdata(record)),
+                           "--local=/test/"}};
+}
+
+bool dnsmasq_present(boost::unit_test::test_unit_id) { return nettrace::testing::dnsmasq_server::available(); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(tls_dial_of_port_443_follows_the_https_record_s_port,
+                     *boost::unit_test::precondition(dnsmasq_present)) {
+    background_io io;
+    const nettrace::testing::test_certificate cert({"svc.test"});
+    nettrace::testing::tls_server server(io.ioc.get_executor(), v4, cert);
+    const std::string p2 = std::to_string(server.port());
+    nettrace::testing::dnsmasq_server dns(https_zone("svc.test", "1 . alpn=h2 port=" + p2));
+    const auto r = run_tool("--json --tls --insecure --timeout 5000 --nameserver " + dns.address() + " svc.test:443");
+    BOOST_TEST(r.status == 0, r.err << dns.log());
+    const auto answers = events(r, "dns_answer");
+    const auto https = std::find_if(answers.begin(), answers.end(),
+                                    [](const std::string& a) { return field(a, "family") == "\"https\""; });
+    BOOST_TEST_REQUIRE((https != answers.end()), r.out());
+    BOOST_TEST(https->find("port=" + p2) != std::string::npos, *https);
+    const auto result = events(r, "result");
+    BOOST_TEST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "remote") == "\"127.0.0.1:" + p2 + "\"", result[0]);
+    const auto starts = events(r, "connect_start");
+    BOOST_TEST_REQUIRE(!starts.empty());
+    BOOST_TEST(field(starts[0], "port") == p2, starts[0]);
+    BOOST_TEST(field(starts[0], "priority") == "1", starts[0]);
+}
+
+BOOST_AUTO_TEST_CASE(tls_dial_of_another_port_follows_the_underscore_name_s_record,
+                     *boost::unit_test::precondition(dnsmasq_present)) {
+    background_io io;
+    const nettrace::testing::test_certificate cert({"svc.test"});
+    nettrace::testing::tls_server server(io.ioc.get_executor(), v4, cert);
+    nettrace::testing::refused_port p1(v4);
+    const std::string p2 = std::to_string(server.port());
+    nettrace::testing::dnsmasq_server dns(
+        https_zone("_" + std::to_string(p1.port()) + "._https.svc.test", "1 svc.test. alpn=h2 port=" + p2));
+    const auto r = run_tool("--json --tls --insecure --timeout 5000 --nameserver " + dns.address() + " svc.test:" +
+                            std::to_string(p1.port()));
+    BOOST_TEST(r.status == 0, r.err << dns.log());
+    const auto result = events(r, "result");
+    BOOST_TEST_REQUIRE(result.size() == 1u);
+    BOOST_TEST(field(result[0], "remote") == "\"127.0.0.1:" + p2 + "\"", result[0]);
+}
+
+// ---------------------------------------------------------------------------
+// The run's history: the second dial learns from the first (issue 15).
+
+namespace {
+
+struct repeat_timing {
+    std::vector<double> elapsed;   // per dial, from its result line
+    std::vector<std::string> first_start;  // per dial: its first connect_start line
+};
+
+repeat_timing repeat_timings(const run_result& r) {
+    repeat_timing t;
+    for (const auto& l : r.lines) {
+        if (l.find("\"event\":\"result\"") != std::string::npos) t.elapsed.push_back(std::stod(field(l, "elapsed_ms")));
+        if (l.find("\"event\":\"connect_start\"") != std::string::npos && field(l, "attempt") == "0")
+            t.first_start.push_back(l);
+    }
+    return t;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(repeat_dials_skip_a_black_holed_ipv6_after_the_first,
+                     *boost::unit_test::precondition(ipv6_available())) {
+    background_io io;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::black_hole hole(v6, port);
+    nettrace::testing::live_listener live(io.ioc.get_executor(), v4, port);
+    const std::string p = std::to_string(port);
+    const auto r = run_tool("--json --repeat 3 --resolve dual.test:" + p + ":[::1],127.0.0.1 dual.test:" + p);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto t = repeat_timings(r);
+    BOOST_TEST_REQUIRE(t.elapsed.size() == 3u, r.out());
+    BOOST_TEST_REQUIRE(t.first_start.size() == 3u, r.out());
+    // The first dial waits out the attempt delay on the black hole ...
+    BOOST_TEST(t.elapsed[0] >= 240.0, t.elapsed[0]);
+    BOOST_TEST(field(t.first_start[0], "address") == "\"::1\"", t.first_start[0]);
+    // ... the next ones start with 127.0.0.1 and connect at once.
+    for (std::size_t i = 1; i < 3; ++i) {
+        BOOST_TEST(t.elapsed[i] < 100.0, "dial " << i << ": " << t.elapsed[i] << " ms");
+        BOOST_TEST(field(t.first_start[i], "address") == "\"127.0.0.1\"", t.first_start[i]);
+        const auto reason = field(t.first_start[i], "reason");
+        BOOST_TEST((reason == "\"history_family\"" || reason == "\"history_promoted\""), t.first_start[i]);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(without_history_every_repeat_waits_out_the_black_hole,
+                     *boost::unit_test::precondition(ipv6_available())) {
+    background_io io;
+    const auto port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::black_hole hole(v6, port);
+    nettrace::testing::live_listener live(io.ioc.get_executor(), v4, port);
+    const std::string p = std::to_string(port);
+    const auto r =
+        run_tool("--json --no-history --repeat 3 --resolve dual.test:" + p + ":[::1],127.0.0.1 dual.test:" + p);
+    BOOST_TEST(r.status == 0, r.err);
+    const auto t = repeat_timings(r);
+    BOOST_TEST_REQUIRE(t.elapsed.size() == 3u, r.out());
+    for (std::size_t i = 0; i < 3; ++i) {
+        BOOST_TEST(t.elapsed[i] >= 240.0, "dial " << i << ": " << t.elapsed[i] << " ms");
+        BOOST_TEST(field(t.first_start[i], "address") == "\"::1\"", t.first_start[i]);
+    }
 }

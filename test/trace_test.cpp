@@ -13,15 +13,7 @@
 #include <atomic>
 #include <thread>
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
-using nettrace::testing::host_port;
-
 namespace {
-
-const auto v4 = asio::ip::make_address("127.0.0.1");
 
 // An io_context and a live listener on 127.0.0.1 to dial.
 struct live_ipv4 {
@@ -138,9 +130,9 @@ BOOST_FIXTURE_TEST_CASE(a_throwing_hook_does_not_disturb_the_dial, live_ipv4) {
 BOOST_AUTO_TEST_CASE(hooks_of_one_dial_never_run_concurrently_on_a_multithreaded_io_context) {
     asio::io_context ioc(4);
     nettrace::testing::live_listener live(ioc.get_executor(), v4);
-    nettrace::testing::refused_port refused(asio::ip::make_address("127.0.0.2"), live.port());
+    nettrace::testing::refused_port refused(v4_other, live.port());
     nettrace::dial_options o;
-    o.resolver = nettrace::make_static_resolver({{"mt.test", {asio::ip::make_address("127.0.0.2"), v4}}});
+    o.resolver = nettrace::make_static_resolver({{"mt.test", {v4_other, v4}}});
     nettrace::dialer d(o);
 
     constexpr int dials = 200;
@@ -165,9 +157,7 @@ BOOST_AUTO_TEST_CASE(hooks_of_one_dial_never_run_concurrently_on_a_multithreaded
             if (++done == dials) ioc.stop();
         });
     }
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t) threads.emplace_back([&] { ioc.run(); });
-    for (auto& t : threads) t.join();
+    run_on_threads(ioc, 4);
     BOOST_TEST(done.load() == dials);
     BOOST_TEST(failures.load() == 0);
     BOOST_TEST(overlaps.load() == 0);

@@ -28,12 +28,8 @@
 #include <string>
 #include <vector>
 
-namespace asio = boost::asio;
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
-using boost::system::error_code;
 using local = asio::local::stream_protocol;
-using steady = std::chrono::steady_clock;
 using nettrace::error;
 namespace t = nettrace::testing;
 

@@ -49,6 +49,14 @@ Resolution:
   --nameserver HOST[:PORT] ask this DNS server (repeatable); implies --resolver
                            dns and ignores /etc/resolv.conf
   --no-hosts               do not answer names from /etc/hosts
+  --https-records auto|on|off
+                           look up the host's HTTPS records (RFC 9460) and
+                           dial their ports and hints first; auto (default):
+                           with --tls only
+  --nat64 auto|off|PREFIX  on a host without a route to an IPv4 address, dial
+                           it through NAT64 (RFC 6052): auto (default) finds
+                           the prefix by asking for ipv4only.arpa (RFC 7050);
+                           PREFIX such as 64:ff9b::/96; off never synthesizes
 
 TLS (dial_tls: each attempt's handshake is part of the race):
   --tls                    handshake after connecting; the first attempt whose
@@ -83,6 +91,9 @@ Output and runs:
                            measurement)
   --repeat N               N dials of ADDRESS one after another through the same
                            dialer (1 to 1000; excludes --count)
+  --no-history             do not let the run's dials learn from one another
+                           (by default a dial starts with the endpoints that
+                           worked before and after those that failed)
   --demo                   race a black-holed [::1] against a live 127.0.0.1,
                            both on loopback (needs no network)
   -h, --help               show this help
@@ -232,6 +243,31 @@ command_line parse_command_line(std::span<const std::string_view> args) {
         } else if (name == "--no-hosts") {
             flag();
             cl.dns.use_hosts_file = false;
+        } else if (name == "--https-records") {
+            const auto v = value();
+            if (v == "auto")
+                o.https_records = nettrace::https_records_mode::tls_only;
+            else if (v == "on")
+                o.https_records = nettrace::https_records_mode::always;
+            else if (v == "off")
+                o.https_records = nettrace::https_records_mode::never;
+            else
+                throw usage_error("--https-records takes auto, on or off, not " + quoted(v));
+        } else if (name == "--nat64") {
+            const auto v = value();
+            if (v == "auto") {
+                o.nat64.mode = nettrace::nat64_mode::automatic;
+            } else if (v == "off") {
+                o.nat64.mode = nettrace::nat64_mode::off;
+            } else {
+                boost::system::error_code ec;
+                const auto prefix = nettrace::parse_nat64_prefix(v, ec);
+                if (!prefix) throw usage_error("--nat64: " + quoted(v) + ": " + ec.message());
+                o.nat64 = {.mode = nettrace::nat64_mode::fixed, .prefix = *prefix};
+            }
+        } else if (name == "--no-history") {
+            flag();
+            cl.history = false;
         } else if (name == "--tls") {
             flag();
             cl.tls = true;

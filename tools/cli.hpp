@@ -46,6 +46,7 @@ struct command_line {
     nettrace::tls_options tls_options;
     std::optional<std::string> proxy;     // --proxy URL
     std::optional<std::string> no_proxy;  // --noproxy LIST
+    bool history = true;                  // --no-history turns it off
 };
 
 // Past this many concurrent dials --count stops being a measurement and

@@ -90,6 +90,9 @@ int run(const command_line& cl) {
     std::string address = cl.address;
     nettrace::dial_options options = cl.options;
     options.single_threaded = true;  // `io` runs on this thread alone
+    // One history for the run's dials (--count, --repeat): the second dial
+    // learns from the first, as a long-lived client would.
+    if (cl.history) options.history = std::make_shared<nettrace::connection_history>();
 
     if (cl.demo) {
         demo = start_demo_peers(io.get_executor());

@@ -171,17 +171,21 @@ private:
                 detail = e.host;
                 break;
             case event_kind::dns_answer:
-                what = nettrace::to_string(*e.family);
+                what = e.https ? "https" : std::string(nettrace::to_string(*e.family));
                 if (e.error == boost::asio::error::operation_aborted) {
                     detail = "abandoned (the dial no longer needed it)";
                     break;
                 }
                 if (e.error) {
                     detail = e.error.message();
+                } else if (e.https) {
+                    for (std::size_t i = 0; i < e.records.size(); ++i)
+                        detail += (i ? "; " : "") + nettrace::to_string(e.records[i]);
                 } else {
                     for (std::size_t i = 0; i < e.addrs.size(); ++i)
                         detail += (i ? ", " : "") + address_text(e.addrs[i]);
                 }
+                if (e.https) detail = e.host + ": " + (detail.empty() ? "no records" : detail);
                 detail += std::string(" (") + std::string(nettrace::to_string(e.source)) +
                           (e.coalesced ? ", coalesced)" : ")");
                 break;
@@ -194,6 +198,15 @@ private:
                 who = "#" + std::to_string(e.attempt);
                 what = e.kind == event_kind::connect_start ? "start" : std::string(nettrace::to_string(e.outcome));
                 detail = peer_text(e);
+                if (e.nat64_from) detail += " (NAT64 for " + e.nat64_from->to_string() + ")";
+                if (e.kind == event_kind::connect_start && e.order_reason != nettrace::attempt_reason::resolver_order &&
+                    e.order_reason != nettrace::attempt_reason::interleave)
+                    detail += "  (" + std::string(nettrace::to_string(e.order_reason)) + ")";
+                if (e.priority != 0) {
+                    detail += "  https priority " + std::to_string(e.priority);
+                    for (std::size_t i = 0; i < e.offered_alpn.size(); ++i)
+                        detail += (i ? "," : " alpn ") + e.offered_alpn[i];
+                }
                 if (e.kind == event_kind::connect_done) {
                     detail += "  (" + duration_text(e.elapsed) + ")";
                     if (e.outcome == nettrace::connect_outcome::failed) detail += "  " + e.error.message();

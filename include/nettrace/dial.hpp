@@ -16,6 +16,7 @@
 #include <boost/asio/system_executor.hpp>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -113,6 +114,35 @@ public:
                                                                   std::string(network), std::string(address));
     }
 
+    /// Connects to one of `endpoints` (service discovery's answer, such as
+    /// Kubernetes endpoints or Envoy's EDS addresses: ports may differ),
+    /// racing them with the same rules as a name's addresses: the families
+    /// interleaved, IPv6 first, unless options().keep_endpoint_order keeps
+    /// the given order. No DNS, and no DNS hooks; dial_start's address is
+    /// the list, comma-separated. A repeated endpoint is tried once.
+    ///
+    /// Completion signature, executor, cancellation, thread safety: as
+    /// dial() above; `endpoints` is copied before this returns.
+    ///
+    /// Errors: error::empty_endpoint_list (an empty list),
+    /// no_suitable_address (the network or the family preference excludes
+    /// every endpoint), unknown_network, before any connect; then as dial().
+    template <class Token = boost::asio::deferred_t>
+    auto dial(const context& ctx, std::string_view network, std::span<const boost::asio::ip::tcp::endpoint> endpoints,
+              Token&& token = {}) const {
+        return boost::asio::async_initiate<Token, dial_signature>(
+            detail::initiate_dial_endpoints{}, token, boost::asio::system_executor(), state_, ctx,
+            std::string(network), std::vector<boost::asio::ip::tcp::endpoint>(endpoints.begin(), endpoints.end()));
+    }
+
+    template <detail::executor Executor, class Token = boost::asio::deferred_t>
+    auto dial(const Executor& ex, const context& ctx, std::string_view network,
+              std::span<const boost::asio::ip::tcp::endpoint> endpoints, Token&& token = {}) const {
+        return boost::asio::async_initiate<Token, dial_signature>(
+            detail::initiate_dial_endpoints{}, token, boost::asio::any_io_executor(ex), state_, ctx,
+            std::string(network), std::vector<boost::asio::ip::tcp::endpoint>(endpoints.begin(), endpoints.end()));
+    }
+
     /// Looks up the addresses of `host` (a name or an IP literal, no port, no
     /// brackets) for both families, or the one the family preference allows,
     /// through options().resolver, firing dns_start, dns_answer and dns_done.
@@ -172,6 +202,13 @@ template <detail::executor Executor, class Token = boost::asio::deferred_t>
 auto dial(const Executor& ex, const context& ctx, std::string_view network, std::string_view address,
           Token&& token = {}) {
     return dialer().dial(ex, ctx, network, address, std::forward<Token>(token));
+}
+
+/// dialer{}.dial(ctx, network, endpoints); as dialer::dial.
+template <class Token = boost::asio::deferred_t>
+auto dial(const context& ctx, std::string_view network, std::span<const boost::asio::ip::tcp::endpoint> endpoints,
+          Token&& token = {}) {
+    return dialer().dial(ctx, network, endpoints, std::forward<Token>(token));
 }
 
 /// dialer{}.resolve(...); as dialer::resolve.

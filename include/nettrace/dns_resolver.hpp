@@ -83,6 +83,34 @@ bool dns_resolver_available() noexcept;
 /// failure (dns_failure) is reported. With `cache` on, answers, NXDOMAIN
 /// and NODATA are cached; other failures are not.
 ///
+/// HTTPS records (lookup_service): one raw query of type 65 (HTTPS, RFC
+/// 9460) for the name as given, on the same channel and strand as the
+/// address lookups, without search domains; c-ares 1.18 has no HTTPS
+/// parser, so nettrace parses the answer itself. CNAMEs in the answer are
+/// followed from the name (at most 16); a ServiceMode record whose
+/// TargetName is "." behind a CNAME gets the CNAME's target as its
+/// TargetName. Records that break RFC 9460 are left out whole and counted
+/// in `rejected`, and so are records whose `mandatory` lists a key nettrace
+/// does not interpret (RFC 9460 section 8); `cause` names the first one's
+/// fault ("HTTPS record 2 of svc.test: ipv4hint length 5 is not a multiple
+/// of 4"). AliasMode records are returned, not followed. Cached for the
+/// records' smallest TTL (at most max_ttl, reported in `ttl`), and
+/// coalesced, like the address lookups, but never with them: the HTTPS
+/// answer and the A and AAAA answers of a name are separate queries and
+/// separate cache entries. A name the hosts file lists answers
+/// no_service_record at once (dns_source::hosts; the hosts file has no
+/// HTTPS records), as does a `_PORT._https.` name under it. Cancellation,
+/// completion and executor: as for lookup().
+///
+/// lookup_service's errors: error::no_service_record (NODATA, or only
+/// records ignored for an unsupported mandatory key), host_not_found
+/// (NXDOMAIN), malformed_service_record (every record ignored, one at least
+/// malformed), and the errors of lookup() above but no_addresses;
+/// dns_malformed also for an answer whose CNAMEs loop, fork or chain too
+/// deep, whose compression pointers do not point backwards, or which is cut
+/// short. NODATA, NXDOMAIN and malformed_service_record are cached for
+/// negative_ttl.
+///
 /// Throws boost::system::system_error, whose what() quotes the name server:
 /// error::invalid_host, unclosed_bracket, junk_after_bracket, invalid_zone
 /// or invalid_port (empty, 0, not a number) when a name server is not an

@@ -81,6 +81,15 @@ enum class error {
     invalid_unix_path,   ///< empty, or holds a NUL byte
     unix_path_too_long,  ///< longer than sockaddr_un's sun_path holds (107 bytes)
     not_a_socket,        ///< the path exists but is not a socket
+
+    // Service records (service.hpp) and endpoint lists.
+    no_service_record,            ///< the name has no HTTPS record (NODATA)
+    service_lookup_unsupported,   ///< the resolver cannot look up HTTPS records (getaddrinfo, a static table)
+    malformed_service_record,     ///< an HTTPS record that breaks RFC 9460; it was ignored
+    service_alias_loop,           ///< AliasMode records loop, or chain deeper than nettrace follows (8)
+    empty_endpoint_list,          ///< dial() was given no endpoint
+    invalid_nat64_prefix,         ///< a NAT64 prefix whose length is not 32, 40, 48, 56, 64 or 96
+    no_nat64_prefix,              ///< ipv4only.arpa has no AAAA answer: no NAT64 prefix to synthesize with
 };
 
 /// The category of nettrace::error; its name is "nettrace". One instance

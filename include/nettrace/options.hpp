@@ -6,6 +6,8 @@
 // setting can produce is said beside it and in dialer::dial's `Errors:`.
 #pragma once
 
+#include <nettrace/history.hpp>
+#include <nettrace/nat64.hpp>
 #include <nettrace/proxy.hpp>
 
 #include <boost/asio/ip/address_v4.hpp>
@@ -52,6 +54,13 @@ struct keep_alive_options {
     std::chrono::seconds idle{15};
     std::chrono::seconds interval{15};
     int count = 9;
+};
+
+/// When a dial looks up the host's HTTPS records (RFC 9460) beside AAAA and A.
+enum class https_records_mode : unsigned char {
+    tls_only,  ///< for dial_tls (the records describe TLS services), not for a plain dial
+    always,    ///< for every dial of a name (a plain dial then follows their ports too)
+    never,
 };
 
 struct dial_options {
@@ -135,6 +144,33 @@ struct dial_options {
     /// then says nothing fails that attempt with error::proxy_timeout, and
     /// the race goes on. Zero or negative: no bound but the dial's timeout.
     std::chrono::milliseconds proxy_timeout{10000};
+
+    /// HTTPS records (service.hpp, docs/services.md): their ports, ALPN and
+    /// address hints, tried by priority before the host's own addresses.
+    /// Connecting waits for their answer at most resolution_delay after
+    /// the first address is known. Names only: an IP literal, an endpoint
+    /// list or a proxied dial never asks.
+    https_records_mode https_records = https_records_mode::tls_only;
+
+    /// NAT64 (nat64.hpp, docs/nat64.md): on a host without a route to an
+    /// IPv4 destination, dial it at the address the network's NAT64 prefix
+    /// makes of it. Automatic by default: a host with IPv4 routes sees no
+    /// change but one UDP route probe per dial that has IPv4 addresses.
+    /// Applies to the "tcp" network only.
+    nat64_options nat64{};
+
+    /// Learned dialing (history.hpp, docs/history.md): every attempt's
+    /// outcome is recorded here, and each race is sorted with what it
+    /// knows, so a second dial to a host whose IPv6 is black-holed starts
+    /// with IPv4 instead of waiting out the attempt delay again. Share one
+    /// among dialers freely. Null (the default): no history, every dial
+    /// sorted as RFC 8305 alone says; a process that wants one everywhere
+    /// uses connection_history's process-wide default_history().
+    std::shared_ptr<connection_history> history;
+
+    /// dial(ctx, network, endpoints): try the endpoints exactly in the
+    /// given order instead of interleaving the families as for a name.
+    bool keep_endpoint_order = false;
 
     /// The resolver for host names; null means the default: the c-ares
     /// resolver (make_dns_resolver) when nettrace is built with c-ares, else

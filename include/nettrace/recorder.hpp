@@ -8,6 +8,7 @@
 
 #include <nettrace/context.hpp>
 #include <nettrace/detail/hook_list.hpp>
+#include <nettrace/service.hpp>
 #include <nettrace/trace.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -54,8 +55,11 @@ struct recorded_event {
 
     /// dns_*: the name looked up.
     std::string host;
-    /// dns_answer: the family this answer is for.
+    /// dns_answer: the family this answer is for (none for an HTTPS answer).
     std::optional<address_family> family;
+    /// dns_answer of HTTPS records: true, and the records.
+    bool https = false;
+    std::vector<service_record> records;
     /// dns_answer: that family's addresses; dns_done: all of them, IPv6 first.
     std::vector<boost::asio::ip::address> addrs;
     /// dns_answer, dns_done.
@@ -70,6 +74,13 @@ struct recorded_event {
     boost::asio::ip::tcp::endpoint local;
     /// connect_*, tls_*, proxy_*: 0, 1, 2... in start order.
     std::size_t attempt = 0;
+    /// connect_start: the HTTPS record's SvcPriority (0: none) and the ALPN
+    /// offered; with NAT64, the IPv4 address `endpoint` was made from.
+    std::uint16_t priority = 0;
+    std::vector<std::string> offered_alpn;
+    std::optional<boost::asio::ip::address_v4> nat64_from;
+    /// connect_start: why the attempt starts where it does.
+    attempt_reason order_reason = attempt_reason::resolver_order;
     /// connect_done, tls_handshake_done, proxy_connect_done.
     connect_outcome outcome = connect_outcome::failed;
     /// dial_done: every attempt, in start order.

@@ -6,12 +6,15 @@
 // together and feeds each answer to the racer on arrival.
 #pragma once
 
+#include <nettrace/service.hpp>
 #include <nettrace/trace.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +35,27 @@ struct lookup_result {
     /// connection refused"); either may be empty.
     std::string servers;
     std::string cause;
+    /// How long the answer may be kept (the smallest TTL of its records);
+    /// zero when unknown (getaddrinfo, a static table).
+    std::chrono::seconds ttl{0};
+};
+
+/// The HTTPS records (RFC 9460) of one name, as resolver::lookup_service
+/// answers them.
+struct service_result {
+    /// Every well-formed record of the name, AliasMode and ServiceMode, in
+    /// the server's order. Malformed records are not here (see `rejected`).
+    std::vector<service_record> records;
+    /// Set exactly when records is empty: error::no_service_record (NODATA),
+    /// host_not_found, the DNS errors of lookup_result, malformed_service_
+    /// record (every record was malformed), service_lookup_unsupported.
+    boost::system::error_code error;
+    std::size_t rejected = 0;  ///< malformed records dropped
+    dns_source source = dns_source::none;
+    bool coalesced = false;
+    std::string servers;  ///< as in lookup_result
+    std::string cause;    ///< as in lookup_result; names the first malformed record's fault
+    std::chrono::seconds ttl{0};
 };
 
 /// A lookup in flight. cancel() makes it complete promptly with
@@ -82,6 +106,19 @@ public:
     /// fails the family as error::dns_failure.
     virtual std::shared_ptr<pending_lookup> lookup(const boost::asio::any_io_executor& ex, std::string_view host,
                                                    address_family family, callback done) = 0;
+
+    using service_callback = std::function<void(service_result)>;
+
+    /// Starts looking up the HTTPS records of `name` (already the query
+    /// name: https_query_name(host, port)). One query, no AliasMode
+    /// following: the dialer follows aliases itself.
+    ///
+    /// Completion signature, executor, lifetime, cancellation and thread
+    /// safety: as lookup(). The default answers service_lookup_unsupported
+    /// (posted to `ex`), so a resolver that predates HTTPS records keeps
+    /// working: its dials go on with A and AAAA only.
+    virtual std::shared_ptr<pending_lookup> lookup_service(const boost::asio::any_io_executor& ex,
+                                                           std::string_view name, service_callback done);
 };
 
 /// getaddrinfo, one call per family, on a small pool of detached threads so

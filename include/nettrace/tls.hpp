@@ -91,6 +91,17 @@ public:
                                       options_, token);
     }
 
+    /// Connects to one of `endpoints` and handshakes, as dialer::dial's
+    /// endpoint form races them. There is no host name to take the TLS
+    /// name from: set tls_options::server_name (SNI and verification), or
+    /// the handshake verifies against nothing and fails with verify_peer on.
+    template <class Token = boost::asio::deferred_t>
+    auto dial(const context& ctx, std::string_view network, std::span<const boost::asio::ip::tcp::endpoint> endpoints,
+              Token&& token = {}) const {
+        return detail::async_dial_tls_endpoints(boost::asio::system_executor(), dialer_, ctx, network, endpoints,
+                                                *ssl_ctx_, options_, token);
+    }
+
 private:
     dialer dialer_;
     boost::asio::ssl::context* ssl_ctx_;
@@ -109,6 +120,13 @@ template <detail::tls_token Token = boost::asio::deferred_t>
 auto dial_tls(const context& ctx, std::string_view network, std::string_view address,
               boost::asio::ssl::context& ssl_ctx, Token&& token = {}) {
     return tls_dialer(ssl_ctx).dial(ctx, network, address, std::forward<Token>(token));
+}
+
+/// tls_dialer(ssl_ctx, options).dial(ctx, network, endpoints, token).
+template <class Token = boost::asio::deferred_t>
+auto dial_tls(const context& ctx, std::string_view network, std::span<const boost::asio::ip::tcp::endpoint> endpoints,
+              boost::asio::ssl::context& ssl_ctx, const tls_options& options, Token&& token = {}) {
+    return tls_dialer(ssl_ctx, options).dial(ctx, network, endpoints, std::forward<Token>(token));
 }
 
 /// As above, with `ex` as the I/O executor, as dial(ex, ...) has it (for a

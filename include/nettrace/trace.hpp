@@ -24,6 +24,7 @@
 
 #include <nettrace/detail/hook_list.hpp>
 #include <nettrace/proxy.hpp>
+#include <nettrace/service.hpp>
 #include <nettrace/types.hpp>
 
 #include <boost/asio/ip/address.hpp>
@@ -36,6 +37,7 @@
 #include <exception>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -47,16 +49,21 @@ struct dns_start_info {
     std::string_view host;
 };
 
-/// One address family's answer, delivered as soon as it arrives (beyond Go):
-/// Happy Eyeballs may start connecting before the other family has answered.
+/// One answer, delivered as soon as it arrives (beyond Go): one address
+/// family's, so Happy Eyeballs may start connecting before the other family
+/// has answered; or, with HTTPS records asked for (dial_options::
+/// https_records), the HTTPS answer of a name, and the address answers of
+/// the names its records point to (`host` says which name).
 struct dns_answer_info {
     std::string_view host;
-    address_family family;
+    address_family family;  ///< an address answer's family; unused when `https`
     std::span<const boost::asio::ip::address> addrs;
     boost::system::error_code error;
     dns_source source = dns_source::none;
     bool coalesced = false;
     std::chrono::steady_clock::duration elapsed{};  ///< since dns_start
+    bool https = false;                             ///< an HTTPS answer: see `records`
+    std::span<const service_record> records{};      ///< its well-formed records (service.hpp)
 };
 
 /// The lookup is over: every family answered, or the dial no longer needed
@@ -73,9 +80,19 @@ struct dns_done_info {
 
 struct connect_start_info {
     std::string_view network;                 ///< "tcp", "tcp4" or "tcp6"; "unix" for dial_unix
-    boost::asio::ip::tcp::endpoint endpoint;  ///< unset for "unix"
+    boost::asio::ip::tcp::endpoint endpoint;  ///< unset for "unix"; with NAT64, the synthesized address
     std::size_t attempt = 0;                  ///< 0, 1, 2... in start order
     std::string_view path{};                  ///< "unix": the socket's path ("@name" for an abstract one)
+    /// The HTTPS record this endpoint comes from: its SvcPriority (0: none,
+    /// the host's own addresses) and the ALPN the attempt offers (dial_tls:
+    /// tls_options::alpn that the record allows; a plain dial: the record's).
+    std::uint16_t priority = 0;
+    std::span<const std::string> alpn{};
+    /// NAT64: the IPv4 address `endpoint` was synthesized from (nat64.hpp).
+    std::optional<boost::asio::ip::address_v4> nat64_from{};
+    /// Why this attempt starts here: the resolver's order, the family
+    /// interleave, or what dial_options::history knew (history.hpp).
+    attempt_reason reason = attempt_reason::resolver_order;
 };
 
 struct connect_done_info {

@@ -33,11 +33,22 @@ enum class connect_outcome : std::uint8_t {
                  ///< its final outcome is in the stage's done hook and in dial_done
 };
 
+/// Why an attempt starts where it does in the race (connect_start_info).
+enum class attempt_reason : std::uint8_t {
+    resolver_order,    ///< next of its family, in the resolver's (or the HTTPS record's, or the caller's) order
+    interleave,        ///< the family alternation (RFC 8305 section 4) put it here
+    history_promoted,  ///< a recent win (connection_history) moved it ahead, lower RTT first
+    history_demoted,   ///< a recent failure moved it behind the healthy endpoints
+    history_family,    ///< the host's preferred family was recently black-holed: this family leads
+};
+
 std::string_view to_string(address_family f) noexcept;
+std::string_view to_string(attempt_reason r) noexcept;
 std::string_view to_string(dns_source s) noexcept;
 std::string_view to_string(connect_outcome o) noexcept;
 
 std::ostream& operator<<(std::ostream& os, address_family f);
+std::ostream& operator<<(std::ostream& os, attempt_reason r);
 std::ostream& operator<<(std::ostream& os, dns_source s);
 std::ostream& operator<<(std::ostream& os, connect_outcome o);
 

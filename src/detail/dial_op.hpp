@@ -21,6 +21,7 @@
 #include <nettrace/error.hpp>
 
 #include "dialer_state.hpp"
+#include "nat64_probe.hpp"
 #include "lookup_operation.hpp"
 #include "proxy_route.hpp"
 #include "saturate.hpp"
@@ -38,8 +39,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nettrace::detail {
+
+/// "[::1]:80,127.0.0.1:81": an endpoint list as dial_start's address.
+std::string describe_endpoints(std::span<const boost::asio::ip::tcp::endpoint> endpoints);
 
 template <class Final>
 class dial_op final : public lookup_operation<void(boost::system::error_code, typename Final::stream_type)> {
@@ -49,9 +54,9 @@ class dial_op final : public lookup_operation<void(boost::system::error_code, ty
     using error_code = boost::system::error_code;
 
 public:
-    dial_op(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
-            boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
-            typename base::handler_type handler, Final final)
+    dial_op(std::shared_ptr<const dialer_state>&& state, context&& ctx, std::string&& network, std::string&& address,
+            boost::asio::any_io_executor&& ex, boost::asio::any_completion_executor&& handler_ex,
+            typename base::handler_type&& handler, Final&& final)
         : base(std::move(ex), state->options.single_threaded, std::move(ctx), std::move(handler),
                std::move(handler_ex)),
           state_(std::move(state)),
@@ -78,6 +83,12 @@ public:
         if (!start_error_) start_error_ = ec;
     }
 
+    /// Dials these endpoints instead of resolving `address` (which is then
+    /// only their description for the trace). Call before initiate().
+    void set_endpoints(std::vector<tcp::endpoint> endpoints) {
+        endpoints_ = std::make_unique<std::vector<tcp::endpoint>>(std::move(endpoints));
+    }
+
     void initiate() {
         base::template initiate<dial_op>([](dial_op& op) { op.run(); });
     }
@@ -95,13 +106,16 @@ private:
         error_code ec;
         const auto net = parse_network(network_, ec);
         if (!net) return complete(ec);
-        auto hp = parse_host_port(address_, ec);
-        if (!hp) return complete(ec);
-        this->host_ = std::move(hp->host);
-
         const auto pref = state_->options.preference;
         const bool ipv6 = *net != network::tcp4 && pref != family_preference::ipv4_only;
         const bool ipv4 = *net != network::tcp6 && pref != family_preference::ipv6_only;
+        nat64_wanted_ = *net == network::tcp && ipv6 && state_->options.nat64.mode != nat64_mode::off;
+        if (endpoints_) [[unlikely]]
+            return start_endpoints(ipv6, ipv4);
+
+        auto hp = parse_host_port(address_, ec);
+        if (!hp) return complete(ec);
+        this->host_ = std::move(hp->host);
 
         if (const proxy* p = state_->options.proxy.select(Final::tls, this->host_, hp->port))
             return start_proxied(*p, this->host_, hp->port, hp->ip, ipv6, ipv4);
@@ -109,6 +123,10 @@ private:
         racer_config config = state_->racer;
         config.stages_after_connect = final_.stage_in_race();
         config.deadline = context_deadline(this->ctx_);
+        if (auto* h = state_->options.history.get()) [[unlikely]] {
+            config.history = h;
+            config.avoid = h->blackholed_family(this->host_);
+        }
         racer_.emplace(config, hp->port);
         if (hp->ip) {
             // IP literals skip DNS, and its hooks, as in Go.
@@ -116,114 +134,111 @@ private:
             if (family == address_family::ipv6 ? !ipv6 : !ipv4)
                 return complete(make_error_code(error::no_suitable_address));
             racer_->start(started_, family == address_family::ipv6, family == address_family::ipv4);
-            racer_->on_answer(family, std::span(&*hp->ip, 1), {}, started_);
+            if (family == address_family::ipv4 && nat64_wanted_ && !ipv4_answer_ready(*hp->ip)) [[unlikely]]
+                held_literal_ = *hp->ip;
+            else
+                racer_->on_answer(family, std::span(&*hp->ip, 1), {}, started_);
         } else {
             if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
-            racer_->start(started_, ipv6, ipv4);
+            const bool https = wants_https();
+            racer_->start(started_, ipv6, ipv4, https);
             this->start_lookups(*state_->options.resolver, ipv6, ipv4, started_);
+            if (https) [[unlikely]]
+                this->start_service_lookups(
+                    *state_->options.resolver,
+                    service_resolution(this->host_, hp->port, final_.client_alpn(), Final::tls, ipv6, ipv4));
         }
         drain();
     }
 
+    // dial_options::https_records: by default for dial_tls only.
+    bool wants_https() const noexcept {
+        switch (state_->options.https_records) {
+            case https_records_mode::never:
+                return false;
+            case https_records_mode::always:
+                return true;
+            case https_records_mode::tls_only:
+                break;
+        }
+        return Final::tls;
+    }
+
+    void on_services(clock::time_point now) override {
+        if (!racer_ || route_) return;
+        const auto groups = this->services()->groups();
+        racer_->on_services(groups, now);
+        drain();
+    }
+
+    // --- A list of endpoints --------------------------------------------
+
+    [[gnu::cold]] void start_endpoints(bool ipv6, bool ipv4) {
+        if (endpoints_->empty()) return complete(make_error_code(error::empty_endpoint_list));
+        std::erase_if(*endpoints_, [&](const tcp::endpoint& e) { return e.address().is_v6() ? !ipv6 : !ipv4; });
+        if (endpoints_->empty()) return complete(make_error_code(error::no_suitable_address));
+        racer_config config = state_->racer;
+        config.stages_after_connect = final_.stage_in_race();
+        config.deadline = context_deadline(this->ctx_);
+        config.keep_order = state_->options.keep_endpoint_order;
+        config.history = state_->options.history.get();
+        racer_.emplace(config, 0);
+        racer_->start(started_, true, true);
+        racer_->on_endpoints(*endpoints_, started_);
+        drain();
+    }
+
+    // --- NAT64 -----------------------------------------------------------
+
+    // Whether an IPv4 answer can go to the racer now: yes when NAT64 is not
+    // needed (the host has a route to it) or its prefix is known (set on the
+    // racer); no while the prefix is being discovered (RFC 7050), which then
+    // delivers the held answer.
+    [[gnu::cold]] bool ipv4_answer_ready(const boost::asio::ip::address& first) {
+        nat64_wanted_ = false;  // decided once per dial
+        if (has_route(*state_, first, started_)) return true;
+        if (auto prefix = known_nat64_prefix(*state_)) {
+            racer_->set_nat64(*prefix, clock::now());
+            return true;
+        }
+        nat64_lookup_ = discover_nat64(
+            *state_, this->strand_, [self = this->shared_from_this(), this](std::optional<nat64_prefix> prefix) {
+                this->resumed();
+                nat64_lookup_.reset();
+                const auto now = clock::now();
+                if (prefix) racer_->set_nat64(*prefix, now);
+                if (held_literal_)
+                    racer_->on_answer(address_family::ipv4, std::span(&*held_literal_, 1), {}, now);
+                else
+                    racer_->on_answer(address_family::ipv4, this->lookup(address_family::ipv4).addrs,
+                                      this->lookup(address_family::ipv4).error, now);
+                drain();
+            });
+        return false;
+    }
+
     void on_answer(address_family f, clock::time_point now) override {
         if (route_ && route_->target_lookup) return on_target_answer();
-        racer_->on_answer(f, this->lookup(f).addrs, this->lookup(f).error, now);
+        const auto& r = this->lookup(f);
+        if (f == address_family::ipv4 && nat64_wanted_ && !r.addrs.empty() && !ipv4_answer_ready(r.addrs.front()))
+            [[unlikely]]
+            return;
+        racer_->on_answer(f, r.addrs, r.error, now);
         drain();
     }
 
     // --- Through a proxy --------------------------------------------------
 
     [[gnu::cold]] void start_proxied(const proxy& p, const std::string& host, std::uint16_t port,
-                                     const std::optional<boost::asio::ip::address>& ip, bool ipv6, bool ipv4) {
-        route_ = std::make_unique<proxy_route>();
-        route_->begin(p, host, port, ip, ipv6, ipv4);
-        if (!ipv6 && !ipv4) return complete(make_error_code(error::no_suitable_address));
-        if (route_->target_lookup) {
-            // socks5:// resolves the target here; it is bounded by the
-            // dial's timeout like the rest (the racer is not started yet).
-            if (const auto end = deadline()) arm_timer(*end);
-            return this->start_lookups(*state_->options.resolver, ipv6, ipv4, started_);
-        }
-        connect_to_proxy();
-    }
+                                     const std::optional<boost::asio::ip::address>& ip, bool ipv6, bool ipv4);
 
-    [[gnu::cold]] void on_target_answer() {
-        if (this->lookups_pending()) return;
-        route_->target_lookup = false;
-        if (timer_) timer_->cancel();
-        if (route_->target_error) return complete(route_->target_error);
-        const auto& v6 = this->lookup(address_family::ipv6);
-        const auto& v4 = this->lookup(address_family::ipv4);
-        if (!route_->choose_target(v6.addrs, v4.addrs, state_->options.preference))
-            return complete(combine_lookup_errors(v6.error, v4.error));
-        connect_to_proxy();
-    }
+    [[gnu::cold]] void on_target_answer();
 
-    [[gnu::cold]] void connect_to_proxy() {
-        route_->target_known();
-        racer_config config = state_->racer;
-        config.stages_after_connect = true;
-        config.deadline = context_deadline(this->ctx_);
-        racer_.emplace(config, route_->via->port());
-        error_code ignored;
-        const auto ip = parse_ip_literal(route_->via->host(), ignored);
-        this->host_ = route_->via->host();
-        if (ip) {
-            const bool v6 = ip->is_v6();
-            if (v6 ? !route_->want_ipv6 : !route_->want_ipv4)
-                return complete(make_error_code(error::no_suitable_address));
-            racer_->start(started_, v6, !v6);
-            racer_->on_answer(v6 ? address_family::ipv6 : address_family::ipv4, std::span(&*ip, 1), {}, clock::now());
-        } else {
-            racer_->start(started_, route_->want_ipv6, route_->want_ipv4);
-            this->start_lookups(*state_->options.resolver, route_->want_ipv6, route_->want_ipv4, clock::now());
-        }
-        drain();
-    }
+    [[gnu::cold]] void connect_to_proxy();
 
-    [[gnu::cold]] void start_tunnel(std::size_t i) {
-        proxy_tunnel& tunnel = route_->add_tunnel(i);
-        if (this->trace_)
-            this->fire(this->trace_->proxy_connect_start,
-                       proxy_connect_start_info{.scheme = route_->via->scheme(),
-                                                .proxy = route_->text,
-                                                .endpoint = racer_->attempts()[i].endpoint,
-                                                .target = route_->target_text,
-                                                .attempt = i});
-        const auto started = clock::now();
-        tunnel.start(Final::lowest(stream(i)), this->strand_, saturating_duration<clock>(state_->options.proxy_timeout),
-                     this->shared_from_this(), [this, i, started](const error_code& ec) {
-                         this->resumed();
-                         tunnel_done(i, ec, started);
-                         drain();
-                     });
-    }
+    [[gnu::cold]] void start_tunnel(std::size_t i);
 
-    [[gnu::cold]] void tunnel_done(std::size_t i, const error_code& ec, clock::time_point started) {
-        const auto now = clock::now();
-        const proxy_tunnel& t = *route_->tunnels[i];
-        const bool stage_follows = Final::has_stage && !ec && final_.stage_in_race() && !racer_->finished();
-        if (!stage_follows) {
-            if (ec) stage_failures_.push_back({i, route_->step_name(), route_->cause_of(t)});
-            racer_->on_attempt_done(i, ec, now);
-        }
-        const auto& a = racer_->attempts()[i];
-        if (!stage_follows && a.outcome != connect_outcome::won) close(i);
-        if (this->trace_)
-            this->fire(this->trace_->proxy_connect_done,
-                       proxy_connect_done_info{.scheme = route_->via->scheme(),
-                                               .proxy = route_->text,
-                                               .endpoint = a.endpoint,
-                                               .target = route_->target_text,
-                                               .attempt = i,
-                                               .status = t.status(),
-                                               .reason = t.reason(),
-                                               .outcome = stage_follows ? connect_outcome::connected : a.outcome,
-                                               .error = stage_follows ? error_code() : a.error,
-                                               .elapsed = now - started});
-        if constexpr (Final::has_stage)
-            if (stage_follows) start_stage(i);
-    }
+    [[gnu::cold]] void tunnel_done(std::size_t i, const error_code& ec, clock::time_point started);
 
     [[gnu::cold]] void on_cancel() override {
         if (this->completed()) return;
@@ -262,6 +277,8 @@ private:
                     break;
                 case type::stop_resolving:
                     this->stop_lookups();
+                    if (nat64_lookup_) [[unlikely]]
+                        nat64_lookup_->cancel();
                     break;
                 case type::complete:
                     complete_now = true;
@@ -297,9 +314,19 @@ private:
     }
 
     void start_attempt(std::size_t i) {
-        const tcp::endpoint endpoint = racer_->attempts()[i].endpoint;
+        const auto& attempt = racer_->attempts()[i];
+        const tcp::endpoint endpoint = attempt.endpoint;
         tcp::socket& socket = Final::lowest(add_stream(i));
-        if (this->trace_) this->fire(this->trace_->connect_start, connect_start_info{network_, endpoint, i});
+        if (this->trace_) {
+            connect_start_info info{.network = network_, .endpoint = endpoint, .attempt = i};
+            if (const planned_service* s = service_of(i)) [[unlikely]] {
+                info.priority = s->priority;
+                info.alpn = s->alpn;
+            }
+            info.nat64_from = attempt.nat64_from;
+            info.reason = attempt.reason;
+            this->fire(this->trace_->connect_start, info);
+        }
         if (error_code ec = open(socket, endpoint, i)) {
             // Failing to create or set up the socket (no IPv6 stack, no
             // local address, the control hook) ends the attempt at once and
@@ -361,103 +388,36 @@ private:
             if (stage_follows) start_stage(i);
     }
 
-    void start_stage(std::size_t i) {
-        stage_started_ = clock::now();
-        if (this->trace_)
-            this->fire(this->trace_->tls_handshake_start,
-                       tls_handshake_start_info{final_.stage_peer_name(), racer_->attempts()[i].endpoint, i});
-        final_.start_stage(
-            *this, stream(i),
-            boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(), this, i](const error_code& ec) {
-                this->resumed();
-                stage_done(i, ec);
-                drain();
-            }));
+    // The HTTPS record attempt i comes from, if any.
+    const planned_service* service_of(std::size_t i) const {
+        const auto id = racer_->attempts()[i].service;
+        if (id == racer::no_service || !this->services()) return nullptr;
+        return &this->services()->services()[static_cast<std::size_t>(id)];
     }
+
+    void start_stage(std::size_t i);
 
     // The final stage of attempt i ended (in the race).
-    void stage_done(std::size_t i, const error_code& ec) {
-        if (ec) note_stage_failure(i);
-        racer_->on_attempt_done(i, ec, clock::now());
-        const auto& a = racer_->attempts()[i];
-        if (a.outcome != connect_outcome::won) close(i);
-        report_stage(i, a.error, a.outcome, a.connected ? *a.connected : stage_started_);
-    }
+    void stage_done(std::size_t i, const error_code& ec);
 
-    void report_stage(std::size_t i, const error_code& ec, connect_outcome outcome, clock::time_point since) {
-        if (!this->trace_ || !this->trace_->tls_handshake_done) return;
-        tls_handshake_done_info info;
-        info.server_name = final_.stage_peer_name();
-        info.remote = racer_->attempts()[i].endpoint;
-        info.attempt = i;
-        info.outcome = outcome;
-        info.error = ec;
-        info.elapsed = clock::now() - since;
-        info.hook_exception = this->hook_exception_;
-        final_.report_stage(stream(i), ec, info);
-        this->fire(this->trace_->tls_handshake_done, info);
-    }
+    void report_stage(std::size_t i, const error_code& ec, connect_outcome outcome, clock::time_point since);
 
     // dial_tls without the race: the TCP winner's handshake, bounded by what
     // is left of the dial's timeout.
-    [[gnu::cold]] void start_after_race_stage() {
-        after_race_stage_ = true;
-        if (const auto end = deadline()) arm_timer(*end);
-        const std::size_t w = *racer_->winner();
-        stage_started_ = clock::now();
-        if (this->trace_)
-            this->fire(this->trace_->tls_handshake_start,
-                       tls_handshake_start_info{final_.stage_peer_name(), racer_->attempts()[w].endpoint, w});
-        final_.start_stage(
-            *this, stream(w),
-            boost::asio::bind_executor(this->strand_, [self = this->shared_from_this(), this, w](error_code ec) {
-                this->resumed();
-                if (timer_) timer_->cancel();
-                // A cancellation or timeout that raced the
-                // handshake's end wins: the caller asked for it.
-                if (stage_error_) ec = stage_error_;
-                if (ec && !stage_error_) note_stage_failure(w);
-                if (ec) close(w);
-                report_stage(w, ec,
-                             ec ? (ec == boost::asio::error::operation_aborted || ec == error::timeout
-                                       ? connect_outcome::cancelled
-                                       : connect_outcome::failed)
-                                : connect_outcome::won,
-                             stage_started_);
-                complete(ec);
-            }));
-    }
+    [[gnu::cold]] void start_after_race_stage();
 
-    [[gnu::cold]] void on_stage_deadline() {
-        stage_error_ = make_error_code(error::timeout);
-        cancel_attempt(*racer_->winner());
-    }
+    [[gnu::cold]] void on_stage_deadline();
 
     // Which attempts failed in their final stage, and why (a TLS verify
     // error), for dial_done's description.
-    [[gnu::cold]] void note_stage_failure(std::size_t i) {
-        stage_failures_.push_back({i, final_.stage_name(), final_.stage_cause(stream(i))});
-    }
+    [[gnu::cold]] void note_stage_failure(std::size_t i);
 
     // When the dial must be over: its timeout after its start, or the
     // context's deadline (with_deadline), whichever is first.
-    std::optional<clock::time_point> deadline() const {
-        auto end = context_deadline(this->ctx_);
-        if (const auto timeout = state_->racer.timeout; timeout > clock::duration::zero()) {
-            const auto own = saturating_add(started_, timeout);
-            if (!end || own < *end) end = own;
-        }
-        return end;
-    }
+    std::optional<clock::time_point> deadline() const;
 
     // Which of the two a timeout was, for dial_done's description.
-    std::string_view timeout_cause() const {
-        const auto ctx = context_deadline(this->ctx_);
-        const auto timeout = state_->racer.timeout;
-        const bool by_context =
-            ctx && (timeout <= clock::duration::zero() || *ctx <= saturating_add(started_, timeout));
-        return by_context ? "the context's deadline expired" : "dial_options::timeout expired";
-    }
+    std::string_view timeout_cause() const;
 
     void close(std::size_t i) {
         error_code ignored;
@@ -466,6 +426,8 @@ private:
 
     void complete(const error_code& ec) {
         this->release_lookups();
+        if (state_->options.history && racer_ && !route_) [[unlikely]]
+            learn_from(*racer_, *state_->options.history, endpoints_ ? std::string_view() : this->host_, clock::now());
         const std::size_t result_index = racer_ && racer_->winner() && !ec ? *racer_->winner() : 0;
         if (ec && racer_ && racer_->winner()) close(*racer_->winner());
         stream_type result = std::move(stream(result_index));
@@ -476,49 +438,7 @@ private:
         base::complete(ec, std::move(result));
     }
 
-    void report_done(const error_code& ec, const tcp::socket& result) {
-        // Inline room for two attempts: a traced dial of one or two addresses allocates nothing here.
-        boost::container::small_vector<attempt_record, 2> records;
-        if (racer_)
-            for (const auto& a : racer_->attempts())
-                records.push_back({.endpoint = a.endpoint,
-                                   .error = a.error,
-                                   .outcome = a.outcome,
-                                   .started = a.started - started_,
-                                   .elapsed = a.finished - a.started});
-        dial_done_info info{.network = network_,
-                            .address = address_,
-                            .error = ec,
-                            .remote = {},
-                            .local = {},
-                            .attempts = std::span(records.data(), records.size()),
-                            .elapsed = clock::now() - started_,
-                            .hook_exception = this->hook_exception_};
-        error_code ignored;
-        if (!ec) {
-            info.remote = result.remote_endpoint(ignored);
-            info.local = result.local_endpoint(ignored);
-        }
-        // Name the step that failed when it was not a connect: the lookup
-        // (with its servers) or a handshake (with why verification failed).
-        std::string step;
-        if (const auto* failed = records.empty() ? this->failed_lookup(ec) : nullptr) {
-            step = "lookup " + this->host_ + (failed->servers.empty() ? "" : " on " + failed->servers);
-            info.cause = failed->cause;
-        } else if (ec && racer_) {
-            for (const auto& f : stage_failures_)
-                if (f.attempt < racer_->attempts().size() &&
-                    (racer_->attempts()[f.attempt].error == ec || after_race_stage_)) {
-                    step = std::string(f.stage) + " with " + join_host_port(racer_->attempts()[f.attempt].endpoint);
-                    info.cause = f.cause;
-                    break;
-                }
-        }
-        info.step = step;
-        if (ec == error::timeout && step.empty()) info.cause = timeout_cause();
-        if (route_) info.proxy = route_->text;
-        this->fire(this->trace_->dial_done, info);
-    }
+    void report_done(const error_code& ec, const tcp::socket& result);
 
     // One stream per attempt, by index, never moved while it is in use. The
     // first lives inline, so a dial of one address allocates none; the
@@ -549,9 +469,17 @@ private:
     // Through a proxy: which, where the tunnel goes, each attempt's tunnel;
     // made only then, so a direct dial builds and destroys none of it.
     std::unique_ptr<proxy_route> route_;
+    std::unique_ptr<std::vector<tcp::endpoint>> endpoints_;  // dial(ctx, network, endpoints)
+    bool nat64_wanted_ = false;                              // "tcp" with NAT64 on, not yet decided
+    std::optional<boost::asio::ip::address> held_literal_;   // an IPv4 literal waiting for the NAT64 prefix
+    std::shared_ptr<pending_lookup> nat64_lookup_;           // RFC 7050's ipv4only.arpa, when asked
     boost::container::small_vector<stage_failure, 1> stage_failures_;
     std::optional<stream_type> first_;
     std::unique_ptr<std::deque<stream_type>> more_;
 };
 
 }  // namespace nettrace::detail
+
+#include "impl/dial_op_proxy.hpp"
+#include "impl/dial_op_stage.hpp"
+#include "impl/dial_op_report.hpp"

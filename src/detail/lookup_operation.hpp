@@ -1,12 +1,15 @@
 // The DNS half that dial and resolve share: the lookups of one host, one per
 // family, with their hooks (dns_start, dns_answer per family as it arrives,
-// dns_done when the last has answered).
+// dns_done when the last has answered). A dial that wants HTTPS records
+// adds their chain (service_resolution: AliasMode targets, TargetNames'
+// addresses), each answer its own dns_answer, before the one dns_done.
 #pragma once
 
 #include <nettrace/error.hpp>
 #include <nettrace/resolver.hpp>
 
 #include "operation.hpp"
+#include "service_resolution.hpp"
 #include "../racer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -63,10 +66,23 @@ protected:
         }
     }
 
+    /// After start_lookups: the HTTPS records too, as `plan` says;
+    /// on_services() is called once they are all in.
+    void start_service_lookups(resolver& r, service_resolution plan) {
+        dns_->services = std::make_unique<service_state>(std::move(plan));
+        dns_->services->via = &r;
+        pump_services();
+    }
+
     void stop_lookups() {
         if (!dns_) return;
         for (auto& l : dns_->lookups)
             if (l.pending && l.handle) l.handle->cancel();
+        if (auto* s = dns_->services.get()) {
+            s->plan.abandon();
+            for (auto& h : s->handles)
+                if (h) h->cancel();
+        }
     }
 
     /// Lets the io_context run dry again: call when completing.
@@ -74,7 +90,12 @@ protected:
         if (dns_) dns_->work = {};
     }
 
-    bool lookups_pending() const { return dns_ && (dns_->lookups[0].pending || dns_->lookups[1].pending); }
+    bool lookups_pending() const {
+        return dns_ && (dns_->lookups[0].pending || dns_->lookups[1].pending ||
+                        (dns_->services && !dns_->services->finished));
+    }
+    /// The HTTPS records' plan, when they were asked for.
+    const service_resolution* services() const { return dns_ && dns_->services ? &dns_->services->plan : nullptr; }
     /// The lookup that failed with `ec`, if a lookup ran and one did.
     const lookup_result* failed_lookup(const boost::system::error_code& ec) const {
         if (!dns_ || !ec) return nullptr;
@@ -86,6 +107,8 @@ protected:
 
     /// Invoked on the strand with the answer stored in lookup(f).
     virtual void on_answer(address_family f, clock::time_point now) = 0;
+    /// Invoked on the strand once the HTTPS chain is over (services()).
+    virtual void on_services(clock::time_point) {}
 
     std::string host_;
 
@@ -98,11 +121,101 @@ private:
 
     // What looking up a name takes, made when a lookup starts: a dial of an
     // IP literal needs none of it.
+    struct service_state {
+        explicit service_state(service_resolution p) : plan(std::move(p)) {}
+        service_resolution plan;
+        nettrace::resolver* via = nullptr;
+        std::vector<std::shared_ptr<pending_lookup>> handles;
+        bool finished = false;
+    };
+
     struct dns_state {
         std::array<family_lookup, 2> lookups;
+        std::unique_ptr<service_state> services;
         clock::time_point started{};
         boost::asio::any_io_executor work;  // keeps the I/O executor busy while we wait on DNS
     };
+
+    // Sends what the plan asks next; each answer comes back through
+    // on_service_answer or on_target_answer, on the strand.
+    void pump_services() {
+        auto& s = *dns_->services;
+        while (auto q = s.plan.next()) {
+            auto self = this->shared_from_this();
+            try {
+                if (q->kind == service_resolution::query::type::https) {
+                    s.handles.push_back(s.via->lookup_service(
+                        this->strand_, q->name, [self, this, name = q->name](service_result r) {
+                            this->resumed();
+                            on_service_answer(name, std::move(r));
+                        }));
+                } else {
+                    const auto f = q->kind == service_resolution::query::type::ipv6 ? address_family::ipv6
+                                                                                     : address_family::ipv4;
+                    s.handles.push_back(s.via->lookup(this->strand_, q->name, f,
+                                                           [self, this, name = q->name, f](lookup_result r) {
+                                                               this->resumed();
+                                                               on_target_answer(name, f, std::move(r));
+                                                           }));
+                }
+            } catch (const std::exception&) {
+                // A resolver that throws answers nothing for this name.
+                boost::asio::post(this->strand_, [self, this, q = *q] {
+                    if (q.kind == service_resolution::query::type::https) {
+                        service_result failed;
+                        failed.error = make_error_code(error::dns_failure);
+                        on_service_answer(q.name, std::move(failed));
+                    } else {
+                        lookup_result failed;
+                        failed.error = make_error_code(error::dns_failure);
+                        on_target_answer(q.name, q.kind == service_resolution::query::type::ipv6
+                                                     ? address_family::ipv6 : address_family::ipv4,
+                                         std::move(failed));
+                    }
+                });
+            }
+        }
+    }
+
+    void on_service_answer(const std::string& name, service_result r) {
+        const auto now = clock::now();
+        if (this->trace_)
+            this->fire(this->trace_->dns_answer, dns_answer_info{.host = name,
+                                                                 .family = address_family::ipv6,
+                                                                 .addrs = {},
+                                                                 .error = r.error,
+                                                                 .source = r.source,
+                                                                 .coalesced = r.coalesced,
+                                                                 .elapsed = now - dns_->started,
+                                                                 .https = true,
+                                                                 .records = r.records});
+        dns_->services->plan.on_https(name, r);
+        services_step(now);
+    }
+
+    void on_target_answer(const std::string& name, address_family f, lookup_result r) {
+        const auto now = clock::now();
+        if (this->trace_)
+            this->fire(this->trace_->dns_answer, dns_answer_info{.host = name,
+                                                                 .family = f,
+                                                                 .addrs = r.addrs,
+                                                                 .error = r.error,
+                                                                 .source = r.source,
+                                                                 .coalesced = r.coalesced,
+                                                                 .elapsed = now - dns_->started});
+        dns_->services->plan.on_addresses(name, f, r);
+        services_step(now);
+    }
+
+    void services_step(clock::time_point now) {
+        auto& s = *dns_->services;
+        pump_services();
+        if (s.finished || !s.plan.done()) return;
+        s.finished = true;
+        s.handles.clear();
+        if (this->trace_) report_dns_done(now);
+        on_services(now);
+    }
 
     void on_lookup(address_family f, lookup_result result) {
         auto& l = dns_->lookups[index(f)];
@@ -124,6 +237,11 @@ private:
                                                              .source = r.source,
                                                              .coalesced = r.coalesced,
                                                              .elapsed = now - dns_->started});
+        report_dns_done(now);
+    }
+
+    // dns_done, once everything asked has answered.
+    void report_dns_done(clock::time_point now) {
         if (lookups_pending() || !this->trace_->dns_done) return;
         dns_done_info done{.host = host_,
                            .addrs = {},

@@ -55,8 +55,8 @@ protected:
     /// `handler_ex` is the handler's associated executor, or empty when it
     /// is `ex` itself (looked up in the header, on the handler's own type:
     /// through the type-erased handler each lookup costs an allocation).
-    operation(boost::asio::any_io_executor ex, bool single_threaded, context ctx, handler_type handler,
-              boost::asio::any_completion_executor handler_ex)
+    operation(boost::asio::any_io_executor&& ex, bool single_threaded, context&& ctx, handler_type&& handler,
+              boost::asio::any_completion_executor&& handler_ex)
         : ex_(std::move(ex)),
           strand_(operation_strand(ex_, single_threaded)),
           ctx_(std::move(ctx)),

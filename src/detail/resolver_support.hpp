@@ -25,6 +25,16 @@ inline std::string canonical_name(std::string_view name) {
     return out;
 }
 
+/// The host an HTTPS query name is about: "svc.test" for
+/// "_8443._https.svc.test" and for "svc.test" itself.
+inline std::string_view service_host(std::string_view name) {
+    if (name.size() > 1 && name[0] == '_') {
+        const auto dot = name.find("._https.");
+        if (dot != std::string_view::npos) return name.substr(dot + 8);
+    }
+    return name;
+}
+
 /// True for the legacy numeric forms inet_aton takes ("127.1", "0x7f.0.0.1",
 /// "2130706433"). They are no IP literals to nettrace (parse_ip_literal is
 /// strict) and no real names either, so every resolver refuses them with

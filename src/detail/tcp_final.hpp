@@ -11,7 +11,9 @@
 
 #include <deque>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 #include <utility>
 
 namespace nettrace::detail {
@@ -36,9 +38,10 @@ struct tcp_final {
     static constexpr bool tls = false;  // picks dial_options::proxy's http (not https) proxy
     bool stage_in_race() const noexcept { return false; }
     bool stage_after_race() const noexcept { return false; }
+    std::vector<std::string> client_alpn() const { return {}; }
     // Never called: no stage.
     template <class Op, class Handler>
-    void start_stage(Op&, stream_type&, Handler&&) {}
+    void start_stage(Op&, stream_type&, const std::vector<std::string>*, Handler&&) {}
     void report_stage(const stream_type&, const boost::system::error_code&, tls_handshake_done_info&) {}
     std::string_view stage_cause(stream_type&) const noexcept { return {}; }
     std::string_view stage_name() const noexcept { return {}; }

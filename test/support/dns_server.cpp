@@ -224,7 +224,8 @@ struct fake_dns_server::state : std::enable_shared_from_this<state> {
             const auto it = script.find({name, type});
             if (it == script.end()) {
                 const bool exists = script.contains({name, std::uint16_t(query_type::a)}) ||
-                                    script.contains({name, std::uint16_t(query_type::aaaa)});
+                                    script.contains({name, std::uint16_t(query_type::aaaa)}) ||
+                                    script.contains({name, std::uint16_t(query_type::https)});
                 a.rcode = exists ? dns_rcode::noerror : dns_rcode::nxdomain;
                 a.soa_ttl = behaviour{}.negative_ttl;
                 return a;
@@ -239,7 +240,8 @@ struct fake_dns_server::state : std::enable_shared_from_this<state> {
                 continue;
             }
             a.rcode = b.rcode;
-            if (b.rcode == dns_rcode::nxdomain || (b.rcode == dns_rcode::noerror && b.addresses.empty()))
+            if (b.rcode == dns_rcode::nxdomain ||
+                (b.rcode == dns_rcode::noerror && b.addresses.empty() && b.rdata.empty()))
                 a.soa_ttl = b.negative_ttl;
             if (b.rcode == dns_rcode::noerror)
                 for (const auto& addr : b.addresses) {
@@ -253,6 +255,8 @@ struct fake_dns_server::state : std::enable_shared_from_this<state> {
                     }
                     a.records.push_back(std::move(r));
                 }
+            if (b.rcode == dns_rcode::noerror)
+                for (const auto& rdata : b.rdata) a.records.push_back({name, type, b.ttl, rdata});
             return a;
         }
         a.records.clear();

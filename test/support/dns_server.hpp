@@ -17,7 +17,7 @@
 
 namespace nettrace::testing {
 
-enum class query_type : std::uint16_t { a = 1, aaaa = 28 };
+enum class query_type : std::uint16_t { a = 1, aaaa = 28, https = 65 };
 
 enum class dns_rcode : std::uint8_t { noerror = 0, servfail = 2, nxdomain = 3, refused = 5 };
 
@@ -29,7 +29,11 @@ struct behaviour {
     // --- the answer ---
     /// A or AAAA records (family must match the type), rcode NOERROR.
     std::vector<boost::asio::ip::address> addresses{};
-    std::uint32_t ttl = 300;  ///< TTL of the address records, or of the CNAME
+    /// Records of the scripted type given as raw RDATA, written as they are
+    /// after `addresses`, rcode NOERROR: for query_type::https, each an HTTPS
+    /// record (svcb_rdata() in svcb_rdata.hpp makes them), well formed or not.
+    std::vector<std::vector<std::uint8_t>> rdata{};
+    std::uint32_t ttl = 300;  ///< TTL of the address and rdata records, or of the CNAME
     /// NXDOMAIN, SERVFAIL or REFUSED: no answer records. NXDOMAIN carries an SOA.
     dns_rcode rcode = dns_rcode::noerror;
     /// Non-empty: the answer is `name CNAME cname`, followed by whatever the
@@ -60,7 +64,8 @@ struct behaviour {
 /// - Names compare case-insensitively, a trailing dot ignored; the reply
 ///   echoes the question exactly as asked (so DNS 0x20 clients are happy).
 /// - A name scripted for some other type gets NODATA; an unscripted name
-///   gets NXDOMAIN (with SOA). Queries of any type are counted.
+///   gets NXDOMAIN (with SOA). Queries of any type are counted. A script
+///   with neither addresses nor rdata (and NOERROR) answers NODATA.
 /// - Malformed queries (and responses, and opcodes other than QUERY) are
 ///   ignored and not counted. EDNS0 OPT records in a query are skipped; the
 ///   reply carries none, which EDNS clients accept.

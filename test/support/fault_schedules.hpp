@@ -7,10 +7,14 @@
 // NETTRACE_FAULT_RUNS=<n> changes how many schedules a test runs.
 #pragma once
 
+#include <nettrace/error.hpp>
+
 #include <boost/test/results_collector.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <cstdint>
 #include <cstdlib>
@@ -19,6 +23,10 @@
 #include <vector>
 
 namespace nettrace::testing {
+
+/// What a schedule's cancellations and timeouts end a dial with.
+inline const boost::system::error_code aborted = boost::asio::error::operation_aborted;
+inline const boost::system::error_code timeout = nettrace::error::timeout;
 
 /// A number from the environment, if set and not empty.
 inline std::optional<unsigned long> env_number(const char* name) {

@@ -186,31 +186,12 @@ public:
                 BOOST_ERROR("stalled at " << now_ << " ms: no event pending and the dial is not complete");
                 break;
             }
-            auto it = std::min_element(events_.begin(), events_.end(), [](const event& a, const event& b) {
-                return std::pair{a.at, a.seq} < std::pair{b.at, b.seq};
-            });
+            auto it = std::min_element(events_.begin(), events_.end(), event::earlier);
             const event e = *it;
             events_.erase(it);
             BOOST_TEST_REQUIRE(e.at >= now_);
             now_ = e.at;
-            switch (e.kind) {
-                case event::dns:
-                    deliver_answer(e.index, e.ec);
-                    break;
-                case event::done:
-                    finish_attempt(e.index, e.ec);
-                    break;
-                case event::timer:
-                    racer_.on_timer(at_ms(now_));
-                    break;
-                case event::cancel:
-                    racer_.cancel(asio_error::operation_aborted, at_ms(now_));
-                    break;
-                case event::connected:
-                    transport_connected(e.index);
-                    break;
-            }
-            drain();
+            deliver(e, false);
         }
         if (completed_ && s_.late_events) deliver_late_events();
         // `complete` is the racer's last action, with no exception
@@ -228,6 +209,8 @@ private:
         enum kind_t { dns, done, timer, cancel, connected } kind;
         std::size_t index;  // answer or attempt
         error_code ec;
+
+        static bool earlier(const event& a, const event& b) { return std::pair{a.at, a.seq} < std::pair{b.at, b.seq}; }
     };
     struct record {
         std::string addr;
@@ -249,32 +232,43 @@ private:
         return it == s_.net.end() ? s_.otherwise : it->second;
     }
 
+    // Tells the racer of `e` at now_, then performs its actions. A late
+    // event (after `complete`) goes to the racer alone: the attempts'
+    // records are final, and no stage starts.
+    void deliver(const event& e, bool late) {
+        switch (e.kind) {
+            case event::dns:
+                deliver_answer(e.index, e.ec);
+                break;
+            case event::done:
+                if (late)
+                    racer_.on_attempt_done(e.index, e.ec, at_ms(now_));
+                else
+                    finish_attempt(e.index, e.ec);
+                break;
+            case event::timer:
+                racer_.on_timer(at_ms(now_));
+                break;
+            case event::cancel:
+                racer_.cancel(asio_error::operation_aborted, at_ms(now_));
+                break;
+            case event::connected:
+                if (late)
+                    racer_.on_connected(e.index, at_ms(now_));
+                else
+                    transport_connected(e.index);
+                break;
+        }
+        drain();
+    }
+
     // The dial is complete: whatever is still scheduled (a DNS answer, the
     // timer, the caller's cancel) reaches the racer, which must ignore it.
     void deliver_late_events() {
-        std::sort(events_.begin(), events_.end(), [](const event& a, const event& b) {
-            return std::pair{a.at, a.seq} < std::pair{b.at, b.seq};
-        });
+        std::sort(events_.begin(), events_.end(), event::earlier);
         for (const event& e : events_) {
             now_ = std::max(now_, e.at);
-            switch (e.kind) {
-                case event::dns:
-                    deliver_answer(e.index, e.ec);
-                    break;
-                case event::done:
-                    racer_.on_attempt_done(e.index, e.ec, at_ms(now_));
-                    break;
-                case event::timer:
-                    racer_.on_timer(at_ms(now_));
-                    break;
-                case event::cancel:
-                    racer_.cancel(asio_error::operation_aborted, at_ms(now_));
-                    break;
-                case event::connected:
-                    racer_.on_connected(e.index, at_ms(now_));
-                    break;
-            }
-            drain();
+            deliver(e, true);
         }
         events_.clear();
     }

@@ -34,7 +34,8 @@ struct trace_event {
     int status = -1;
 };
 
-// What each hook's event keeps for the tests; one overload per info struct.
+// What each hook's event keeps for the tests; one overload per info struct,
+// the fields a start and its done share copied by one function.
 inline void fill(trace_event&, const dial_start_info&) {}
 inline void fill(trace_event&, const dns_start_info&) {}
 template <class Info>
@@ -46,13 +47,14 @@ void fill_dns(trace_event& e, const Info& i) {
 }
 inline void fill(trace_event& e, const dns_answer_info& i) { fill_dns(e, i); }
 inline void fill(trace_event& e, const dns_done_info& i) { fill_dns(e, i); }
-inline void fill(trace_event& e, const connect_start_info& i) {
+template <class Info>
+void fill_connect(trace_event& e, const Info& i) {
     e.attempt = i.attempt;
     e.endpoint = i.endpoint;
 }
+inline void fill(trace_event& e, const connect_start_info& i) { fill_connect(e, i); }
 inline void fill(trace_event& e, const connect_done_info& i) {
-    e.attempt = i.attempt;
-    e.endpoint = i.endpoint;
+    fill_connect(e, i);
     e.outcome = i.outcome;
     e.error = i.error;
 }
@@ -62,15 +64,15 @@ inline void fill(trace_event& e, const dial_done_info& i) {
     e.endpoint = i.remote;
     e.proxy = i.proxy;
 }
-inline void fill(trace_event& e, const tls_handshake_start_info& i) {
+template <class Info>
+void fill_tls(trace_event& e, const Info& i) {
     e.server_name = i.server_name;
     e.endpoint = i.remote;
     e.attempt = i.attempt;
 }
+inline void fill(trace_event& e, const tls_handshake_start_info& i) { fill_tls(e, i); }
 inline void fill(trace_event& e, const tls_handshake_done_info& i) {
-    e.server_name = i.server_name;
-    e.endpoint = i.remote;
-    e.attempt = i.attempt;
+    fill_tls(e, i);
     e.outcome = i.outcome;
     e.version = i.version;
     e.cipher = i.cipher;
@@ -79,7 +81,6 @@ inline void fill(trace_event& e, const tls_handshake_done_info& i) {
     e.error = i.error;
     e.verify_error = i.verify_error;
 }
-
 template <class Info>
 void fill_proxy(trace_event& e, const Info& i) {
     e.proxy = i.proxy;
@@ -144,42 +145,36 @@ public:
             BOOST_TEST(ev.back().kind == "dial_done");
         }
         BOOST_TEST(count("dns_start") == count("dns_done"));
-        const auto starts = of("connect_start"), dones = of("connect_done");
-        BOOST_TEST(starts.size() == dones.size());
-        for (std::size_t i = 0; i < starts.size(); ++i) {
-            BOOST_TEST(starts[i].attempt == i);
-            std::size_t matching = 0;
-            for (auto& d : dones) matching += d.attempt == i ? 1 : 0;
-            BOOST_TEST(matching == 1u, "attempt " << i << " has " << matching << " connect_done");
-        }
-        std::size_t won = 0;
-        for (auto& d : dones) won += d.outcome == connect_outcome::won ? 1 : 0;
-        // TLS: each attempt that started a handshake ends it exactly once.
-        const auto tls_starts = of("tls_handshake_start"), tls_dones = of("tls_handshake_done");
-        BOOST_TEST(tls_starts.size() == tls_dones.size());
-        for (const auto& st : tls_starts) {
-            std::size_t matching = 0;
-            for (auto& d : tls_dones) matching += d.attempt == st.attempt ? 1 : 0;
-            BOOST_TEST(matching == 1u, "attempt " << st.attempt << " has " << matching << " tls_handshake_done");
-        }
-        // Proxy tunnels: the same, and each follows its attempt's connect.
-        const auto proxy_starts = of("proxy_connect_start"), proxy_dones = of("proxy_connect_done");
-        BOOST_TEST(proxy_starts.size() == proxy_dones.size());
-        for (const auto& st : proxy_starts) {
-            std::size_t matching = 0;
-            for (auto& d : proxy_dones) matching += d.attempt == st.attempt ? 1 : 0;
-            BOOST_TEST(matching == 1u, "attempt " << st.attempt << " has " << matching << " proxy_connect_done");
-        }
-        for (auto& d : proxy_dones) won += d.outcome == connect_outcome::won ? 1 : 0;
-        BOOST_TEST(won <= 1u);
-        std::size_t tls_won = 0;
-        for (auto& d : tls_dones) tls_won += d.outcome == connect_outcome::won ? 1 : 0;
-        BOOST_TEST(tls_won <= 1u);
+        const auto starts = of("connect_start");
+        for (std::size_t i = 0; i < starts.size(); ++i) BOOST_TEST(starts[i].attempt == i);
+        // Each attempt that started a connect, a TLS handshake or a proxy
+        // tunnel ends it exactly once.
+        check_paired("connect_start", "connect_done");
+        check_paired("tls_handshake_start", "tls_handshake_done");
+        check_paired("proxy_connect_start", "proxy_connect_done");
+        // One winner at the most: among the connects and tunnels, and among the handshakes.
+        BOOST_TEST(won("connect_done") + won("proxy_connect_done") <= 1u);
+        BOOST_TEST(won("tls_handshake_done") <= 1u);
     }
 
     std::size_t count(const std::string& kind) const { return of(kind).size(); }
 
 private:
+    void check_paired(const std::string& start, const std::string& done) const {
+        const auto starts = of(start), dones = of(done);
+        BOOST_TEST(starts.size() == dones.size(), start << " " << starts.size() << ", " << done << " " << dones.size());
+        for (const auto& st : starts) {
+            std::size_t matching = 0;
+            for (const auto& d : dones) matching += d.attempt == st.attempt ? 1 : 0;
+            BOOST_TEST(matching == 1u, "attempt " << st.attempt << " has " << matching << " " << done);
+        }
+    }
+    std::size_t won(const std::string& done) const {
+        std::size_t n = 0;
+        for (const auto& d : of(done)) n += d.outcome == connect_outcome::won ? 1 : 0;
+        return n;
+    }
+
     struct state {
         std::mutex mutex;
         std::vector<trace_event> events;

@@ -42,8 +42,15 @@ using resolve_handler =
 
 // Compiled in src/: the type-erased operations behind every token.
 // `handler_ex` is the handler's executor, or empty when it is `ex`.
-void start_dial(std::shared_ptr<const dialer_state> state, context ctx, std::string network, std::string address,
-                boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex, dial_handler handler);
+// Taken by rvalue reference: the arguments are moved once, from the
+// initiation's own copies into the operation (each layer's by-value
+// parameter cost a move of every string and executor per dial).
+void start_dial(std::shared_ptr<const dialer_state>&& state, context&& ctx, std::string&& network,
+                std::string&& address, boost::asio::any_io_executor&& ex,
+                boost::asio::any_completion_executor&& handler_ex, dial_handler&& handler);
+void start_dial_endpoints(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
+                          std::vector<boost::asio::ip::tcp::endpoint> endpoints, boost::asio::any_io_executor ex,
+                          boost::asio::any_completion_executor handler_ex, dial_handler handler);
 void start_resolve(std::shared_ptr<const dialer_state> state, context ctx, std::string host,
                    boost::asio::any_io_executor ex, boost::asio::any_completion_executor handler_ex,
                    resolve_handler handler);
@@ -106,11 +113,22 @@ boost::asio::any_completion_executor handler_executor(const Handler& handler,
 struct initiate_dial {
     template <class Handler, class Given>
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
-                    std::string network, std::string address) const {
+                    std::string&& network, std::string&& address) const {
         auto ex = io_executor(handler, given);
         auto handler_ex = handler_executor(handler, ex);
         start_dial(std::move(state), std::move(ctx), std::move(network), std::move(address), std::move(ex),
                    std::move(handler_ex), dial_handler(std::forward<Handler>(handler)));
+    }
+};
+
+struct initiate_dial_endpoints {
+    template <class Handler, class Given>
+    void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
+                    std::string network, std::vector<boost::asio::ip::tcp::endpoint> endpoints) const {
+        auto ex = io_executor(handler, given);
+        auto handler_ex = handler_executor(handler, ex);
+        start_dial_endpoints(std::move(state), std::move(ctx), std::move(network), std::move(endpoints),
+                             std::move(ex), std::move(handler_ex), dial_handler(std::forward<Handler>(handler)));
     }
 };
 
