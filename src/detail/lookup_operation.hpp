@@ -195,14 +195,7 @@ private:
 
     void on_target_answer(const std::string& name, address_family f, lookup_result r) {
         const auto now = clock::now();
-        if (this->trace_)
-            this->fire(this->trace_->dns_answer, dns_answer_info{.host = name,
-                                                                 .family = f,
-                                                                 .addrs = r.addrs,
-                                                                 .error = r.error,
-                                                                 .source = r.source,
-                                                                 .coalesced = r.coalesced,
-                                                                 .elapsed = now - dns_->started});
+        if (this->trace_) fire_address_answer(name, f, r, now);
         dns_->services->plan.on_addresses(name, f, r);
         services_step(now);
     }
@@ -229,15 +222,19 @@ private:
     }
 
     void report_answer(address_family f, clock::time_point now) {
-        const auto& r = dns_->lookups[index(f)].result;
-        this->fire(this->trace_->dns_answer, dns_answer_info{.host = host_,
+        fire_address_answer(host_, f, dns_->lookups[index(f)].result, now);
+        report_dns_done(now);
+    }
+
+    // One family's dns_answer: of the host, or of a name its HTTPS records point to.
+    void fire_address_answer(std::string_view name, address_family f, const lookup_result& r, clock::time_point now) {
+        this->fire(this->trace_->dns_answer, dns_answer_info{.host = name,
                                                              .family = f,
                                                              .addrs = r.addrs,
                                                              .error = r.error,
                                                              .source = r.source,
                                                              .coalesced = r.coalesced,
                                                              .elapsed = now - dns_->started});
-        report_dns_done(now);
     }
 
     // dns_done, once everything asked has answered.
