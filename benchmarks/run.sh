@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every benchmark, printing the tables of benchmarks/README.md:
-# nettrace-bench (cases 1 to 6), nettrace-microbench, and the comparison with
-# Go's net.Dialer (skipped without Go). About two minutes; all on loopback.
+# nettrace-bench (cases 1 to 6), history-bench, scale-bench, soak-bench,
+# tls-bench, proxy-bench, nettrace-microbench, and the comparison with Go's
+# net.Dialer (skipped without Go). About six minutes; all on loopback.
 #
 #   bash benchmarks/run.sh
 #
@@ -18,7 +19,8 @@ bash scripts/setup.sh bench >&2
 if [ ! -f "$dir/build.ninja" ]; then
   step meson setup "$dir" -Dbenchmarks=true -Dbuildtype=release >&2
 fi
-step ninja -C "$dir" benchmarks/nettrace-bench benchmarks/nettrace-microbench benchmarks/tls-bench benchmarks/proxy-bench >&2
+step ninja -C "$dir" benchmarks/nettrace-bench benchmarks/nettrace-microbench benchmarks/tls-bench benchmarks/proxy-bench \
+  benchmarks/history-bench benchmarks/scale-bench benchmarks/soak-bench >&2
 
 echo "## Machine"
 echo
@@ -39,6 +41,13 @@ echo "- fd limit (hard): $(ulimit -Hn)"
 step "$dir/benchmarks/nettrace-bench" --cases=1,2,3
 step "$dir/benchmarks/nettrace-bench" --cases=4
 step "$dir/benchmarks/nettrace-bench" --cases=5,6
+step "$dir/benchmarks/history-bench"
+echo
+echo "### Scale: dials in flight on one thread, spread over 127.0.0.1-50 x 2 ports"
+step "$dir/benchmarks/scale-bench" --in-flight=10000,100000
+echo
+echo "### Soak: 1,000,000 sequential traced dials with a connection_history"
+step "$dir/benchmarks/soak-bench" 2>/dev/null
 echo
 echo "### dial_tls against raw Asio connect + ssl::stream handshake"
 echo

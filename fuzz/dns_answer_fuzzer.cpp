@@ -29,6 +29,7 @@
 #include <nettrace/error.hpp>
 
 #include "check.hpp"
+#include "dns_message.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -117,41 +118,6 @@ bytes build_reply(std::uint8_t flags, std::span<const std::uint8_t> in, std::spa
 // ---------------------------------------------------------------------------
 // An independent reading of the reply: which addresses it gives for the name.
 
-struct message {
-    std::span<const std::uint8_t> m;
-
-    std::uint16_t u16(std::size_t at) const { return std::uint16_t(m[at] << 8 | m[at + 1]); }
-
-    // A possibly compressed name at `off`, lowercased; advances `off` past it.
-    std::optional<std::vector<std::string>> name(std::size_t& off) const {
-        std::vector<std::string> labels;
-        std::size_t pos = off;
-        bool jumped = false;
-        for (int jumps = 0;;) {
-            if (pos >= m.size()) return std::nullopt;
-            const std::uint8_t len = m[pos];
-            if ((len & 0xC0) == 0xC0) {
-                if (pos + 1 >= m.size() || ++jumps > 256) return std::nullopt;
-                if (!jumped) off = pos + 2;
-                jumped = true;
-                pos = std::size_t(len & 0x3F) << 8 | m[pos + 1];
-                continue;
-            }
-            if (len & 0xC0) return std::nullopt;
-            if (len == 0) {
-                if (!jumped) off = pos + 1;
-                return labels;
-            }
-            if (pos + 1 + len > m.size()) return std::nullopt;
-            std::string label(reinterpret_cast<const char*>(&m[pos + 1]), len);
-            for (char& c : label)
-                if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-            labels.push_back(std::move(label));
-            pos += 1 + len;
-        }
-    }
-};
-
 struct reading {
     bool parsed = false;
     std::uint16_t id = 0;
@@ -161,7 +127,7 @@ struct reading {
 
 reading read_reply(std::span<const std::uint8_t> reply, std::uint16_t qtype) {
     reading out;
-    const message msg{reply};
+    const dns_message msg{reply};
     if (reply.size() < 12) return out;
     out.id = msg.u16(0);
     const std::uint16_t qd = msg.u16(4), an = msg.u16(6);

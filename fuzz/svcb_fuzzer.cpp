@@ -24,6 +24,7 @@
 #include <nettrace/service.hpp>
 
 #include "check.hpp"
+#include "dns_message.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -120,23 +121,17 @@ bytes encode(const service_record& r) {
     }
     if (r.no_default_alpn) param(2, {});
     if (r.port) param(3, {static_cast<std::uint8_t>(r.port >> 8), static_cast<std::uint8_t>(r.port)});
-    if (!r.ipv4hint.empty()) {
-        v.clear();
-        for (const auto& a : r.ipv4hint) {
+    const auto addresses = [](const auto& hints) {
+        bytes out;
+        for (const auto& a : hints) {
             const auto b = a.to_bytes();
-            v.insert(v.end(), b.begin(), b.end());
+            out.insert(out.end(), b.begin(), b.end());
         }
-        param(4, v);
-    }
+        return out;
+    };
+    if (!r.ipv4hint.empty()) param(4, addresses(r.ipv4hint));
     if (!r.ech.empty()) param(5, r.ech);
-    if (!r.ipv6hint.empty()) {
-        v.clear();
-        for (const auto& a : r.ipv6hint) {
-            const auto b = a.to_bytes();
-            v.insert(v.end(), b.begin(), b.end());
-        }
-        param(6, v);
-    }
+    if (!r.ipv6hint.empty()) param(6, addresses(r.ipv6hint));
     for (const auto& p : r.unknown) param(p.key, p.value);
     return out;
 }
@@ -160,41 +155,19 @@ void fuzz_rdata(std::span<const std::uint8_t> in) {
 // follows pointers anywhere (with a jump limit), so it accepts at least
 // what the parser accepts.
 
-struct message {
-    std::span<const std::uint8_t> m;
-
-    std::uint16_t u16(std::size_t at) const { return std::uint16_t(m[at] << 8 | m[at + 1]); }
-
-    std::optional<std::string> name(std::size_t& off) const {
-        std::string dotted;
-        std::size_t pos = off;
-        bool jumped = false;
-        for (int jumps = 0;;) {
-            if (pos >= m.size()) return std::nullopt;
-            const std::uint8_t len = m[pos];
-            if ((len & 0xC0) == 0xC0) {
-                if (pos + 1 >= m.size() || ++jumps > 256) return std::nullopt;
-                if (!jumped) off = pos + 2;
-                jumped = true;
-                pos = std::size_t(len & 0x3F) << 8 | m[pos + 1];
-                continue;
-            }
-            if (len & 0xC0) return std::nullopt;
-            if (len == 0) {
-                if (!jumped) off = pos + 1;
-                return dotted.empty() ? "." : dotted;
-            }
-            if (pos + 1 + len > m.size()) return std::nullopt;
-            if (!dotted.empty()) dotted += '.';
-            for (std::size_t i = 1; i <= len; ++i) {
-                const char c = static_cast<char>(m[pos + i]);
-                // A '.' inside a label is kept apart from the separator.
-                dotted += c == '.' ? '\x01' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-            }
-            pos += 1 + len;
-        }
+// The name at `off` as dotted text ("." for the root), lowercased, a '.'
+// inside a label kept apart from the separators; advances `off` past it.
+std::optional<std::string> dotted_name(const dns_message& msg, std::size_t& off) {
+    const auto labels = msg.name(off);
+    if (!labels) return std::nullopt;
+    std::string dotted;
+    for (auto label : *labels) {
+        std::replace(label.begin(), label.end(), '.', '\x01');
+        if (!dotted.empty()) dotted += '.';
+        dotted += label;
     }
-};
+    return dotted.empty() ? "." : dotted;
+}
 
 struct https_rr {
     std::string owner;
@@ -203,12 +176,12 @@ struct https_rr {
 };
 
 std::optional<std::vector<https_rr>> read_response(std::span<const std::uint8_t> reply) {
-    const message msg{reply};
+    const dns_message msg{reply};
     if (reply.size() < 12) return std::nullopt;
     const std::uint16_t qd = msg.u16(4), an = msg.u16(6);
     std::size_t off = 12;
     for (std::uint16_t i = 0; i < qd; ++i) {
-        if (!msg.name(off) || off + 4 > reply.size()) return std::nullopt;
+        if (!dotted_name(msg, off) || off + 4 > reply.size()) return std::nullopt;
         off += 4;
     }
     struct rr {
@@ -219,7 +192,7 @@ std::optional<std::vector<https_rr>> read_response(std::span<const std::uint8_t>
     };
     std::vector<rr> rrs;
     for (std::uint16_t i = 0; i < an; ++i) {
-        auto owner = msg.name(off);
+        auto owner = dotted_name(msg, off);
         if (!owner || off + 10 > reply.size()) return std::nullopt;
         const std::uint16_t type = msg.u16(off), rclass = msg.u16(off + 2), rdlen = msg.u16(off + 8);
         const std::uint32_t ttl = std::uint32_t(msg.u16(off + 4)) << 16 | msg.u16(off + 6);
@@ -234,7 +207,7 @@ std::optional<std::vector<https_rr>> read_response(std::span<const std::uint8_t>
         for (const auto& r : rrs) {
             if (r.type != 5 || r.rclass != 1 || std::find(names.begin(), names.end(), r.owner) == names.end()) continue;
             std::size_t at = r.rdata;
-            const auto target = msg.name(at);
+            const auto target = dotted_name(msg, at);
             if (target && std::find(names.begin(), names.end(), *target) == names.end()) {
                 names.push_back(*target);
                 grew = true;

@@ -29,8 +29,10 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
-void require_loopback(const asio::ip::address& addr) {
+// `addr`, which must be a loopback address.
+const asio::ip::address& require_loopback(const asio::ip::address& addr) {
     if (!addr.is_loopback()) throw std::invalid_argument("loopback only: " + addr.to_string());
+    return addr;
 }
 
 // A plain POSIX socket bound to addr:port, so the kernel behaviour under test
@@ -69,8 +71,11 @@ struct live_listener::state : std::enable_shared_from_this<state> {
 };
 
 live_listener::live_listener(const asio::any_io_executor& ex, const asio::ip::address& addr, unsigned short port)
+    : live_listener(any_address{}, ex, require_loopback(addr), port) {}
+
+live_listener::live_listener(any_address, const asio::any_io_executor& ex, const asio::ip::address& addr,
+                             unsigned short port)
     : state_(std::make_shared<state>(ex)) {
-    require_loopback(addr);
     tcp::endpoint ep(addr, port);
     state_->acceptor.open(ep.protocol());
     if (addr.is_v6()) state_->acceptor.set_option(asio::ip::v6_only(true));

@@ -25,6 +25,13 @@ public:
     /// The accepted connections, in order.
     std::vector<boost::asio::ip::tcp::socket>& connections() noexcept;
 
+protected:
+    /// For a listener that checks its address its own way: test/support's
+    /// lab_listener, inside a network namespace of the test's own.
+    struct any_address {};
+    live_listener(any_address, const boost::asio::any_io_executor& ex, const boost::asio::ip::address& addr,
+                  unsigned short port);
+
 private:
     struct state;
     std::shared_ptr<state> state_;

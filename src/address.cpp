@@ -5,6 +5,8 @@
 
 #include <nettrace/address.hpp>
 
+#include "detail/enum_names.hpp"
+
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
 
@@ -161,15 +163,9 @@ std::optional<network> parse_network(std::string_view text, boost::system::error
 }
 
 std::string_view to_string(network n) noexcept {
-    switch (n) {
-        case network::tcp4:
-            return "tcp4";
-        case network::tcp6:
-            return "tcp6";
-        case network::tcp:
-            break;
-    }
-    return "tcp";
+    // In the enumerators' order.
+    constexpr std::string_view names[] = {"tcp", "tcp4", "tcp6"};
+    return detail::enum_name(n, names, "tcp");
 }
 
 bool is_valid_host_name(std::string_view host) noexcept {

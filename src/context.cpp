@@ -69,12 +69,12 @@ std::optional<std::chrono::steady_clock::time_point> context_deadline(const cont
 context with_dial_report(const context& parent, dial_report& report) {
     client_trace t;
     t.dial_done = [&report](const dial_done_info& i) {
-        report.error = i.error;
-        report.remote = i.remote;
-        report.local = i.local;
-        report.attempts.assign(i.attempts.begin(), i.attempts.end());
-        report.elapsed = i.elapsed;
-        report.description = i.describe();
+        report = {.error = i.error,
+                  .remote = i.remote,
+                  .local = i.local,
+                  .attempts = {i.attempts.begin(), i.attempts.end()},
+                  .elapsed = i.elapsed,
+                  .description = i.describe()};
     };
     return with_client_trace(parent, t);
 }

@@ -5,6 +5,7 @@
 #include <nettrace/error.hpp>
 
 #include "detail/dial_op.hpp"
+#include "detail/op_allocator.hpp"
 #include "detail/dialer_state.hpp"
 #include "detail/lookup_operation.hpp"
 #include "detail/saturate.hpp"
@@ -200,8 +201,9 @@ error_code apply_socket_options(tcp::socket& socket, const dial_options& o) {
 void start_dial(std::shared_ptr<const dialer_state>&& state, context&& ctx, std::string&& network,
                 std::string&& address, asio::any_io_executor&& ex, asio::any_completion_executor&& handler_ex,
                 dial_handler&& handler) {
-    std::make_shared<dial_op<tcp_final>>(std::move(state), std::move(ctx), std::move(network), std::move(address),
-                                         std::move(ex), std::move(handler_ex), std::move(handler), tcp_final{})
+    std::allocate_shared<dial_op<tcp_final>>(op_allocator<dial_op<tcp_final>>(), std::move(state), std::move(ctx),
+                                             std::move(network), std::move(address), std::move(ex),
+                                             std::move(handler_ex), std::move(handler), tcp_final{})
         ->initiate();
 }
 
@@ -217,9 +219,9 @@ std::string describe_endpoints(std::span<const tcp::endpoint> endpoints) {
 void start_dial_endpoints(std::shared_ptr<const dialer_state> state, context ctx, std::string network,
                           std::vector<tcp::endpoint> endpoints, asio::any_io_executor ex,
                           asio::any_completion_executor handler_ex, dial_handler handler) {
-    auto op = std::make_shared<dial_op<tcp_final>>(std::move(state), std::move(ctx), std::move(network),
-                                                   describe_endpoints(endpoints), std::move(ex),
-                                                   std::move(handler_ex), std::move(handler), tcp_final{});
+    auto op = std::allocate_shared<dial_op<tcp_final>>(
+        op_allocator<dial_op<tcp_final>>(), std::move(state), std::move(ctx), std::move(network),
+        describe_endpoints(endpoints), std::move(ex), std::move(handler_ex), std::move(handler), tcp_final{});
     op->set_endpoints(std::move(endpoints));
     op->initiate();
 }

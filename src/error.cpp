@@ -10,36 +10,42 @@ namespace nettrace {
 namespace detail {
 namespace {
 
+namespace errc = boost::system::errc;
+
 // Indexed by value - 1: the enum counts from 1 without gaps.
 constexpr error_entry errors[] = {
-    {error::unknown_network, "unknown_network", "unknown network (expected tcp, tcp4 or tcp6)"},
-    {error::missing_port, "missing_port", "missing port in address"},
-    {error::invalid_port, "invalid_port", "invalid port (expected 0-65535 or a known service name)"},
-    {error::missing_host, "missing_host", "missing host in address"},
+    {error::unknown_network, "unknown_network", "unknown network (expected tcp, tcp4 or tcp6)", errc::invalid_argument},
+    {error::missing_port, "missing_port", "missing port in address", errc::invalid_argument},
+    {error::invalid_port, "invalid_port", "invalid port (expected 0-65535 or a known service name)",
+     errc::invalid_argument},
+    {error::missing_host, "missing_host", "missing host in address", errc::invalid_argument},
     {error::invalid_host, "invalid_host",
-     "invalid host name (letters, digits, '-', '_' and '.' only, labels of 1-63 bytes)"},
-    {error::host_too_long, "host_too_long", "host name longer than 253 bytes"},
-    {error::unclosed_bracket, "unclosed_bracket", "missing ']' in address"},
-    {error::unexpected_bracket, "unexpected_bracket", "unexpected '[' or ']' in address"},
-    {error::junk_after_bracket, "junk_after_bracket", "unexpected text after ']' in address (expected ':port')"},
-    {error::too_many_colons, "too_many_colons", "too many colons in address (write IPv6 addresses as [addr]:port)"},
-    {error::invalid_zone, "invalid_zone", "invalid IPv6 zone (expected an interface name or index)"},
-    {error::zone_on_ipv4, "zone_on_ipv4", "zone is only allowed on IPv6 addresses"},
+     "invalid host name (letters, digits, '-', '_' and '.' only, labels of 1-63 bytes)", errc::invalid_argument},
+    {error::host_too_long, "host_too_long", "host name longer than 253 bytes", errc::invalid_argument},
+    {error::unclosed_bracket, "unclosed_bracket", "missing ']' in address", errc::invalid_argument},
+    {error::unexpected_bracket, "unexpected_bracket", "unexpected '[' or ']' in address", errc::invalid_argument},
+    {error::junk_after_bracket, "junk_after_bracket", "unexpected text after ']' in address (expected ':port')",
+     errc::invalid_argument},
+    {error::too_many_colons, "too_many_colons", "too many colons in address (write IPv6 addresses as [addr]:port)",
+     errc::invalid_argument},
+    {error::invalid_zone, "invalid_zone", "invalid IPv6 zone (expected an interface name or index)",
+     errc::invalid_argument},
+    {error::zone_on_ipv4, "zone_on_ipv4", "zone is only allowed on IPv6 addresses", errc::invalid_argument},
     {error::host_not_found, "host_not_found", "no such host"},
     {error::no_addresses, "no_addresses", "host has no address for this network"},
     {error::dns_failure, "dns_failure", "DNS server failure"},
-    {error::dns_timeout, "dns_timeout", "DNS query timed out"},
+    {error::dns_timeout, "dns_timeout", "DNS query timed out", errc::timed_out},
     {error::dns_refused, "dns_refused", "DNS query refused by the name server"},
     {error::dns_malformed, "dns_malformed", "malformed DNS answer"},
     {error::no_resolver, "no_resolver",
      "host not in the static resolver's table (add it, or give make_static_resolver a fallback resolver)"},
-    {error::timeout, "timeout", "dial timed out"},
+    {error::timeout, "timeout", "dial timed out", errc::timed_out},
     {error::no_suitable_address, "no_suitable_address", "no suitable address found for this network"},
     {error::no_local_address, "no_local_address", "no local address configured for this address family"},
-    {error::invalid_proxy_url, "invalid_proxy_url",
-     "invalid proxy URL (expected scheme://[user:password@]host[:port])"},
+    {error::invalid_proxy_url, "invalid_proxy_url", "invalid proxy URL (expected scheme://[user:password@]host[:port])",
+     errc::invalid_argument},
     {error::unsupported_proxy_scheme, "unsupported_proxy_scheme",
-     "unsupported proxy scheme (expected http, socks5 or socks5h)"},
+     "unsupported proxy scheme (expected http, socks5 or socks5h)", errc::invalid_argument},
     {error::proxy_auth_required, "proxy_auth_required",
      "proxy authentication required (HTTP 407): check the proxy's user and password"},
     {error::proxy_rejected, "proxy_rejected", "the proxy refused to open the tunnel (its status is in the trace)"},
@@ -47,15 +53,17 @@ constexpr error_entry errors[] = {
      "malformed reply from the proxy (is it the kind of proxy, HTTP or SOCKS5, that the URL says?)"},
     {error::proxy_reply_too_large, "proxy_reply_too_large", "the proxy's reply header is too large"},
     {error::proxy_closed, "proxy_closed", "the proxy closed the connection before its reply was complete"},
-    {error::proxy_timeout, "proxy_timeout", "the proxy did not reply in time"},
+    {error::proxy_timeout, "proxy_timeout", "the proxy did not reply in time", errc::timed_out},
     {error::socks_no_acceptable_method, "socks_no_acceptable_method",
      "the SOCKS5 proxy accepts none of the offered authentication methods (does it need a user and password?)"},
     {error::socks_auth_failed, "socks_auth_failed", "the SOCKS5 proxy refused the user and password"},
     {error::socks_general_failure, "socks_general_failure", "SOCKS5 proxy: general failure"},
     {error::socks_not_allowed, "socks_not_allowed", "SOCKS5 proxy: connection not allowed by its rules"},
-    {error::socks_network_unreachable, "socks_network_unreachable", "SOCKS5 proxy: network unreachable"},
-    {error::socks_host_unreachable, "socks_host_unreachable", "SOCKS5 proxy: host unreachable"},
-    {error::socks_connection_refused, "socks_connection_refused", "SOCKS5 proxy: connection refused by the target"},
+    {error::socks_network_unreachable, "socks_network_unreachable", "SOCKS5 proxy: network unreachable",
+     errc::network_unreachable},
+    {error::socks_host_unreachable, "socks_host_unreachable", "SOCKS5 proxy: host unreachable", errc::host_unreachable},
+    {error::socks_connection_refused, "socks_connection_refused", "SOCKS5 proxy: connection refused by the target",
+     errc::connection_refused},
     {error::socks_ttl_expired, "socks_ttl_expired", "SOCKS5 proxy: TTL expired"},
     {error::socks_command_not_supported, "socks_command_not_supported", "SOCKS5 proxy: command not supported"},
     {error::socks_address_type_not_supported, "socks_address_type_not_supported",
@@ -63,21 +71,22 @@ constexpr error_entry errors[] = {
     {error::no_dns_resolver, "no_dns_resolver",
      "nettrace was built without c-ares: use make_system_resolver(), or rebuild nettrace with -Dcares=enabled"},
     {error::invalid_unix_path, "invalid_unix_path",
-     "invalid unix socket path (empty, or a NUL byte: write an abstract name as @name)"},
+     "invalid unix socket path (empty, or a NUL byte: write an abstract name as @name)", errc::invalid_argument},
     {error::unix_path_too_long, "unix_path_too_long",
-     "unix socket path longer than 107 bytes (sockaddr_un's limit): use a shorter path or a directory closer to /"},
+     "unix socket path longer than 107 bytes (sockaddr_un's limit): use a shorter path or a directory closer to /",
+     errc::invalid_argument},
     {error::not_a_socket, "not_a_socket",
-     "the path exists but is not a unix socket (is the server listening on another path?)"},
+     "the path exists but is not a unix socket (is the server listening on another path?)", errc::not_a_socket},
     {error::no_service_record, "no_service_record", "the name has no HTTPS record"},
     {error::service_lookup_unsupported, "service_lookup_unsupported",
      "this resolver cannot look up HTTPS records (use make_dns_resolver(), or turn dial_options::https_records off)"},
     {error::malformed_service_record, "malformed_service_record",
      "an HTTPS record breaks RFC 9460 and was ignored (see the trace's dns_answer)"},
-    {error::service_alias_loop, "service_alias_loop",
-     "the HTTPS AliasMode records loop or chain deeper than 8 names"},
+    {error::service_alias_loop, "service_alias_loop", "the HTTPS AliasMode records loop or chain deeper than 8 names"},
     {error::empty_endpoint_list, "empty_endpoint_list", "dial was given an empty list of endpoints"},
     {error::invalid_nat64_prefix, "invalid_nat64_prefix",
-     "a NAT64 prefix must be an IPv6 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052), such as 64:ff9b::/96"},
+     "a NAT64 prefix must be an IPv6 prefix of length 32, 40, 48, 56, 64 or 96 (RFC 6052), such as 64:ff9b::/96",
+     errc::invalid_argument},
     {error::no_nat64_prefix, "no_nat64_prefix",
      "no NAT64 prefix: ipv4only.arpa has no AAAA answer, so this IPv6-only host cannot reach an IPv4 address"},
 };
@@ -105,40 +114,9 @@ public:
 
     // Lets callers test portable conditions: ec == std::errc::timed_out.
     boost::system::error_condition default_error_condition(int ev) const noexcept override {
-        switch (static_cast<error>(ev)) {
-            case error::timeout:
-            case error::dns_timeout:
-            case error::proxy_timeout:
-                return boost::system::errc::timed_out;
-            case error::socks_connection_refused:
-                return boost::system::errc::connection_refused;
-            case error::socks_host_unreachable:
-                return boost::system::errc::host_unreachable;
-            case error::socks_network_unreachable:
-                return boost::system::errc::network_unreachable;
-            case error::unknown_network:
-            case error::missing_port:
-            case error::invalid_port:
-            case error::missing_host:
-            case error::invalid_host:
-            case error::host_too_long:
-            case error::unclosed_bracket:
-            case error::unexpected_bracket:
-            case error::junk_after_bracket:
-            case error::too_many_colons:
-            case error::invalid_zone:
-            case error::zone_on_ipv4:
-            case error::invalid_proxy_url:
-            case error::unsupported_proxy_scheme:
-            case error::invalid_unix_path:
-            case error::unix_path_too_long:
-            case error::invalid_nat64_prefix:
-                return boost::system::errc::invalid_argument;
-            case error::not_a_socket:
-                return boost::system::errc::not_a_socket;
-            default:
-                return {ev, *this};
-        }
+        const auto* e = detail::find_error(ev);
+        if (e && e->condition != boost::system::errc::success) return e->condition;
+        return {ev, *this};
     }
 };
 

@@ -26,16 +26,10 @@ std::optional<std::string> error_text(const boost::system::error_code& ec) {
 // The hook's name, but for the three the tool's users read most: the
 // result, and httpstat's TLS line per attempt.
 std::string_view json_event_name(event_kind k) {
-    switch (k) {
-        case event_kind::dial_done:
-            return "result";
-        case event_kind::tls_handshake_start:
-            return "tls_start";
-        case event_kind::tls_handshake_done:
-            return "tls_done";
-        default:
-            return to_string(k);
-    }
+    if (k == event_kind::dial_done) return "result";
+    if (k == event_kind::tls_handshake_start) return "tls_start";
+    if (k == event_kind::tls_handshake_done) return "tls_done";
+    return to_string(k);
 }
 
 void dns_fields(json_object& o, const recorded_event& e) {

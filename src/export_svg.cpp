@@ -6,6 +6,7 @@
 #include <nettrace/address.hpp>
 #include <nettrace/export.hpp>
 
+#include "detail/enum_names.hpp"
 #include "detail/export_support.hpp"
 #include "detail/json_text.hpp"
 #include "detail/number_text.hpp"
@@ -46,21 +47,10 @@ struct svg_group {
 };
 
 std::string_view outcome_colour(connect_outcome o) {
-    switch (o) {
-        case connect_outcome::won:
-            return "#2e7d32";
-        case connect_outcome::lost:
-            return "#f9a825";
-        case connect_outcome::failed:
-            return "#c62828";
-        case connect_outcome::superseded:
-            return "#9e9e9e";
-        case connect_outcome::cancelled:
-            return "#616161";
-        case connect_outcome::connected:
-            return "#81c784";  // TCP up, a later stage pending
-    }
-    return "#9e9e9e";
+    // In the enumerators' order: won, lost, failed, superseded, cancelled,
+    // connected (TCP up, a later stage pending).
+    constexpr std::string_view colours[] = {"#2e7d32", "#f9a825", "#c62828", "#9e9e9e", "#616161", "#81c784"};
+    return enum_name(o, colours, "#9e9e9e");
 }
 
 constexpr std::string_view dns_colour = "#1565c0", dns_failed_colour = "#ef9a9a", unfinished_colour = "#cfd8dc";

@@ -3,6 +3,8 @@
 // path of any other thread for longer than a map lookup).
 #include <nettrace/history.hpp>
 
+#include "detail/enum_names.hpp"
+
 #include <list>
 #include <mutex>
 #include <string>
@@ -12,17 +14,9 @@
 namespace nettrace {
 
 std::string_view to_string(attempt_failure f) noexcept {
-    switch (f) {
-        case attempt_failure::refused:
-            return "refused";
-        case attempt_failure::unreachable:
-            return "unreachable";
-        case attempt_failure::timed_out:
-            return "timed_out";
-        case attempt_failure::superseded:
-            return "superseded";
-    }
-    return "unknown";
+    // In the enumerators' order.
+    constexpr std::string_view names[] = {"refused", "unreachable", "timed_out", "superseded"};
+    return detail::enum_name(f, names);
 }
 
 namespace {

@@ -48,6 +48,13 @@ bool tcp_connected(connect_outcome o) {
     return o == connect_outcome::won || o == connect_outcome::lost || o == connect_outcome::connected;
 }
 
+// A family of the metric `builder` builds (BuildHistogram(), BuildCounter(),
+// BuildGauge()), registered in `registry`.
+template <class Builder>
+auto& family(Builder builder, prometheus::Registry& registry, const std::string& name, const std::string& help) {
+    return builder.Name(name).Help(help).Register(registry);
+}
+
 std::vector<double> checked(const std::vector<double>& buckets) {
     for (std::size_t i = 1; i < buckets.size(); ++i)
         if (!(buckets[i - 1] < buckets[i]))
@@ -64,40 +71,24 @@ struct prometheus_metrics::state {
     state(std::shared_ptr<prometheus::Registry> r, const prometheus_options& options)
         : registry(std::move(r)),
           buckets(checked(options.buckets)),
-          dns(prometheus::BuildHistogram()
-                  .Name("dns_lookup_duration_seconds")
-                  .Help("Duration of DNS lookups (OpenTelemetry dns.lookup.duration); error_type when no address was "
-                        "found.")
-                  .Register(*registry)),
-          connect(prometheus::BuildHistogram()
-                      .Name("nettrace_connect_duration_seconds")
-                      .Help("Duration of each TCP connect that succeeded, by the peer's address family.")
-                      .Register(*registry)),
-          proxy(prometheus::BuildHistogram()
-                    .Name("nettrace_proxy_connect_duration_seconds")
-                    .Help("Duration of each proxy tunnel handshake (HTTP CONNECT, SOCKS5) that succeeded.")
-                    .Register(*registry)),
-          tls(prometheus::BuildHistogram()
-                  .Name("nettrace_tls_handshake_duration_seconds")
-                  .Help("Duration of each TLS handshake that completed.")
-                  .Register(*registry)),
-          dial(prometheus::BuildHistogram()
-                   .Name("nettrace_dial_duration_seconds")
-                   .Help("Duration of dials, from dial start to the connection (or the failure); error_type when the "
-                         "dial failed.")
-                   .Register(*registry)),
-          attempts(prometheus::BuildCounter()
-                       .Name("nettrace_connect_attempts_total")
-                       .Help("Connect attempts by the peer's address family and how they ended.")
-                       .Register(*registry)),
-          errors(prometheus::BuildCounter()
-                     .Name("nettrace_dial_errors_total")
-                     .Help("Failed dials by error type.")
-                     .Register(*registry)),
-          active_family(prometheus::BuildGauge()
-                            .Name("nettrace_active_dials")
-                            .Help("Dials in flight: started and not yet completed.")
-                            .Register(*registry)),
+          dns(family(prometheus::BuildHistogram(), *registry, "dns_lookup_duration_seconds",
+                     "Duration of DNS lookups (OpenTelemetry dns.lookup.duration); error_type when no address was "
+                     "found.")),
+          connect(family(prometheus::BuildHistogram(), *registry, "nettrace_connect_duration_seconds",
+                         "Duration of each TCP connect that succeeded, by the peer's address family.")),
+          proxy(family(prometheus::BuildHistogram(), *registry, "nettrace_proxy_connect_duration_seconds",
+                       "Duration of each proxy tunnel handshake (HTTP CONNECT, SOCKS5) that succeeded.")),
+          tls(family(prometheus::BuildHistogram(), *registry, "nettrace_tls_handshake_duration_seconds",
+                     "Duration of each TLS handshake that completed.")),
+          dial(family(prometheus::BuildHistogram(), *registry, "nettrace_dial_duration_seconds",
+                      "Duration of dials, from dial start to the connection (or the failure); error_type when the "
+                      "dial failed.")),
+          attempts(family(prometheus::BuildCounter(), *registry, "nettrace_connect_attempts_total",
+                          "Connect attempts by the peer's address family and how they ended.")),
+          errors(family(prometheus::BuildCounter(), *registry, "nettrace_dial_errors_total",
+                        "Failed dials by error type.")),
+          active_family(family(prometheus::BuildGauge(), *registry, "nettrace_active_dials",
+                               "Dials in flight: started and not yet completed.")),
           dns_ok(dns.Add({}, buckets)),
           connect_by_family{&connect.Add({{"network_type", "ipv6"}}, buckets),
                             &connect.Add({{"network_type", "ipv4"}}, buckets)},

@@ -6,11 +6,14 @@
 #include <nettrace/address.hpp>
 #include <nettrace/error.hpp>
 
+#include "detail/enum_names.hpp"
+
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 namespace nettrace {
@@ -248,10 +251,7 @@ std::optional<proxy> proxy_from_environment(const char* lower, const char* upper
 
 }  // namespace
 
-std::string_view to_string(proxy_scheme s) noexcept {
-    const auto i = static_cast<std::size_t>(s);
-    return i < std::size(scheme_names) ? scheme_names[i] : "http";
-}
+std::string_view to_string(proxy_scheme s) noexcept { return detail::enum_name(s, scheme_names, "http"); }
 
 proxy::proxy(std::string_view url) {
     parts p;

@@ -112,15 +112,15 @@ void copy(recorded_event& e, const dial_done_info& i) {
     e.hook_exception = i.hook_exception;
     e.proxy = i.proxy;
 }
-void copy(recorded_event& e, const tls_handshake_start_info& i) {
+template <class Info>
+void copy_tls(recorded_event& e, const Info& i) {
     e.server_name = i.server_name;
     e.endpoint = i.remote;
     e.attempt = i.attempt;
 }
+void copy(recorded_event& e, const tls_handshake_start_info& i) { copy_tls(e, i); }
 void copy(recorded_event& e, const tls_handshake_done_info& i) {
-    e.server_name = i.server_name;
-    e.endpoint = i.remote;
-    e.attempt = i.attempt;
+    copy_tls(e, i);
     e.outcome = i.outcome;
     e.tls_version = i.version;
     e.cipher = i.cipher;

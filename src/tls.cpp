@@ -8,6 +8,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include "detail/dial_op.hpp"
+#include "detail/op_allocator.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -157,9 +158,9 @@ void start_dial_tls(std::shared_ptr<const dialer_state> state, context ctx, std:
     }
     auto wire = alpn_wire(final.options.alpn);
     final.alpn = wire ? std::move(*wire) : std::string();
-    auto op = std::make_shared<dial_op<tls_final>>(std::move(state), std::move(ctx), std::move(network),
-                                                   std::move(address), std::move(ex), std::move(handler_ex),
-                                                   std::move(handler), std::move(final));
+    auto op = std::allocate_shared<dial_op<tls_final>>(
+        op_allocator<dial_op<tls_final>>(), std::move(state), std::move(ctx), std::move(network), std::move(address),
+        std::move(ex), std::move(handler_ex), std::move(handler), std::move(final));
     if (endpoints) op->set_endpoints(std::move(*endpoints));
     // A bad ALPN list is refused before any DNS or connect, as bad input is.
     if (!wire) op->refuse(asio::error::invalid_argument);

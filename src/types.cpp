@@ -1,55 +1,28 @@
 #include <nettrace/types.hpp>
 
-#include <cstddef>
-#include <iterator>
+#include "detail/enum_names.hpp"
+
 #include <ostream>
 
 namespace nettrace {
 
 std::string_view to_string(address_family f) noexcept { return f == address_family::ipv6 ? "ipv6" : "ipv4"; }
 
+// Each table in its enumerators' order.
 std::string_view to_string(dns_source s) noexcept {
-    switch (s) {
-        case dns_source::none:
-            return "none";
-        case dns_source::hosts:
-            return "hosts";
-        case dns_source::cache:
-            return "cache";
-        case dns_source::dns:
-            return "dns";
-        case dns_source::static_table:
-            return "static";
-        case dns_source::system:
-            return "system";
-    }
-    return "unknown";
+    constexpr std::string_view names[] = {"none", "hosts", "cache", "dns", "static", "system"};
+    return detail::enum_name(s, names);
 }
 
 std::string_view to_string(connect_outcome o) noexcept {
-    switch (o) {
-        case connect_outcome::won:
-            return "won";
-        case connect_outcome::lost:
-            return "lost";
-        case connect_outcome::failed:
-            return "failed";
-        case connect_outcome::superseded:
-            return "superseded";
-        case connect_outcome::cancelled:
-            return "cancelled";
-        case connect_outcome::connected:
-            return "connected";
-    }
-    return "unknown";
+    constexpr std::string_view names[] = {"won", "lost", "failed", "superseded", "cancelled", "connected"};
+    return detail::enum_name(o, names);
 }
 
 std::string_view to_string(attempt_reason r) noexcept {
-    // In the enumerators' order.
     constexpr std::string_view names[] = {"resolver_order", "interleave", "history_promoted", "history_demoted",
                                           "history_family"};
-    const auto i = static_cast<std::size_t>(r);
-    return i < std::size(names) ? names[i] : "unknown";
+    return detail::enum_name(r, names);
 }
 
 std::ostream& operator<<(std::ostream& os, address_family f) { return os << to_string(f); }

@@ -245,12 +245,7 @@ BOOST_FIXTURE_TEST_CASE(cancellation_mid_race_completes_promptly_and_closes_ever
     timed_cancellation cancel(ioc);
     error_code result;
     steady::time_point completed_at;
-    d.dial(ioc.get_executor(), rec.attach(), "tcp", race_test(),
-           asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, tcp::socket) {
-               rec.completed();
-               completed_at = steady::now();
-               result = ec;
-           }));
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", race_test(), cancel.handler(rec, completed_at, result));
     // Cancel once the second attempt is under way: between attempts, both in flight.
     cancel.emit_after(120ms);
     ioc.run();

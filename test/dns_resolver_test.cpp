@@ -7,6 +7,7 @@
 #include <nettrace/nettrace.hpp>
 
 #include "support/common.hpp"
+#include "support/dns_resolver_setup.hpp"
 #include "support/dns_server.hpp"
 #include "support/run_dial.hpp"
 #include "support/trace_recorder.hpp"
@@ -28,28 +29,9 @@
 
 #include <unistd.h>
 
-using nettrace::testing::behaviour;
-using nettrace::testing::fake_dns_server;
-using nettrace::testing::query_type;
-using nettrace::testing::run_dial;
-using nettrace::testing::trace_recorder;
+using namespace nettrace::testing;  // the DNS servers, run_dial, the recorder
 
 namespace {
-
-struct dnsmasq_present {
-    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-        return nettrace::testing::dnsmasq_server::available();
-    }
-};
-
-nettrace::dns_resolver_options server(const std::string& address) {
-    nettrace::dns_resolver_options o;
-    o.nameservers = {address};
-    o.use_hosts_file = false;
-    o.timeout = 500ms;
-    o.tries = 1;
-    return o;
-}
 
 nettrace::dialer dialer_for(std::shared_ptr<nettrace::resolver> r, nettrace::dial_options o = {}) {
     o.resolver = std::move(r);
@@ -79,8 +61,8 @@ struct scripted_server {
     asio::io_context ioc;
     fake_dns_server dns{ioc.get_executor()};
 
-    /// server()'s options, for this server.
-    nettrace::dns_resolver_options options() const { return server(dns.address()); }
+    /// one_server()'s options, for this server.
+    nettrace::dns_resolver_options options() const { return one_server(dns.address()); }
     nettrace::dialer dialer(const nettrace::dns_resolver_options& o, nettrace::dial_options d = {}) const {
         return dialer_for(nettrace::make_dns_resolver(o), std::move(d));
     }
@@ -95,14 +77,14 @@ struct scripted_server {
 BOOST_AUTO_TEST_SUITE(against_dnsmasq, *boost::unit_test::precondition(dnsmasq_present()))
 
 BOOST_AUTO_TEST_CASE(answers_a_aaaa_both_nxdomain_and_cname_chains) {
-    nettrace::testing::dnsmasq_records records;
+    dnsmasq_records records;
     records.host_records = {"v4only.test,127.0.0.1", "v6only.test,::1", "dual.test,127.0.0.1,::1",
                             "target.test,127.0.0.2"};
     records.cnames = {"alias.test,middle.test", "middle.test,target.test"};
     records.extra_args = {"--local=/test/"};
-    nettrace::testing::dnsmasq_server dns(records);
+    dnsmasq_server dns(records);
     asio::io_context ioc;
-    auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())));
+    auto d = dialer_for(nettrace::make_dns_resolver(one_server(dns.address())));
 
     auto r = run_resolve(ioc, d, "v4only.test");
     BOOST_TEST(!r.ec, r.ec.message() << "\n" << dns.log());
@@ -119,14 +101,14 @@ BOOST_AUTO_TEST_CASE(answers_a_aaaa_both_nxdomain_and_cname_chains) {
 
 BOOST_AUTO_TEST_CASE(dial_by_name_fires_one_dns_start_and_one_dns_done_with_both_families) {
     asio::io_context ioc;
-    const auto port = nettrace::testing::free_dual_stack_port();
-    nettrace::testing::live_listener live(ioc.get_executor(), v4, port);
-    nettrace::testing::dnsmasq_records records;
+    const auto port = free_dual_stack_port();
+    live_listener live(ioc.get_executor(), v4, port);
+    dnsmasq_records records;
     records.host_records = {"dual.test,127.0.0.1,::1"};
     records.extra_args = {"--local=/test/"};
-    nettrace::testing::dnsmasq_server dns(records);
+    dnsmasq_server dns(records);
     trace_recorder rec;
-    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(server(dns.address()))), rec,
+    auto r = run_dial(ioc, dialer_for(nettrace::make_dns_resolver(one_server(dns.address()))), rec,
                       "dual.test:" + std::to_string(port));
     BOOST_TEST(!r.ec, r.ec.message());
     BOOST_TEST(rec.count("dns_start") == 1u);
@@ -144,7 +126,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(against_the_scripted_server)
 
 BOOST_FIXTURE_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4, scripted_server) {
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    live_listener live(ioc.get_executor(), v4);
     dns.add("slow6.test", query_type::a, {.addresses = {v4}});
     dns.add("slow6.test", query_type::aaaa, {.addresses = {v6}, .delay = 1000ms});
     trace_recorder rec;
@@ -159,7 +141,7 @@ BOOST_FIXTURE_TEST_CASE(late_aaaa_does_not_hold_back_a_live_ipv4, scripted_serve
 }
 
 BOOST_FIXTURE_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_the_dns_timeout, scripted_server) {
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    live_listener live(ioc.get_executor(), v4);
     dns.add("black6.test", query_type::a, {.addresses = {v4}});
     dns.add("black6.test", query_type::aaaa, {.never = true});
     auto o = options();
@@ -178,7 +160,7 @@ BOOST_FIXTURE_TEST_CASE(unanswered_aaaa_starts_ipv4_at_the_resolution_delay_not_
 }
 
 BOOST_FIXTURE_TEST_CASE(negative_aaaa_just_after_a_starts_ipv4_at_once, scripted_server) {
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    live_listener live(ioc.get_executor(), v4);
     dns.add("only4.test", query_type::a, {.addresses = {v4}});
     dns.add("only4.test", query_type::aaaa, {.delay = 5ms});  // NODATA
     nettrace::dial_options o;
@@ -192,7 +174,7 @@ BOOST_FIXTURE_TEST_CASE(negative_aaaa_just_after_a_starts_ipv4_at_once, scripted
 }
 
 BOOST_FIXTURE_TEST_CASE(concurrent_dials_of_one_name_share_one_query_per_family, scripted_server) {
-    nettrace::testing::live_listener live(ioc.get_executor(), v4);
+    live_listener live(ioc.get_executor(), v4);
     dns.add("shared.test", query_type::a, {.addresses = {v4}, .delay = 20ms});
     dns.add("shared.test", query_type::aaaa, {.delay = 20ms});
     auto d = dialer();
@@ -271,8 +253,8 @@ BOOST_AUTO_TEST_CASE(server_failures_map_to_distinct_errors) {
         nettrace::error expected;
     };
     const row rows[] = {
-        {"servfail.test", {.rcode = nettrace::testing::dns_rcode::servfail}, nettrace::error::dns_failure},
-        {"refused.test", {.rcode = nettrace::testing::dns_rcode::refused}, nettrace::error::dns_refused},
+        {"servfail.test", {.rcode = dns_rcode::servfail}, nettrace::error::dns_failure},
+        {"refused.test", {.rcode = dns_rcode::refused}, nettrace::error::dns_refused},
         {"nodata.test", {}, nettrace::error::no_addresses},
         {"silent.test", {.never = true}, nettrace::error::dns_timeout},
     };
@@ -281,7 +263,7 @@ BOOST_AUTO_TEST_CASE(server_failures_map_to_distinct_errors) {
         fake_dns_server dns(ioc.get_executor());
         dns.add(row.name, query_type::a, row.b);
         dns.add(row.name, query_type::aaaa, row.b);
-        auto o = server(dns.address());
+        auto o = one_server(dns.address());
         o.timeout = 200ms;
         auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), row.name);
         BOOST_TEST(r.ec == row.expected, row.name << ": " << r.ec.message());
@@ -302,7 +284,7 @@ BOOST_AUTO_TEST_CASE(garbage_truncated_and_spoofed_answers_fail_cleanly) {
         b6.addresses = {v6};
         dns.add(name, query_type::a, b4);
         dns.add(name, query_type::aaaa, b6);
-        auto o = server(dns.address());
+        auto o = one_server(dns.address());
         o.timeout = 200ms;
         auto r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), name);
         // Never accepted as an address; always an error from the DNS family.
@@ -340,7 +322,7 @@ BOOST_AUTO_TEST_CASE(cname_records_that_do_not_chain_from_the_name_asked_are_nev
         dns.add("alias.test", query_type::aaaa, {.cname = "evil.test"});
         nettrace::dial_options o;
         o.preference = family;
-        const auto d = dialer_for(nettrace::make_dns_resolver(server(dns.address())), o);
+        const auto d = dialer_for(nettrace::make_dns_resolver(one_server(dns.address())), o);
         auto r = run_resolve(ioc, d, "good.test");
         BOOST_TEST(r.addrs.empty());
         BOOST_TEST(r.ec == nettrace::error::dns_malformed, r.ec.message());
@@ -356,17 +338,12 @@ BOOST_FIXTURE_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leav
     auto o = options();
     o.timeout = 400ms;
     auto d = dialer(o);
-    const auto fds_before = nettrace::testing::descriptor_baseline(ioc);
+    const auto fds_before = descriptor_baseline(ioc);
     trace_recorder rec;
     timed_cancellation cancel(ioc);
     error_code result;
     steady::time_point completed;
-    d.dial(ioc.get_executor(), rec.attach(), "tcp", "hang.test:80",
-           asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, tcp::socket) {
-               rec.completed();
-               completed = steady::now();
-               result = ec;
-           }));
+    d.dial(ioc.get_executor(), rec.attach(), "tcp", "hang.test:80", cancel.handler(rec, completed, result));
     cancel.emit_after(50ms);
     // Run until the late answers have come (A at 300 ms) and c-ares gave up on
     // AAAA (400 ms): the abandoned queries must end without touching the dial.
@@ -375,7 +352,7 @@ BOOST_FIXTURE_TEST_CASE(cancelling_a_dial_during_dns_completes_promptly_and_leav
     BOOST_TEST(ms(completed - cancel.emitted_at()) < 100.0);
     rec.check_contract();
     BOOST_TEST(dns.queries("hang.test", query_type::a) == 1u);
-    BOOST_TEST(nettrace::testing::open_fd_count() == fds_before, "c-ares left a socket open");
+    BOOST_TEST(open_fd_count() == fds_before, "c-ares left a socket open");
 }
 
 BOOST_FIXTURE_TEST_CASE(hosts_file_answers_without_dns, scripted_server) {
@@ -449,7 +426,7 @@ BOOST_AUTO_TEST_CASE(nameserver_forms_c_ares_cannot_take_are_refused_with_the_fo
 // written, and the channel that failed to start crashed the io_context's
 // shutdown. They mean port 53.
 BOOST_AUTO_TEST_CASE(ipv6_nameserver_without_a_port_is_asked_on_port_53) {
-    if (!nettrace::testing::ipv6_loopback_available()) {
+    if (!ipv6_loopback_available()) {
         BOOST_TEST_MESSAGE("skipped: no IPv6 loopback here");
         return;
     }
@@ -468,7 +445,7 @@ BOOST_AUTO_TEST_CASE(ipv6_nameserver_without_a_port_is_asked_on_port_53) {
                 }
                 dns->add("port53.test", query_type::aaaa, {.addresses = {v6}});
                 dns->add("port53.test", query_type::a, {.addresses = {v4}});
-                auto o = server(form);
+                auto o = one_server(form);
                 r = run_resolve(ioc, dialer_for(nettrace::make_dns_resolver(o)), "port53.test");
                 queries = dns->total_queries();
             }  // the io_context, and with it the channel, shuts down here
@@ -507,7 +484,7 @@ BOOST_AUTO_TEST_CASE(cancelling_the_last_caller_lets_run_return_without_waiting_
     } stop{server_io, server_thread};
 
     asio::io_context ioc;
-    auto o = server(dns.address());
+    auto o = one_server(dns.address());
     o.timeout = 1000ms;
     o.tries = 3;  // c-ares would keep trying for 1 + 2 + 4 = 7 s
     auto d = dialer_for(nettrace::make_dns_resolver(o));
@@ -555,7 +532,7 @@ BOOST_AUTO_TEST_CASE(a_dns_failure_names_the_server_and_the_cause) {
     asio::ip::udp::socket holder(ioc, asio::ip::udp::endpoint(v4, 0));
     const std::string server_address = "127.0.0.1:" + std::to_string(holder.local_endpoint().port());
     holder.close();  // a UDP port nothing listens on
-    auto o = server(server_address);
+    auto o = one_server(server_address);
     o.tries = 2;  // c-ares reports the refusal itself once it has tried again
     auto d = dialer_for(nettrace::make_dns_resolver(o));
     trace_recorder rec;

@@ -11,6 +11,7 @@
 #include <nettrace/service.hpp>
 
 #include "support/common.hpp"
+#include "support/dns_resolver_setup.hpp"
 #include "support/dns_server.hpp"
 #include "support/svcb_rdata.hpp"
 
@@ -31,22 +32,9 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using nettrace::error;
 using nettrace::service_result;
-using nettrace::testing::behaviour;
-using nettrace::testing::fake_dns_server;
-using nettrace::testing::ms;
-using nettrace::testing::query_type;
-using nettrace::testing::svcb_rdata;
+using namespace nettrace::testing;  // the DNS servers, svcb_rdata, ms
 
 namespace {
-
-nettrace::dns_resolver_options server(const std::string& address) {
-    nettrace::dns_resolver_options o;
-    o.nameservers = {address};
-    o.use_hosts_file = false;
-    o.timeout = 500ms;
-    o.tries = 1;
-    return o;
-}
 
 // Runs `ioc` until the lookup of `name` completes (at most 10 s).
 service_result run_service(asio::io_context& ioc, nettrace::resolver& r, const std::string& name) {
@@ -74,7 +62,7 @@ struct scripted_server {
     asio::io_context ioc;
     fake_dns_server dns{ioc.get_executor()};
 
-    nettrace::dns_resolver_options options() const { return server(dns.address()); }
+    nettrace::dns_resolver_options options() const { return one_server(dns.address()); }
     std::shared_ptr<nettrace::resolver> resolver(const nettrace::dns_resolver_options& o) const {
         return nettrace::make_dns_resolver(o);
     }
@@ -82,15 +70,9 @@ struct scripted_server {
     service_result lookup(nettrace::resolver& r, const std::string& name) { return run_service(ioc, r, name); }
 };
 
-struct dnsmasq_present {
-    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-        return nettrace::testing::dnsmasq_server::available();
-    }
-};
-
 const std::string first = "1 . alpn=h2 port=8443 ipv4hint=127.0.0.1";
 const std::string second = "2 alt.test. alpn=h3,h2 ipv6hint=::1";
-const auto malformed = nettrace::testing::svcb_rdata(3, ".", {{4, {127, 0, 0, 1, 9}}});
+const auto malformed = svcb_rdata(3, ".", {{4, {127, 0, 0, 1, 9}}});
 
 }  // namespace
 
@@ -137,8 +119,8 @@ BOOST_FIXTURE_TEST_CASE(nodata_is_no_service_record_and_nxdomain_host_not_found,
 }
 
 BOOST_FIXTURE_TEST_CASE(server_failures_map_to_their_errors_with_the_cause, scripted_server) {
-    dns.add("fail.test", query_type::https, {.rcode = nettrace::testing::dns_rcode::servfail});
-    dns.add("refused.test", query_type::https, {.rcode = nettrace::testing::dns_rcode::refused});
+    dns.add("fail.test", query_type::https, {.rcode = dns_rcode::servfail});
+    dns.add("refused.test", query_type::https, {.rcode = dns_rcode::refused});
     dns.add("silent.test", query_type::https, {.never = true});
     dns.add("garbage.test", query_type::https, {.garbage = true});
     auto o = options();
@@ -343,18 +325,18 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(against_dnsmasq, *boost::unit_test::precondition(dnsmasq_present()))
 
 BOOST_AUTO_TEST_CASE(dnsmasq_records_nodata_nxdomain_and_a_malformed_record) {
-    nettrace::testing::dnsmasq_records records;
+    dnsmasq_records records;
     records.host_records = {"plain.test,127.0.0.1"};
     records.extra_args = {
         "--local=/test/",
-        "--dns-rr=svc.test,65," + nettrace::testing::hex(svcb_rdata(first)),
-        "--dns-rr=svc.test,65," + nettrace::testing::hex(svcb_rdata(second)),
-        "--dns-rr=_8443._https.svc.test,65," + nettrace::testing::hex(svcb_rdata("1 svc.test. alpn=h2 port=8443")),
-        "--dns-rr=broken.test,65," + nettrace::testing::hex(malformed),
+        "--dns-rr=svc.test,65," + hex(svcb_rdata(first)),
+        "--dns-rr=svc.test,65," + hex(svcb_rdata(second)),
+        "--dns-rr=_8443._https.svc.test,65," + hex(svcb_rdata("1 svc.test. alpn=h2 port=8443")),
+        "--dns-rr=broken.test,65," + hex(malformed),
     };
-    nettrace::testing::dnsmasq_server dnsmasq(records);
+    dnsmasq_server dnsmasq(records);
     asio::io_context ioc;
-    auto r = nettrace::make_dns_resolver(server(dnsmasq.address()));
+    auto r = nettrace::make_dns_resolver(one_server(dnsmasq.address()));
 
     auto got = run_service(ioc, *r, "svc.test");
     BOOST_TEST(!got.error, got.error.message() << ": " << got.cause << "\n" << dnsmasq.log());

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "racer.hpp"
+#include "support/virtual_clock.hpp"
 
 #include <nettrace/history.hpp>
 
@@ -19,22 +20,11 @@
 
 namespace {
 
-using namespace std::chrono_literals;
-using nettrace::address_family;
+using namespace nettrace::testing::virtual_clock;
 using nettrace::attempt_failure;
 using nettrace::attempt_reason;
 using nettrace::connection_history;
-using nettrace::detail::clock;
-using nettrace::detail::racer;
-using nettrace::detail::racer_action;
-using nettrace::detail::racer_config;
-using address = boost::asio::ip::address;
-using endpoint = boost::asio::ip::tcp::endpoint;
-using act = racer_action::type;
 
-const clock::time_point epoch = clock::time_point{} + 10h;
-clock::time_point at(long ms) { return epoch + std::chrono::milliseconds(ms); }
-address ip(const char* s) { return boost::asio::ip::make_address(s); }
 endpoint ep(const char* s, unsigned short port = 443) { return {ip(s), port}; }
 
 // A race on the virtual clock: the addresses answer at 0, and each timer
@@ -43,9 +33,9 @@ struct race {
     explicit race(racer_config c) : r(c, 443) {}
 
     void answer(std::vector<address> v6, std::vector<address> v4) {
-        r.start(at(0), true, true);
-        r.on_answer(address_family::ipv6, v6, {}, at(0));
-        r.on_answer(address_family::ipv4, v4, {}, at(0));
+        r.start(at_ms(0), true, true);
+        r.on_answer(address_family::ipv6, v6, {}, at_ms(0));
+        r.on_answer(address_family::ipv4, v4, {}, at_ms(0));
         drain(0);
     }
     void drain(long now) {
@@ -55,8 +45,7 @@ struct race {
                 starts.push_back(at.endpoint.address().to_string() + "@" + std::to_string(now));
                 reasons.push_back(at.reason);
             }
-            if (a->kind() == act::set_timer)
-                timer = std::chrono::duration_cast<std::chrono::milliseconds>(a->deadline() - epoch).count();
+            if (a->kind() == act::set_timer) timer = ms_of(a->deadline());
             if (a->kind() == act::cancel_timer) timer = -1;
         }
     }
@@ -64,7 +53,7 @@ struct race {
         for (int i = 0; i < n && timer >= 0; ++i) {
             const long now = timer;
             timer = -1;
-            r.on_timer(at(now));
+            r.on_timer(at_ms(now));
             drain(now);
         }
     }
@@ -83,34 +72,34 @@ BOOST_AUTO_TEST_SUITE(store)
 
 BOOST_AUTO_TEST_CASE(an_outcome_counts_until_its_ttl_and_not_after) {
     connection_history h({.capacity = 16, .ttl = 60s});
-    h.record_failure(ep("::1"), attempt_failure::superseded, at(0));
-    BOOST_TEST((h.lookup(ep("::1"), at(59'000)).state == connection_history::verdict::kind::failed));
-    BOOST_TEST((h.lookup(ep("::1"), at(60'001)).state == connection_history::verdict::kind::unknown));
-    BOOST_TEST((h.lookup(ep("::1", 444), at(0)).state == connection_history::verdict::kind::unknown));  // per port
+    h.record_failure(ep("::1"), attempt_failure::superseded, at_ms(0));
+    BOOST_TEST((h.lookup(ep("::1"), at_ms(59'000)).state == connection_history::verdict::kind::failed));
+    BOOST_TEST((h.lookup(ep("::1"), at_ms(60'001)).state == connection_history::verdict::kind::unknown));
+    BOOST_TEST((h.lookup(ep("::1", 444), at_ms(0)).state == connection_history::verdict::kind::unknown));  // per port
 }
 
 BOOST_AUTO_TEST_CASE(the_rtt_is_smoothed_as_tcp_does) {
     connection_history h;
-    h.record_success(ep("127.0.0.1"), 8ms, at(0));
-    h.record_success(ep("127.0.0.1"), 16ms, at(1));
-    BOOST_TEST(h.lookup(ep("127.0.0.1"), at(2)).rtt.count() == std::chrono::nanoseconds(9ms).count());
+    h.record_success(ep("127.0.0.1"), 8ms, at_ms(0));
+    h.record_success(ep("127.0.0.1"), 16ms, at_ms(1));
+    BOOST_TEST(h.lookup(ep("127.0.0.1"), at_ms(2)).rtt.count() == std::chrono::nanoseconds(9ms).count());
 }
 
 BOOST_AUTO_TEST_CASE(the_store_never_holds_more_than_its_capacity_and_forgets_the_least_recent) {
     connection_history h({.capacity = 3, .ttl = 300s});
     for (int i = 1; i <= 10; ++i)
-        h.record_success(endpoint(boost::asio::ip::make_address_v4(0x7f000000u + i), 80), 1ms, at(i));
+        h.record_success(endpoint(boost::asio::ip::make_address_v4(0x7f000000u + i), 80), 1ms, at_ms(i));
     BOOST_TEST(h.size() == 3u);
-    BOOST_TEST((h.lookup(ep("127.0.0.10", 80), at(11)).state == connection_history::verdict::kind::won));
-    BOOST_TEST((h.lookup(ep("127.0.0.1", 80), at(11)).state == connection_history::verdict::kind::unknown));
+    BOOST_TEST((h.lookup(ep("127.0.0.10", 80), at_ms(11)).state == connection_history::verdict::kind::won));
+    BOOST_TEST((h.lookup(ep("127.0.0.1", 80), at_ms(11)).state == connection_history::verdict::kind::unknown));
 }
 
 BOOST_AUTO_TEST_CASE(a_black_holed_family_flips_and_flips_back) {
     connection_history h;
-    h.record_family_blackhole("dual.test", address_family::ipv6, at(0));
-    BOOST_TEST((h.blackholed_family("DUAL.test", at(1)) == std::optional(address_family::ipv6)));
-    h.record_family_success("dual.test", address_family::ipv6, at(2));
-    BOOST_TEST(!h.blackholed_family("dual.test", at(3)).has_value());
+    h.record_family_blackhole("dual.test", address_family::ipv6, at_ms(0));
+    BOOST_TEST((h.blackholed_family("DUAL.test", at_ms(1)) == std::optional(address_family::ipv6)));
+    h.record_family_success("dual.test", address_family::ipv6, at_ms(2));
+    BOOST_TEST(!h.blackholed_family("dual.test", at_ms(3)).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_dials_share_a_history_safely) {
@@ -140,7 +129,7 @@ BOOST_AUTO_TEST_SUITE(learned_race)
 
 BOOST_AUTO_TEST_CASE(a_demoted_address_goes_after_the_healthy_one_and_is_still_tried) {
     connection_history h;
-    h.record_failure(ep("::1"), attempt_failure::superseded, at(0));
+    h.record_failure(ep("::1"), attempt_failure::superseded, at_ms(0));
     race r(racer_config{.history = &h});
     r.answer({ip("::1")}, {ip("127.0.0.1")});
     r.run_timers(2);
@@ -159,12 +148,13 @@ BOOST_AUTO_TEST_CASE(without_history_the_same_answers_start_with_ipv6) {
 
 BOOST_AUTO_TEST_CASE(recent_wins_go_first_lower_rtt_first) {
     connection_history h;
-    h.record_success(ep("127.0.0.2"), 5ms, at(0));
-    h.record_success(ep("127.0.0.3"), 1ms, at(0));
+    h.record_success(ep("127.0.0.2"), 5ms, at_ms(0));
+    h.record_success(ep("127.0.0.3"), 1ms, at_ms(0));
     race r(racer_config{.history = &h});
     r.answer({}, {ip("127.0.0.1"), ip("127.0.0.2"), ip("127.0.0.3")});
     r.run_timers(3);
-    BOOST_TEST(r.starts == (strings{"127.0.0.3@0", "127.0.0.2@250", "127.0.0.1@500"}), boost::test_tools::per_element());
+    BOOST_TEST(r.starts == (strings{"127.0.0.3@0", "127.0.0.2@250", "127.0.0.1@500"}),
+               boost::test_tools::per_element());
     BOOST_TEST((r.reasons[0] == attempt_reason::history_promoted));
 }
 
@@ -179,7 +169,7 @@ BOOST_AUTO_TEST_CASE(the_learned_family_leads_the_interleave) {
 
 BOOST_AUTO_TEST_CASE(once_the_ttl_has_passed_the_old_order_returns) {
     connection_history h({.capacity = 16, .ttl = 60s});
-    h.record_failure(ep("::1"), attempt_failure::superseded, at(-61'000));
+    h.record_failure(ep("::1"), attempt_failure::superseded, at_ms(-61'000));
     race r(racer_config{.history = &h});
     r.answer({ip("::1")}, {ip("127.0.0.1")});
     BOOST_TEST_REQUIRE(!r.starts.empty());
@@ -191,17 +181,17 @@ BOOST_AUTO_TEST_CASE(a_race_won_by_ipv4_over_a_black_holed_ipv6_teaches_both_les
     race r(racer_config{});
     r.answer({ip("::1")}, {ip("127.0.0.1")});
     r.run_timers(1);  // 127.0.0.1 starts at 250
-    r.r.on_attempt_done(1, {}, at(252));
+    r.r.on_attempt_done(1, {}, at_ms(252));
     r.drain(252);
-    r.r.on_attempt_done(0, boost::asio::error::operation_aborted, at(252));  // the black hole, cancelled
+    r.r.on_attempt_done(0, boost::asio::error::operation_aborted, at_ms(252));  // the black hole, cancelled
     r.drain(252);
     BOOST_TEST_REQUIRE(r.r.completed());
-    nettrace::detail::learn_from(r.r, h, "dual.test", at(253));
-    const auto six = h.lookup(ep("::1"), at(254));
+    nettrace::detail::learn_from(r.r, h, "dual.test", at_ms(253));
+    const auto six = h.lookup(ep("::1"), at_ms(254));
     BOOST_TEST((six.state == connection_history::verdict::kind::failed));
     BOOST_TEST((six.failure == std::optional(attempt_failure::superseded)));
-    BOOST_TEST((h.lookup(ep("127.0.0.1"), at(254)).state == connection_history::verdict::kind::won));
-    BOOST_TEST((h.blackholed_family("dual.test", at(254)) == std::optional(address_family::ipv6)));
+    BOOST_TEST((h.lookup(ep("127.0.0.1"), at_ms(254)).state == connection_history::verdict::kind::won));
+    BOOST_TEST((h.blackholed_family("dual.test", at_ms(254)) == std::optional(address_family::ipv6)));
 }
 
 BOOST_AUTO_TEST_CASE(an_attempt_superseded_before_the_attempt_delay_teaches_nothing) {
@@ -209,14 +199,14 @@ BOOST_AUTO_TEST_CASE(an_attempt_superseded_before_the_attempt_delay_teaches_noth
     race r(racer_config{.attempt_delay = 250ms});
     r.answer({ip("::1"), ip("::2")}, {});
     r.run_timers(1);                         // ::2 starts at 250 beside ::1
-    r.r.on_attempt_done(1, {}, at(260));     // ::2 wins 10 ms later...
+    r.r.on_attempt_done(1, {}, at_ms(260));  // ::2 wins 10 ms later...
     r.drain(260);
-    r.r.on_attempt_done(0, boost::asio::error::operation_aborted, at(260));
+    r.r.on_attempt_done(0, boost::asio::error::operation_aborted, at_ms(260));
     r.drain(260);
-    nettrace::detail::learn_from(r.r, h, "six.test", at(261));
+    nettrace::detail::learn_from(r.r, h, "six.test", at_ms(261));
     // ... ::1 ran 260 ms: the black-hole signature; ::2 won.
-    BOOST_TEST((h.lookup(ep("::1"), at(262)).state == connection_history::verdict::kind::failed));
-    BOOST_TEST(!h.blackholed_family("six.test", at(262)).has_value());  // its family won
+    BOOST_TEST((h.lookup(ep("::1"), at_ms(262)).state == connection_history::verdict::kind::failed));
+    BOOST_TEST(!h.blackholed_family("six.test", at_ms(262)).has_value());  // its family won
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -66,8 +66,7 @@ dial_result run_dial(asio::io_context& ioc, const nettrace::dial_options& o, con
                                  done = true;
                              });
     ioc.restart();
-    while (!done && ioc.run_one_for(5s)) {
-    }
+    while (!done && ioc.run_one_for(5s)) {}
     BOOST_TEST_REQUIRE(done);
     rec.check_contract();
     return r;
@@ -77,6 +76,15 @@ dial_result run_dial(asio::io_context& ioc, const nettrace::dial_options& o, con
 void serve_ipv4only(t::fake_dns_server& dns) {
     dns.add("ipv4only.arpa", query_type::aaaa, {.addresses = {ip("64:ff9b::c000:aa")}, .ttl = 600});
 }
+
+// Inside the lab: a DNS64 network's server on [::1] and a listener at
+// 127.0.0.1's synthesized address.
+struct dns64_network {
+    asio::io_context ioc;
+    t::fake_dns_server dns{ioc.get_executor(), v6};
+    t::lab_listener live{ioc.get_executor(), synthesized};
+    dns64_network() { serve_ipv4only(dns); }
+};
 
 nettrace::dial_options through(const t::fake_dns_server& dns) {
     nettrace::dial_options o;
@@ -92,9 +100,12 @@ BOOST_AUTO_TEST_CASE(synthesis_follows_rfc_6052_for_every_prefix_length) {
     // RFC 6052 section 2.4's table, for 192.0.2.33.
     const auto v4 = asio::ip::make_address_v4("192.0.2.33");
     const std::vector<std::pair<const char*, const char*>> table{
-        {"2001:db8::/32", "2001:db8:c000:221::"},        {"2001:db8:100::/40", "2001:db8:1c0:2:21::"},
-        {"2001:db8:122::/48", "2001:db8:122:c000:2:2100::"}, {"2001:db8:122:300::/56", "2001:db8:122:3c0:0:221::"},
-        {"2001:db8:122:344::/64", "2001:db8:122:344:c0:2:2100:0"}, {"2001:db8:122:344::/96", "2001:db8:122:344::192.0.2.33"}};
+        {"2001:db8::/32", "2001:db8:c000:221::"},
+        {"2001:db8:100::/40", "2001:db8:1c0:2:21::"},
+        {"2001:db8:122::/48", "2001:db8:122:c000:2:2100::"},
+        {"2001:db8:122:300::/56", "2001:db8:122:3c0:0:221::"},
+        {"2001:db8:122:344::/64", "2001:db8:122:344:c0:2:2100:0"},
+        {"2001:db8:122:344::/96", "2001:db8:122:344::192.0.2.33"}};
     for (const auto& [prefix, expected] : table) {
         error_code ec;
         const auto p = nettrace::parse_nat64_prefix(prefix, ec);
@@ -114,7 +125,8 @@ BOOST_AUTO_TEST_CASE(a_bad_prefix_is_refused_with_its_own_error) {
     for (const char* bad : {"64:ff9b::/33", "64:ff9b::/128", "64:ff9b::1/96", "127.0.0.1/96", "64:ff9b::/x"}) {
         error_code ec;
         BOOST_TEST(!nettrace::parse_nat64_prefix(bad, ec).has_value(), bad);
-        BOOST_TEST((ec == nettrace::error::invalid_nat64_prefix || ec == nettrace::error::invalid_host), bad << ": " << ec.message());
+        BOOST_TEST((ec == nettrace::error::invalid_nat64_prefix || ec == nettrace::error::invalid_host),
+                   bad << ": " << ec.message());
     }
     error_code ec;
     BOOST_TEST(nettrace::parse_nat64_prefix("64:ff9b::", ec)->length == 96u);
@@ -126,51 +138,41 @@ BOOST_FIXTURE_TEST_SUITE(ipv6_only, ipv6_only_host, *boost::unit_test::precondit
 
 BOOST_AUTO_TEST_CASE(an_a_only_name_is_dialed_at_its_synthesized_address) {
     lab.run([&] {
-        asio::io_context ioc;
-        t::fake_dns_server dns(ioc.get_executor(), v6);
-        serve_ipv4only(dns);
-        dns.add("v4only.test", query_type::a, {.addresses = {v4}});
-        t::lab_listener live(ioc.get_executor(), synthesized);
-        const auto r = run_dial(ioc, through(dns), host_port("v4only.test", live.port()));
+        dns64_network net;
+        net.dns.add("v4only.test", query_type::a, {.addresses = {v4}});
+        const auto r = run_dial(net.ioc, through(net.dns), host_port("v4only.test", net.live.port()));
         BOOST_TEST(!r.ec, r.ec.message());
-        BOOST_TEST(r.remote == tcp::endpoint(synthesized, live.port()));
+        BOOST_TEST(r.remote == tcp::endpoint(synthesized, net.live.port()));
         BOOST_TEST_REQUIRE(r.nat64_from.size() == 1u);
         BOOST_TEST((r.nat64_from[0] == std::optional(v4.to_v4())));
-        BOOST_TEST(dns.queries("ipv4only.arpa", query_type::aaaa) == 1u);
+        BOOST_TEST(net.dns.queries("ipv4only.arpa", query_type::aaaa) == 1u);
     });
 }
 
 BOOST_AUTO_TEST_CASE(an_ipv4_literal_is_dialed_through_nat64_too) {
     lab.run([&] {
-        asio::io_context ioc;
-        t::fake_dns_server dns(ioc.get_executor(), v6);
-        serve_ipv4only(dns);
-        t::lab_listener live(ioc.get_executor(), synthesized);
-        const auto r = run_dial(ioc, through(dns), host_port("127.0.0.1", live.port()));
+        dns64_network net;
+        const auto r = run_dial(net.ioc, through(net.dns), host_port("127.0.0.1", net.live.port()));
         BOOST_TEST(!r.ec, r.ec.message());
-        BOOST_TEST(r.remote == tcp::endpoint(synthesized, live.port()));
+        BOOST_TEST(r.remote == tcp::endpoint(synthesized, net.live.port()));
     });
 }
 
 BOOST_AUTO_TEST_CASE(the_discovered_prefix_is_asked_once_per_dialer_for_its_ttl) {
     lab.run([&] {
-        asio::io_context ioc;
-        t::fake_dns_server dns(ioc.get_executor(), v6);
-        serve_ipv4only(dns);
-        t::lab_listener live(ioc.get_executor(), synthesized);
-        const auto o = through(dns);
+        dns64_network net;
+        const auto o = through(net.dns);
         nettrace::dialer d(o);
         for (int i = 0; i < 3; ++i) {
             std::optional<error_code> ec;
-            d.dial(ioc.get_executor(), {}, "tcp", host_port("127.0.0.1", live.port()),
+            d.dial(net.ioc.get_executor(), {}, "tcp", host_port("127.0.0.1", net.live.port()),
                    [&](error_code e, tcp::socket) { ec = e; });
-            ioc.restart();
-            while (!ec && ioc.run_one_for(5s)) {
-            }
+            net.ioc.restart();
+            while (!ec && net.ioc.run_one_for(5s)) {}
             BOOST_TEST_REQUIRE(ec.has_value());
             BOOST_TEST(!*ec, ec->message());
         }
-        BOOST_TEST(dns.queries("ipv4only.arpa", query_type::aaaa) == 1u);
+        BOOST_TEST(net.dns.queries("ipv4only.arpa", query_type::aaaa) == 1u);
     });
 }
 
@@ -215,17 +217,14 @@ BOOST_AUTO_TEST_CASE(without_a_prefix_the_dial_fails_as_unreachable) {
 
 BOOST_AUTO_TEST_CASE(nettrace_dial_nat64_auto_connects_through_the_synthesized_address) {
     lab.run([&] {
-        asio::io_context ioc;
-        t::fake_dns_server dns(ioc.get_executor(), v6);
-        serve_ipv4only(dns);
-        dns.add("v4only.test", query_type::a, {.addresses = {v4}});
-        t::lab_listener live(ioc.get_executor(), synthesized);
+        dns64_network net;
+        net.dns.add("v4only.test", query_type::a, {.addresses = {v4}});
         // The servers answer on a thread of the lab while the tool (a child
         // of this lab thread, so inside too) runs.
-        std::thread io([&] { ioc.run_for(20s); });
-        const auto r = t::run_tool("--json --timeout 5000 --nat64 auto --nameserver " + dns.address() +
-                                   " v4only.test:" + std::to_string(live.port()));
-        ioc.stop();
+        std::thread io([&] { net.ioc.run_for(20s); });
+        const auto r = t::run_tool("--json --timeout 5000 --nat64 auto --nameserver " + net.dns.address() +
+                                   " v4only.test:" + std::to_string(net.live.port()));
+        net.ioc.stop();
         io.join();
         BOOST_TEST(r.status == 0, r.err << r.out());
         std::string start, result;
@@ -235,7 +234,7 @@ BOOST_AUTO_TEST_CASE(nettrace_dial_nat64_auto_connects_through_the_synthesized_a
         }
         BOOST_TEST(start.find("\"address\":\"64:ff9b::7f00:1\"") != std::string::npos, start);
         BOOST_TEST(start.find("\"nat64_from\":\"127.0.0.1\"") != std::string::npos, start);
-        BOOST_TEST(result.find("\"remote\":\"[64:ff9b::7f00:1]:" + std::to_string(live.port()) + "\"") !=
+        BOOST_TEST(result.find("\"remote\":\"[64:ff9b::7f00:1]:" + std::to_string(net.live.port()) + "\"") !=
                        std::string::npos,
                    result);
     });

@@ -93,8 +93,7 @@ BOOST_FIXTURE_TEST_SUITE(through_tinyproxy, t::proxy_fixture, *boost::unit_test:
 BOOST_AUTO_TEST_CASE(connect_tunnel_reaches_a_loopback_echo_server) {
     t::tinyproxy_server proxy;
     auto r = dial(via("http://127.0.0.1:" + std::to_string(proxy.port())), "127.0.0.1:" + echo_port());
-    BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << "\n" << proxy.log());
-    BOOST_TEST(echo_round_trip(r.socket) == "ping");
+    require_echo(r, proxy.log());
     const auto start = rec.of("proxy_connect_start"), done = rec.of("proxy_connect_done");
     BOOST_REQUIRE(start.size() == 1u);
     BOOST_REQUIRE(done.size() == 1u);
@@ -132,8 +131,7 @@ BOOST_AUTO_TEST_CASE(timings_and_exports_show_the_proxy_stage) {
 BOOST_AUTO_TEST_CASE(basic_auth_is_accepted) {
     t::tinyproxy_server proxy(t::proxy_login{"user", "s3cret"});
     auto r = dial(via("http://user:s3cret@127.0.0.1:" + std::to_string(proxy.port())), "127.0.0.1:" + echo_port());
-    BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << "\n" << proxy.log());
-    BOOST_TEST(echo_round_trip(r.socket) == "ping");
+    require_echo(r, proxy.log());
     BOOST_TEST(rec.of("proxy_connect_done")[0].proxy == "http://user:***@127.0.0.1:" + std::to_string(proxy.port()));
     BOOST_TEST(!trace_mentions("s3cret"));
 }
@@ -198,8 +196,7 @@ BOOST_AUTO_TEST_CASE(a_proxy_name_with_a_dead_ipv6_address_is_raced) {
     const auto before = std::chrono::steady_clock::now();
     auto r = dial(o, "127.0.0.1:" + echo_port());
     const auto took = std::chrono::steady_clock::now() - before;
-    BOOST_REQUIRE_MESSAGE(!r.error, r.error.message());
-    BOOST_TEST(echo_round_trip(r.socket) == "ping");
+    require_echo(r);
     BOOST_TEST(took >= 90ms);
     BOOST_TEST(took < 3s);  // one attempt delay, with room for a loaded machine
     const auto connects = rec.of("connect_start");
@@ -254,8 +251,7 @@ BOOST_FIXTURE_TEST_SUITE(through_microsocks, t::proxy_fixture, *boost::unit_test
 BOOST_AUTO_TEST_CASE(socks5h_sends_the_name_and_fires_no_target_dns_hooks) {
     t::microsocks_server proxy;
     auto r = dial(via("socks5h://127.0.0.1:" + std::to_string(proxy.port())), "localhost:" + echo_port());
-    BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << "\n" << proxy.log());
-    BOOST_TEST(echo_round_trip(r.socket) == "ping");
+    require_echo(r, proxy.log());
     BOOST_TEST(rec.count("dns_start") == 0u);
     BOOST_TEST(rec.of("proxy_connect_start")[0].target == "localhost:" + echo_port());
 }
@@ -265,8 +261,7 @@ BOOST_AUTO_TEST_CASE(socks5_resolves_the_target_here_and_sends_an_address) {
     nettrace::dial_options o = via("socks5://127.0.0.1:" + std::to_string(proxy.port()));
     o.resolver = nettrace::make_static_resolver({{"echo.test", {v4}}});
     auto r = dial(o, "echo.test:" + echo_port());
-    BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << "\n" << proxy.log());
-    BOOST_TEST(echo_round_trip(r.socket) == "ping");
+    require_echo(r, proxy.log());
     BOOST_REQUIRE(rec.count("dns_start") == 1u);
     BOOST_TEST(rec.of("proxy_connect_start")[0].target == "127.0.0.1:" + echo_port());
 }

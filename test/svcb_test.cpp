@@ -27,8 +27,7 @@ using nettrace::service_record;
 using nettrace::detail::parse_https_response;
 using nettrace::detail::parse_svcb_rdata;
 using nettrace::detail::svcb_rejection;
-using nettrace::testing::svcb_rdata;
-using nettrace::testing::unhex;
+using namespace nettrace::testing;  // svcb_rdata, unhex, wire_name
 namespace ip = boost::asio::ip;
 
 // Parses `rdata`, which must be accepted.
@@ -60,18 +59,6 @@ bytes operator+(bytes a, const bytes& b) {
 bytes u16(unsigned v) { return {static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)}; }
 bytes u32(std::uint32_t v) { return u16(v >> 16) + u16(v & 0xffff); }
 
-bytes name(std::string_view dotted) {
-    bytes out;
-    while (!dotted.empty()) {
-        const auto dot = std::min(dotted.find('.'), dotted.size());
-        out.push_back(static_cast<std::uint8_t>(dot));
-        out.insert(out.end(), dotted.begin(), dotted.begin() + static_cast<std::ptrdiff_t>(dot));
-        dotted.remove_prefix(std::min(dot + 1, dotted.size()));
-    }
-    out.push_back(0);
-    return out;
-}
-
 const bytes ptr_q = {0xc0, 0x0c};  // a pointer to the question's name, at offset 12
 constexpr std::uint16_t https = 65, cname = 5, type_a = 1;
 
@@ -84,7 +71,7 @@ bytes rr(const bytes& owner, std::uint16_t type, const bytes& rdata, std::uint32
 // then the answers.
 bytes response(std::string_view qname, const std::vector<bytes>& answers, unsigned flags = 0x8180) {
     bytes m = u16(0x1234) + u16(flags) + u16(1) + u16(static_cast<unsigned>(answers.size())) + u16(0) + u16(0) +
-              name(qname) + u16(https) + u16(1);
+              wire_name(qname) + u16(https) + u16(1);
     for (const auto& a : answers) m = m + a;
     return m;
 }
@@ -381,10 +368,10 @@ BOOST_AUTO_TEST_CASE(only_unsupported_mandatory_records_answer_no_service_record
 
 BOOST_AUTO_TEST_CASE(a_cname_chain_is_followed_from_the_name_whatever_the_order_of_records) {
     // The HTTPS record first, the chain's links backwards.
-    const auto m =
-        response("svc.test", {rr(name("c2.test"), https, svcb_rdata("1 . port=9000"), 600),
-                              rr(name("c2.test"), https, svcb_rdata("0 ."), 600),
-                              rr(name("c1.test"), cname, name("c2.test"), 30), rr(ptr_q, cname, name("c1.test"), 400)});
+    const auto m = response("svc.test", {rr(wire_name("c2.test"), https, svcb_rdata("1 . port=9000"), 600),
+                                         rr(wire_name("c2.test"), https, svcb_rdata("0 ."), 600),
+                                         rr(wire_name("c1.test"), cname, wire_name("c2.test"), 30),
+                                         rr(ptr_q, cname, wire_name("c1.test"), 400)});
     const auto r = parse_https_response(m, "svc.test");
     BOOST_TEST(!r.error, r.error.message() << ": " << r.cause);
     BOOST_TEST_REQUIRE(r.records.size() == 2u);
@@ -418,8 +405,9 @@ BOOST_AUTO_TEST_CASE(a_dot_target_behind_a_cname_to_no_host_name_is_malformed) {
 BOOST_AUTO_TEST_CASE(records_of_other_names_and_unchained_cnames_are_never_used) {
     const auto bad = svcb_rdata(1, ".", {{1, {}}});
     const auto m =
-        response("svc.test", {rr(name("other.test"), https, good), rr(name("other.test"), cname, name("evil.test")),
-                              rr(name("evil.test"), https, good), rr(name("other.test"), https, bad)});
+        response("svc.test",
+                 {rr(wire_name("other.test"), https, good), rr(wire_name("other.test"), cname, wire_name("evil.test")),
+                  rr(wire_name("evil.test"), https, good), rr(wire_name("other.test"), https, bad)});
     const auto r = parse_https_response(m, "svc.test");
     BOOST_TEST(r.error == error::no_service_record);
     BOOST_TEST(r.records.empty());
@@ -427,26 +415,27 @@ BOOST_AUTO_TEST_CASE(records_of_other_names_and_unchained_cnames_are_never_used)
 }
 
 BOOST_AUTO_TEST_CASE(cname_loops_forks_and_overlong_chains_make_the_answer_malformed) {
-    auto r = parse_https_response(
-        response("svc.test", {rr(ptr_q, cname, name("x.test")), rr(name("x.test"), cname, name("svc.test")),
-                              rr(name("x.test"), https, good)}),
-        "svc.test");
+    auto r = parse_https_response(response("svc.test", {rr(ptr_q, cname, wire_name("x.test")),
+                                                        rr(wire_name("x.test"), cname, wire_name("svc.test")),
+                                                        rr(wire_name("x.test"), https, good)}),
+                                  "svc.test");
     BOOST_TEST(r.error == error::dns_malformed);
     BOOST_TEST(r.cause == "the CNAME chain loops back to svc.test");
 
-    r = parse_https_response(response("svc.test", {rr(ptr_q, cname, name("x.test")), rr(ptr_q, cname, name("y.test")),
-                                                   rr(name("x.test"), https, good)}),
-                             "svc.test");
+    r = parse_https_response(
+        response("svc.test", {rr(ptr_q, cname, wire_name("x.test")), rr(ptr_q, cname, wire_name("y.test")),
+                              rr(wire_name("x.test"), https, good)}),
+        "svc.test");
     BOOST_TEST(r.error == error::dns_malformed);
     BOOST_TEST(r.cause == "svc.test has two CNAME records");
 
     // 16 links are followed, 17 are not.
     for (const int links : {16, 17}) {
-        std::vector<bytes> answers{rr(ptr_q, cname, name("c1.test"))};
+        std::vector<bytes> answers{rr(ptr_q, cname, wire_name("c1.test"))};
         for (int i = 1; i < links; ++i)
-            answers.push_back(
-                rr(name("c" + std::to_string(i) + ".test"), cname, name("c" + std::to_string(i + 1) + ".test")));
-        answers.push_back(rr(name("c" + std::to_string(links) + ".test"), https, good));
+            answers.push_back(rr(wire_name("c" + std::to_string(i) + ".test"), cname,
+                                 wire_name("c" + std::to_string(i + 1) + ".test")));
+        answers.push_back(rr(wire_name("c" + std::to_string(links) + ".test"), https, good));
         r = parse_https_response(response("svc.test", answers), "svc.test");
         if (links == 16) {
             BOOST_TEST(!r.error, r.cause);
@@ -458,7 +447,7 @@ BOOST_AUTO_TEST_CASE(cname_loops_forks_and_overlong_chains_make_the_answer_malfo
     }
 
     // A CNAME's RDATA must be one name, exactly.
-    r = parse_https_response(response("svc.test", {rr(ptr_q, cname, name("x.test") + bytes{0})}), "svc.test");
+    r = parse_https_response(response("svc.test", {rr(ptr_q, cname, wire_name("x.test") + bytes{0})}), "svc.test");
     BOOST_TEST(r.error == error::dns_malformed);
     BOOST_TEST(r.cause == "the CNAME of svc.test: not one name");
 }
@@ -518,8 +507,8 @@ BOOST_AUTO_TEST_CASE(compression_pointer_loops_and_forward_pointers_are_refused)
 }
 
 BOOST_AUTO_TEST_CASE(a_message_cut_at_any_length_is_malformed_never_half_read) {
-    const auto m = response("svc.test", {rr(ptr_q, cname, name("c.test")), rr(name("c.test"), https, good),
-                                         rr(name("c.test"), https, svcb_rdata("2 . alpn=h3"))});
+    const auto m = response("svc.test", {rr(ptr_q, cname, wire_name("c.test")), rr(wire_name("c.test"), https, good),
+                                         rr(wire_name("c.test"), https, svcb_rdata("2 . alpn=h3"))});
     BOOST_TEST_REQUIRE(!parse_https_response(m, "svc.test").error);
     for (std::size_t n = 0; n < m.size(); ++n) {
         const auto r = parse_https_response(std::span(m.data(), n), "svc.test");

@@ -385,11 +385,7 @@ BOOST_FIXTURE_TEST_CASE(cancellation_during_the_dial_cancels_the_dial, tls_clien
     steady::time_point completed_at;
     nettrace::tls_dialer(client, {}, pinned())
         .dial(ioc.get_executor(), rec.attach(), "tcp", host_port("hole.test", hole.port()),
-              asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, nettrace::tls_stream) {
-                  rec.completed();
-                  completed_at = steady::now();
-                  result = ec;
-              }));
+              cancel.handler(rec, completed_at, result));
     cancel.emit_after(100ms);
     ioc.run();
     BOOST_TEST(result == asio::error::operation_aborted, result.message());

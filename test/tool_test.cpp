@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE tool
 #include <boost/test/unit_test.hpp>
 
+#include "support/dns_resolver_setup.hpp"
 #include "support/dns_server.hpp"
 #include "support/common.hpp"
 #include "support/run_tool.hpp"
@@ -526,16 +527,18 @@ nettrace::testing::dnsmasq_records https_zone(const std::string& owner, const st
                            "--local=/test/"}};
 }
 
-bool dnsmasq_present(boost::unit_test::test_unit_id) { return nettrace::testing::dnsmasq_server::available(); }
+// The TLS server the HTTPS records point svc.test at, on 127.0.0.1:p2.
+struct svc_tls_server {
+    background_io io;
+    const nettrace::testing::test_certificate cert{{"svc.test"}};
+    nettrace::testing::tls_server server{io.ioc.get_executor(), v4, cert};
+    const std::string p2 = std::to_string(server.port());
+};
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(tls_dial_of_port_443_follows_the_https_record_s_port,
-                     *boost::unit_test::precondition(dnsmasq_present)) {
-    background_io io;
-    const nettrace::testing::test_certificate cert({"svc.test"});
-    nettrace::testing::tls_server server(io.ioc.get_executor(), v4, cert);
-    const std::string p2 = std::to_string(server.port());
+BOOST_FIXTURE_TEST_CASE(tls_dial_of_port_443_follows_the_https_record_s_port, svc_tls_server,
+                        *boost::unit_test::precondition(nettrace::testing::dnsmasq_present())) {
     nettrace::testing::dnsmasq_server dns(https_zone("svc.test", "1 . alpn=h2 port=" + p2));
     const auto r = run_tool("--json --tls --insecure --timeout 5000 --nameserver " + dns.address() + " svc.test:443");
     BOOST_TEST(r.status == 0, r.err << dns.log());
@@ -553,17 +556,13 @@ BOOST_AUTO_TEST_CASE(tls_dial_of_port_443_follows_the_https_record_s_port,
     BOOST_TEST(field(starts[0], "priority") == "1", starts[0]);
 }
 
-BOOST_AUTO_TEST_CASE(tls_dial_of_another_port_follows_the_underscore_name_s_record,
-                     *boost::unit_test::precondition(dnsmasq_present)) {
-    background_io io;
-    const nettrace::testing::test_certificate cert({"svc.test"});
-    nettrace::testing::tls_server server(io.ioc.get_executor(), v4, cert);
+BOOST_FIXTURE_TEST_CASE(tls_dial_of_another_port_follows_the_underscore_name_s_record, svc_tls_server,
+                        *boost::unit_test::precondition(nettrace::testing::dnsmasq_present())) {
     nettrace::testing::refused_port p1(v4);
-    const std::string p2 = std::to_string(server.port());
     nettrace::testing::dnsmasq_server dns(
         https_zone("_" + std::to_string(p1.port()) + "._https.svc.test", "1 svc.test. alpn=h2 port=" + p2));
-    const auto r = run_tool("--json --tls --insecure --timeout 5000 --nameserver " + dns.address() + " svc.test:" +
-                            std::to_string(p1.port()));
+    const auto r = run_tool("--json --tls --insecure --timeout 5000 --nameserver " + dns.address() +
+                            " svc.test:" + std::to_string(p1.port()));
     BOOST_TEST(r.status == 0, r.err << dns.log());
     const auto result = events(r, "result");
     BOOST_TEST_REQUIRE(result.size() == 1u);
@@ -576,7 +575,7 @@ BOOST_AUTO_TEST_CASE(tls_dial_of_another_port_follows_the_underscore_name_s_reco
 namespace {
 
 struct repeat_timing {
-    std::vector<double> elapsed;   // per dial, from its result line
+    std::vector<double> elapsed;           // per dial, from its result line
     std::vector<std::string> first_start;  // per dial: its first connect_start line
 };
 
@@ -590,16 +589,22 @@ repeat_timing repeat_timings(const run_result& r) {
     return t;
 }
 
+// dual.test on one port: a black hole on [::1], a live listener on
+// 127.0.0.1; `target` is what the tool is told to dial.
+struct black_holed_ipv6 {
+    background_io io;
+    const unsigned short port = nettrace::testing::free_dual_stack_port();
+    nettrace::testing::black_hole hole{v6, port};
+    nettrace::testing::live_listener live{io.ioc.get_executor(), v4, port};
+    const std::string p = std::to_string(port);
+    const std::string target = "--resolve dual.test:" + p + ":[::1],127.0.0.1 dual.test:" + p;
+};
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(repeat_dials_skip_a_black_holed_ipv6_after_the_first,
-                     *boost::unit_test::precondition(ipv6_available())) {
-    background_io io;
-    const auto port = nettrace::testing::free_dual_stack_port();
-    nettrace::testing::black_hole hole(v6, port);
-    nettrace::testing::live_listener live(io.ioc.get_executor(), v4, port);
-    const std::string p = std::to_string(port);
-    const auto r = run_tool("--json --repeat 3 --resolve dual.test:" + p + ":[::1],127.0.0.1 dual.test:" + p);
+BOOST_FIXTURE_TEST_CASE(repeat_dials_skip_a_black_holed_ipv6_after_the_first, black_holed_ipv6,
+                        *boost::unit_test::precondition(ipv6_available())) {
+    const auto r = run_tool("--json --repeat 3 " + target);
     BOOST_TEST(r.status == 0, r.err);
     const auto t = repeat_timings(r);
     BOOST_TEST_REQUIRE(t.elapsed.size() == 3u, r.out());
@@ -616,15 +621,9 @@ BOOST_AUTO_TEST_CASE(repeat_dials_skip_a_black_holed_ipv6_after_the_first,
     }
 }
 
-BOOST_AUTO_TEST_CASE(without_history_every_repeat_waits_out_the_black_hole,
-                     *boost::unit_test::precondition(ipv6_available())) {
-    background_io io;
-    const auto port = nettrace::testing::free_dual_stack_port();
-    nettrace::testing::black_hole hole(v6, port);
-    nettrace::testing::live_listener live(io.ioc.get_executor(), v4, port);
-    const std::string p = std::to_string(port);
-    const auto r =
-        run_tool("--json --no-history --repeat 3 --resolve dual.test:" + p + ":[::1],127.0.0.1 dual.test:" + p);
+BOOST_FIXTURE_TEST_CASE(without_history_every_repeat_waits_out_the_black_hole, black_holed_ipv6,
+                        *boost::unit_test::precondition(ipv6_available())) {
+    const auto r = run_tool("--json --no-history --repeat 3 " + target);
     BOOST_TEST(r.status == 0, r.err);
     const auto t = repeat_timings(r);
     BOOST_TEST_REQUIRE(t.elapsed.size() == 3u, r.out());

@@ -1,9 +1,11 @@
 // nettrace/options.hpp — how a dialer races: RFC 8305 timing and limits.
 //
-// Plain values, no operations: a dialer copies its dial_options when it is
-// constructed (clamping them, see dialer::options()), so changing or
-// destroying the struct afterwards affects no dialer. Which error each
-// setting can produce is said beside it and in dialer::dial's `Errors:`.
+// Plain values, no operations. Every member has a default, so designated
+// initializers such as `{.timeout = 5s}` name only what they change. A
+// dialer copies its dial_options when it is constructed (clamping them, see
+// dialer::options()), so changing or destroying the struct afterwards
+// affects no dialer. Which error each setting can produce is said beside it
+// and in dialer::dial's `Errors:`.
 #pragma once
 
 #include <nettrace/history.hpp>
@@ -100,8 +102,8 @@ struct dial_options {
     /// Local addresses to bind before connecting. When one family has a local
     /// address and the other does not, attempts of the other family fail at
     /// once with error::no_local_address.
-    std::optional<boost::asio::ip::address_v6> local_ipv6;
-    std::optional<boost::asio::ip::address_v4> local_ipv4;
+    std::optional<boost::asio::ip::address_v6> local_ipv6{};
+    std::optional<boost::asio::ip::address_v4> local_ipv4{};
 
     /// Called for every attempt with its socket opened (and bound, with a
     /// local address), before the connect: set what must be set before the
@@ -111,7 +113,7 @@ struct dial_options {
     /// boost::asio::error::fault), fails that attempt only, and the next one
     /// starts at once. It runs on the dial's strand, like the hooks; the
     /// socket it sets is the one the caller gets.
-    std::function<boost::system::error_code(boost::asio::ip::tcp::socket&, const control_info&)> control;
+    std::function<boost::system::error_code(boost::asio::ip::tcp::socket&, const control_info&)> control{};
 
     /// TCP_NODELAY on every attempt's socket, before connecting. Off by
     /// default: the socket is handed back as the system makes it, as
@@ -120,7 +122,7 @@ struct dial_options {
 
     /// TCP keep-alive on every attempt's socket. Off by default, for the
     /// same reason (Go enables it with these values).
-    keep_alive_options keep_alive;
+    keep_alive_options keep_alive{};
 
     /// A promise that the I/O executor is run by one thread only (an
     /// io_context whose run() is called from one thread): the dial's own
@@ -137,7 +139,7 @@ struct dial_options {
     /// asked. The race, the timeout and the other options apply to the
     /// connections to the proxy: `preference` and the tcp4/tcp6 networks
     /// choose among the proxy's addresses (and, for socks5://, the target's).
-    proxy_settings proxy;
+    proxy_settings proxy{};
 
     /// Bound on each attempt's proxy handshake, from its TCP connect to the
     /// proxy until the tunnel is up (or refused): a proxy that accepts and
@@ -166,7 +168,7 @@ struct dial_options {
     /// among dialers freely. Null (the default): no history, every dial
     /// sorted as RFC 8305 alone says; a process that wants one everywhere
     /// uses connection_history's process-wide default_history().
-    std::shared_ptr<connection_history> history;
+    std::shared_ptr<connection_history> history{};
 
     /// dial(ctx, network, endpoints): try the endpoints exactly in the
     /// given order instead of interleaving the families as for a name.
@@ -175,7 +177,7 @@ struct dial_options {
     /// The resolver for host names; null means the default: the c-ares
     /// resolver (make_dns_resolver) when nettrace is built with c-ares, else
     /// the system resolver (getaddrinfo).
-    std::shared_ptr<nettrace::resolver> resolver;
+    std::shared_ptr<nettrace::resolver> resolver{};
 };
 
 }  // namespace nettrace

@@ -26,11 +26,11 @@ struct tls_options {
     /// The name sent as SNI and verified; empty means the host part of the
     /// address. An IP literal is verified against the certificate's IP
     /// addresses and sent as no SNI (RFC 6066 allows only names).
-    std::string server_name;
+    std::string server_name{};
 
     /// ALPN protocols to offer, in preference order ("h2", "http/1.1"); empty
     /// offers none.
-    std::vector<std::string> alpn;
+    std::vector<std::string> alpn{};
 
     /// Happy Eyeballs v3: the handshake is part of each attempt, and the
     /// first attempt whose handshake (with verification) completes wins; a

@@ -4,6 +4,10 @@
 
 #include "number_text.hpp"
 
+#include <cstddef>
+#include <string_view>
+#include <utility>
+
 namespace nettrace::detail {
 
 std::size_t utf8_length(std::string_view s, std::size_t i) {
@@ -25,56 +29,58 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     return 0;
 }
 
+namespace {
+
+// The walk both escapers share: `invalid()` for each byte that starts no
+// valid UTF-8 sequence, `sequence(seq)` for each valid one of 2 to 4 bytes,
+// `ascii(c)` for each other byte.
+template <class Invalid, class Sequence, class Ascii>
+void for_each_utf8(std::string_view s, Invalid invalid, Sequence sequence, Ascii ascii) {
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = utf8_length(s, i);
+        if (n == 0)
+            invalid();
+        else if (n > 1)
+            sequence(s.substr(i, n));
+        else
+            ascii(static_cast<unsigned char>(s[i]));
+        i += n == 0 ? 1 : n;
+    }
+}
+
+// A format's escapes: {character, what stands for it}.
+using escape = std::pair<char, std::string_view>;
+constexpr escape json_escapes[] = {{'"', "\\\""}, {'\\', "\\\\"}, {'\n', "\\n"}, {'\r', "\\r"},
+                                   {'\t', "\\t"}, {'\b', "\\b"},  {'\f', "\\f"}};
+constexpr escape xml_escapes[] = {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&apos;"}};
+
+// What stands for `c` in `table`, or null when it has no escape there.
+template <std::size_t N>
+const std::string_view* escape_of(const escape (&table)[N], unsigned char c) {
+    for (const auto& e : table)
+        if (static_cast<unsigned char>(e.first) == c) return &e.second;
+    return nullptr;
+}
+
+}  // namespace
+
 std::string json_escape(std::string_view s) {
     std::string out;
     out.reserve(s.size() + 8);
-    for (std::size_t i = 0; i < s.size();) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        const std::size_t n = utf8_length(s, i);
-        if (n == 0) {
-            out += "\\ufffd";
-            ++i;
-            continue;
-        }
-        if (n > 1) {
-            out.append(s.substr(i, n));
-            i += n;
-            continue;
-        }
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            default:
-                if (c < 0x20 || c == 0x7F) {
-                    static constexpr char hex[] = "0123456789abcdef";
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 0xF];
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-        ++i;
-    }
+    for_each_utf8(
+        s, [&] { out += "\\ufffd"; }, [&](std::string_view seq) { out.append(seq); },
+        [&](unsigned char c) {
+            if (const auto* e = escape_of(json_escapes, c)) {
+                out += *e;
+            } else if (c < 0x20 || c == 0x7F) {
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+            } else {
+                out += static_cast<char>(c);
+            }
+        });
     return out;
 }
 
@@ -82,44 +88,17 @@ std::string xml_escape(std::string_view s) {
     static constexpr std::string_view replacement = "\xEF\xBF\xBD";
     std::string out;
     out.reserve(s.size() + 8);
-    for (std::size_t i = 0; i < s.size();) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        const std::size_t n = utf8_length(s, i);
-        if (n == 0) {
-            out += replacement;
-            ++i;
-            continue;
-        }
-        if (n > 1) {
-            const auto seq = s.substr(i, n);
-            out += seq == "\xEF\xBF\xBE" || seq == "\xEF\xBF\xBF" ? replacement : seq;
-            i += n;
-            continue;
-        }
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&apos;";
-                break;
-            default:
-                if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
-                    out += replacement;
-                else
-                    out += static_cast<char>(c);
-        }
-        ++i;
-    }
+    for_each_utf8(
+        s, [&] { out += replacement; },
+        [&](std::string_view seq) { out += seq == "\xEF\xBF\xBE" || seq == "\xEF\xBF\xBF" ? replacement : seq; },
+        [&](unsigned char c) {
+            if (const auto* e = escape_of(xml_escapes, c))
+                out += *e;
+            else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                out += replacement;
+            else
+                out += static_cast<char>(c);
+        });
     return out;
 }
 

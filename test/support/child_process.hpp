@@ -42,6 +42,9 @@ public:
     readiness wait_until_ready(const std::function<bool()>& ready,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+    /// The running child's process ID, -1 when none runs.
+    pid_t pid() const noexcept { return pid_; }
+
     /// The wait status of a child that exited by itself.
     int exit_status() const noexcept { return status_; }
 

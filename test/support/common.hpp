@@ -8,6 +8,7 @@
 
 #include "loopback.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -88,6 +89,19 @@ public:
         });
     }
     std::chrono::steady_clock::time_point emitted_at() const { return emitted_at_; }
+
+    /// A completion handler on slot() for a dial traced by `rec`: it calls
+    /// rec.completed(), keeps the time and the error, and drops the rest.
+    template <class Recorder>
+    auto handler(Recorder& rec, std::chrono::steady_clock::time_point& completed_at,
+                 boost::system::error_code& result) {
+        return boost::asio::bind_cancellation_slot(slot(),
+                                                   [&rec, &completed_at, &result](boost::system::error_code ec, auto) {
+                                                       rec.completed();
+                                                       completed_at = std::chrono::steady_clock::now();
+                                                       result = ec;
+                                                   });
+    }
 
 private:
     boost::asio::cancellation_signal signal_;

@@ -8,12 +8,8 @@
 #include <boost/asio/strand.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -29,7 +25,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
-#include <thread>
 #include <utility>
 
 namespace nettrace::testing {
@@ -447,67 +442,26 @@ bool dnsmasq_server::start(const dnsmasq_records& records) {
     for (const auto& a : records.addresses) args.push_back("--address=" + a);
     for (const auto& c : records.cnames) args.push_back("--cname=" + c);
     args.insert(args.end(), records.extra_args.begin(), records.extra_args.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
 
-    const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (log_fd < 0 || null_fd < 0) throw std::runtime_error(std::string("open: ") + std::strerror(errno));
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-        // Async-signal-safe calls only: other threads may hold locks.
-        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) ::_exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);  // a blocked SIGTERM would survive exec
-        ::dup2(null_fd, 0), ::dup2(log_fd, 1), ::dup2(log_fd, 2);
-        ::close_range(3, ~0u, 0);  // sockets of the test must not outlive it in dnsmasq
-        ::execv(dnsmasq_path, argv.data());
-        ::_exit(127);
-    }
-    const int fork_errno = errno;
-    ::close(log_fd);
-    ::close(null_fd);
-    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(fork_errno));
-
+    child_ = child_process(args, log_path_);
     // Ready when it answers: probe until then, for at most 10 s.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
+    switch (child_.wait_until_ready([this] { return dns_answers(port_, std::chrono::milliseconds(100)); })) {
+        case child_process::readiness::ready:
+            return true;
+        case child_process::readiness::exited: {
             const auto text = log();
             if (text.find("Address already in use") != std::string::npos) return false;
-            throw std::runtime_error("dnsmasq exited (status " + std::to_string(status) + "):\n" + text);
+            throw std::runtime_error("dnsmasq exited (status " + std::to_string(child_.exit_status()) + "):\n" + text);
         }
-        if (dns_answers(port_, std::chrono::milliseconds(100))) return true;
-        // Not bound yet: the refusal is immediate, so pace the next probe.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        case child_process::readiness::timed_out:
+            break;
     }
-    stop();
+    child_.stop();
     throw std::runtime_error("dnsmasq did not answer within 10 s:\n" + log());
 }
 
-void dnsmasq_server::stop() noexcept {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 200; ++i) {  // 2 s to exit, then SIGKILL
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-}
-
 dnsmasq_server::~dnsmasq_server() {
-    stop();
+    child_.stop();
     ::unlink(log_path_.c_str());
 }
 

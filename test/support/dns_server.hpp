@@ -3,6 +3,8 @@
 // and answer only from their own records; nothing is ever forwarded.
 #pragma once
 
+#include "child_process.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
 
@@ -137,7 +139,7 @@ public:
 
     unsigned short port() const noexcept { return port_; }
     std::string address() const;  ///< "127.0.0.1:PORT"
-    pid_t pid() const noexcept { return pid_; }
+    pid_t pid() const noexcept { return child_.pid(); }
     /// dnsmasq's log (its stderr, queries included) so far: print it when a
     /// test fails. dnsmasq writes it from its event loop, so the line for
     /// the query just answered may not be there yet.
@@ -145,9 +147,8 @@ public:
 
 private:
     bool start(const dnsmasq_records& records);  // false: the port was taken
-    void stop() noexcept;
 
-    pid_t pid_ = -1;
+    child_process child_;
     unsigned short port_ = 0;
     std::string log_path_;
 };

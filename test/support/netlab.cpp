@@ -2,7 +2,6 @@
 #include "netlab.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -395,41 +394,19 @@ bool netlab::inside() noexcept { return lab_thread; }
 // ---------------------------------------------------------------------------
 // The lab's listener
 
-struct lab_listener::state : std::enable_shared_from_this<state> {
-    explicit state(const boost::asio::any_io_executor& ex) : acceptor(ex) {}
-    boost::asio::ip::tcp::acceptor acceptor;
-    std::vector<boost::asio::ip::tcp::socket> connections;
+namespace {
 
-    void accept() {
-        acceptor.async_accept(
-            [self = shared_from_this()](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
-                if (ec) return;  // closed
-                self->connections.push_back(std::move(s));
-                self->accept();
-            });
-    }
-};
+const boost::asio::ip::address& inside_a_lab(const boost::asio::ip::address& addr) {
+    if (!netlab::inside())
+        throw std::logic_error("lab_listener outside a lab: " + addr.to_string() + " would be the machine's");
+    return addr;
+}
+
+}  // namespace
 
 lab_listener::lab_listener(const boost::asio::any_io_executor& ex, const boost::asio::ip::address& addr,
                            unsigned short port)
-    : state_(std::make_shared<state>(ex)) {
-    if (!netlab::inside())
-        throw std::logic_error("lab_listener outside a lab: " + addr.to_string() + " would be the machine's");
-    const boost::asio::ip::tcp::endpoint ep(addr, port);
-    state_->acceptor.open(ep.protocol());
-    if (addr.is_v6()) state_->acceptor.set_option(boost::asio::ip::v6_only(true));
-    state_->acceptor.bind(ep);
-    state_->acceptor.listen();
-    port_ = state_->acceptor.local_endpoint().port();
-    state_->accept();
-}
-
-lab_listener::~lab_listener() {
-    boost::system::error_code ignored;
-    state_->acceptor.close(ignored);
-}
-
-std::size_t lab_listener::accepted() const noexcept { return state_->connections.size(); }
+    : live_listener(any_address{}, ex, inside_a_lab(addr), port) {}
 
 // ---------------------------------------------------------------------------
 // The whole process

@@ -42,6 +42,8 @@
 // namespace has only lo).
 #pragma once
 
+#include "loopback.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/test/unit_test.hpp>
@@ -157,26 +159,16 @@ private:
 
 /// Accepts every connection on `addr` (any address of the lab: its
 /// documentation, ULA, NAT64 or link-local ones, with the scope id) and
-/// keeps it open, served on `ex`: live_listener's twin for the lab, since
-/// live_listener serves loopback only. Made only inside a lab (netlab::run);
+/// keeps it open, served on `ex`: a live_listener (peers/loopback.hpp, which
+/// by itself takes loopback only) for the lab. Made only inside a lab (netlab::run);
 /// elsewhere the constructor throws std::logic_error, so that nothing
 /// listens on an address of the machine's own network. Throws
 /// boost::system::system_error when the address cannot be bound.
-class lab_listener {
+class lab_listener : public live_listener {
 public:
     lab_listener(const boost::asio::any_io_executor& ex, const boost::asio::ip::address& addr, unsigned short port = 0);
-    ~lab_listener();
     lab_listener(const lab_listener&) = delete;
     lab_listener& operator=(const lab_listener&) = delete;
-
-    unsigned short port() const noexcept { return port_; }
-    /// Connections accepted so far (by handlers that have run on `ex`).
-    std::size_t accepted() const noexcept;
-
-private:
-    struct state;
-    std::shared_ptr<state> state_;
-    unsigned short port_ = 0;
 };
 
 /// Moves this whole process into a new network namespace and brings its

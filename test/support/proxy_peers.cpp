@@ -185,6 +185,11 @@ std::string proxy_fixture::echo_round_trip(tcp::socket& s) {
     return read_exactly(s, 4);
 }
 
+void proxy_fixture::require_echo(result& r, const std::string& log) {
+    BOOST_REQUIRE_MESSAGE(!r.error, r.error.message() << (log.empty() ? "" : "\n") << log);
+    BOOST_TEST(echo_round_trip(r.socket) == "ping");
+}
+
 std::string proxy_fixture::read_exactly(tcp::socket& s, std::size_t n) {
     std::string data(n, '\0');
     error_code ec;

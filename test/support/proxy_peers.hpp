@@ -83,6 +83,9 @@ struct proxy_fixture {
     std::string greeter_port() const { return std::to_string(greeter.port()); }
     /// Writes "ping" and reads back four bytes.
     std::string echo_round_trip(boost::asio::ip::tcp::socket& s);
+    /// Requires the dial `r` to have connected (its error, then `log`, in
+    /// the message if it did not), then checks that it echoes "ping".
+    void require_echo(result& r, const std::string& log = {});
     std::string read_exactly(boost::asio::ip::tcp::socket& s, std::size_t n);
     /// Whether `secret` appears anywhere the last dial's trace went: the
     /// recorder's events, dial_done's description, the JSON lines, the

@@ -1,7 +1,7 @@
 // A virtual-clock simulator of the sans-I/O racer (src/racer.hpp):
 // a "virtual network" in which every endpoint has a scripted behaviour and
 // every DNS answer a scripted time, and virtual time jumps from one event to
-// the next. It performs the racer's actions as src/dial_op.hpp does and checks
+// the next. It performs the racer's actions as src/detail/dial_op.hpp does and checks
 // the racer's invariants on every run (with Boost.Test assertions).
 //
 // Shared by happy_eyeballs_test.cpp (exact RFC 8305 scenarios) and
@@ -12,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "racer.hpp"
+#include "virtual_clock.hpp"
 
 #include <nettrace/error.hpp>
 #include <nettrace/trace.hpp>
@@ -33,30 +34,16 @@
 
 namespace nettrace::testing::racer_sim {
 
-using namespace std::chrono_literals;
+using namespace nettrace::testing::virtual_clock;
 using boost::system::error_code;
-using nettrace::address_family;
 using nettrace::connect_outcome;
 using nettrace::family_preference;
-using nettrace::detail::clock;
-using nettrace::detail::racer;
-using nettrace::detail::racer_action;
-using nettrace::detail::racer_config;
 namespace asio_error = boost::asio::error;
 namespace tt = boost::test_tools;
-using act = racer_action::type;
 using lines = std::vector<std::string>;
 using times = std::vector<long>;
 
 constexpr unsigned short port = 443;
-const clock::time_point epoch = clock::time_point{} + 1h;
-inline clock::time_point at_ms(long t) { return epoch + std::chrono::milliseconds(t); }
-// A time before the epoch (a deadline that wrapped into the past) is -1, so
-// it fails every "later than now" check instead of wrapping back around.
-inline long ms_of(clock::time_point t) {
-    if (t < epoch) return -1;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t - epoch).count();
-}
 inline bool is_v6(const std::string& a) { return boost::asio::ip::make_address(a).is_v6(); }
 inline std::string canonical(const std::string& a) { return boost::asio::ip::make_address(a).to_string(); }
 
@@ -319,7 +306,8 @@ private:
         racer_.on_attempt_done(i, ec, at_ms(now_));
     }
 
-    // Performs the racer's actions until it has none left, like src/dial.cpp.
+    // Performs the racer's actions until it has none left, like dial_op's
+    // drain() (src/detail/dial_op.hpp).
     void drain() {
         while (const auto a = racer_.next()) {
             if (completed_) {

@@ -135,18 +135,25 @@ std::vector<std::uint8_t> param_value(std::uint16_t key, const std::string& raw)
 
 }  // namespace
 
+std::vector<std::uint8_t> wire_name(std::string_view dotted) {
+    std::vector<std::uint8_t> out;
+    if (dotted.ends_with('.')) dotted.remove_suffix(1);
+    while (!dotted.empty()) {
+        const auto dot = std::min(dotted.find('.'), dotted.size());
+        if (dot == 0 || dot > 63) bad("a label of this length", dotted);
+        out.push_back(static_cast<std::uint8_t>(dot));
+        out.insert(out.end(), dotted.begin(), dotted.begin() + static_cast<std::ptrdiff_t>(dot));
+        dotted.remove_prefix(std::min(dot + 1, dotted.size()));
+    }
+    out.push_back(0);
+    return out;
+}
+
 std::vector<std::uint8_t> svcb_rdata(std::uint16_t priority, std::string_view target, const svc_params& params) {
     std::vector<std::uint8_t> out;
     put16(out, priority);
-    if (target.ends_with('.')) target.remove_suffix(1);
-    while (!target.empty()) {
-        const auto dot = std::min(target.find('.'), target.size());
-        if (dot == 0 || dot > 63) bad("a TargetName label of this length", target);
-        out.push_back(static_cast<std::uint8_t>(dot));
-        out.insert(out.end(), target.begin(), target.begin() + static_cast<std::ptrdiff_t>(dot));
-        target.remove_prefix(std::min(dot + 1, target.size()));
-    }
-    out.push_back(0);
+    const auto name = wire_name(target);
+    out.insert(out.end(), name.begin(), name.end());
     for (const auto& [key, value] : params) {
         put16(out, key);
         put16(out, static_cast<unsigned>(value.size()));

@@ -14,6 +14,11 @@ namespace nettrace::testing {
 
 using svc_params = std::vector<std::pair<std::uint16_t, std::vector<std::uint8_t>>>;
 
+/// A name in wire form, uncompressed: "svc.test" (a trailing dot
+/// optional; "" or "." the root). Throws std::invalid_argument for an
+/// empty or over-long label.
+std::vector<std::uint8_t> wire_name(std::string_view dotted);
+
 /// SvcPriority, TargetName (uncompressed; "." or "" is the root, a trailing
 /// dot optional) and each SvcParam as (key, value), in the order given and
 /// unchecked: out-of-order, duplicate or ill-sized params are written as
