@@ -37,28 +37,12 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bench = nettrace::bench;
+using nettrace::bench::run;
+using nettrace::bench::show;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 double ms_since(steady::time_point t0) { return std::chrono::duration<double, std::milli>(steady::now() - t0).count(); }
-
-std::string show(const bench::summary& s, int precision = 2) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%.*f [%.*f, %.*f]", precision, s.median, precision, s.min, precision, s.max);
-    return buf;
-}
-
-void run(asio::io_context& ioc, asio::awaitable<void> a) {
-    bool done = false;
-    std::exception_ptr error;
-    ioc.restart();
-    asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e) {
-        error = e;
-        done = true;
-    });
-    while (!done) ioc.run_one();
-    if (error) std::rethrow_exception(error);
-}
 
 // Dials once, appending its time in ms.
 asio::awaitable<void> timed_dial(const nettrace::dialer& d, const nettrace::context& ctx, const std::string& address,
@@ -162,8 +146,9 @@ int main(int argc, char** argv) try {
         "delay %.0f ms (%d rounds: a first dial, then %d repeat dials)\n\n",
         v6 ? "[::1]" : "127.0.0.2", delay_ms, rounds, repeats);
     std::printf("| dial | first dial ms | repeat dial ms median [min, max] | repeat dials |\n|---|---|---|---|\n");
-    std::printf("| nettrace, with a connection_history | %s | **%s** | %zu |\n", show(bench::summarize(first_with)).c_str(),
-                show(bench::summarize(repeat_with), 3).c_str(), repeat_with.size());
+    std::printf("| nettrace, with a connection_history | %s | **%s** | %zu |\n",
+                show(bench::summarize(first_with)).c_str(), show(bench::summarize(repeat_with), 3).c_str(),
+                repeat_with.size());
     std::printf("| nettrace, without history | %s | %s | %zu |\n", show(bench::summarize(first_without)).c_str(),
                 show(bench::summarize(repeat_without)).c_str(), repeat_without.size());
     std::printf("| raw Asio straight to 127.0.0.1 | — | %s | %zu |\n", show(bench::summarize(raw), 3).c_str(),
@@ -171,10 +156,14 @@ int main(int argc, char** argv) try {
     std::printf("\nRepeat dials with history, where the first attempt went (reason):");
     for (const auto& [what, n] : first_attempts) std::printf(" %s x%d;", what.c_str(), n);
     const auto with = bench::summarize(repeat_with), without = bench::summarize(repeat_without);
-    std::printf("\n\nRepeat dial with history: median %.3f ms, max %.3f ms (target <= 5 ms: %s); without: %.1f ms "
-                "(%.2f x the attempt delay); without / with: %.0f\n",
-                with.median, with.max, with.max <= 5 ? "met" : with.median <= 5 ? "met by the median" : "NOT MET",
-                without.median, without.median / delay_ms, without.median / with.median);
+    std::printf(
+        "\n\nRepeat dial with history: median %.3f ms, max %.3f ms (target <= 5 ms: %s); without: %.1f ms "
+        "(%.2f x the attempt delay); without / with: %.0f\n",
+        with.median, with.max,
+        with.max <= 5      ? "met"
+        : with.median <= 5 ? "met by the median"
+                           : "NOT MET",
+        without.median, without.median / delay_ms, without.median / with.median);
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "history-bench: %s\n", e.what());

@@ -41,14 +41,15 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bench = nettrace::bench;
+using nettrace::bench::run;
+using nettrace::bench::seconds_since;
+using nettrace::bench::show;
 using nettrace::testing::open_fd_count;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 const asio::ip::address localhost = asio::ip::address_v4::loopback();
-
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
 
 // CPU time of the calling thread (user and system), in seconds.
 double thread_cpu_seconds() {
@@ -59,28 +60,6 @@ double thread_cpu_seconds() {
 
 std::string endpoint_string(const asio::ip::address& a, unsigned short port) {
     return a.to_string() + ":" + std::to_string(port);
-}
-
-// "12.3 [11.9, 13.0]"
-std::string show(const bench::summary& s, int precision = 2) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%.*f [%.*f, %.*f]", precision, s.median, precision, s.min, precision, s.max);
-    return buf;
-}
-
-// Runs `a` on the calling thread until it finishes; rethrows its exception.
-// Stops on completion rather than when the io_context runs out of work, so
-// idle I/O left behind (a DNS server's socket) cannot hold it up.
-void run(asio::io_context& ioc, asio::awaitable<void> a) {
-    bool done = false;
-    std::exception_ptr error;
-    ioc.restart();
-    asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e) {
-        error = e;
-        done = true;
-    });
-    while (!done) ioc.run_one();
-    if (error) std::rethrow_exception(error);
 }
 
 // ---------------------------------------------------------------------------

@@ -46,17 +46,11 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bench = nettrace::bench;
+using nettrace::bench::seconds_since;
+using nettrace::bench::show;
 using nettrace::testing::open_fd_count;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
-
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
-
-std::string show(const bench::summary& s, int precision) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "%.*f [%.*f, %.*f]", precision, s.median, precision, s.min, precision, s.max);
-    return buf;
-}
 
 std::string text(const tcp::endpoint& e) { return e.address().to_string() + ":" + std::to_string(e.port()); }
 

@@ -45,11 +45,11 @@ namespace {
 
 namespace asio = boost::asio;
 namespace bench = nettrace::bench;
+using nettrace::bench::run;
+using nettrace::bench::seconds_since;
 using nettrace::testing::open_fd_count;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
-
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
 
 asio::awaitable<void> dial_range(const nettrace::dialer& d, const nettrace::context& ctx,
                                  const std::vector<std::string>& targets, long from, long to) {
@@ -57,18 +57,6 @@ asio::awaitable<void> dial_range(const nettrace::dialer& d, const nettrace::cont
         tcp::socket s = co_await d.dial(ctx, "tcp", targets[std::size_t(i) % targets.size()]);
         bench::close_now(s);
     }
-}
-
-void run(asio::io_context& ioc, asio::awaitable<void> a) {
-    bool done = false;
-    std::exception_ptr error;
-    ioc.restart();
-    asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e) {
-        error = e;
-        done = true;
-    });
-    while (!done) ioc.run_one();
-    if (error) std::rethrow_exception(error);
 }
 
 struct sample {

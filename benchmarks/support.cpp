@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -154,6 +156,28 @@ comparison compare_with_raw(int rounds, long block, int blocks, const std::funct
         allocs.push_back(double(nt_allocs) / n);
     }
     return {summarize(ratios), summarize(raw_us), summarize(nt_us), summarize(allocs)};
+}
+
+std::string show(const summary& s, int precision) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.*f [%.*f, %.*f]", precision, s.median, precision, s.min, precision, s.max);
+    return buf;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run(asio::io_context& ioc, asio::awaitable<void> a) {
+    bool done = false;
+    std::exception_ptr error;
+    ioc.restart();
+    asio::co_spawn(ioc, std::move(a), [&](std::exception_ptr e) {
+        error = e;
+        done = true;
+    });
+    while (!done) ioc.run_one();
+    if (error) std::rethrow_exception(error);
 }
 
 }  // namespace nettrace::bench

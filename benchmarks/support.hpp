@@ -7,12 +7,16 @@
 // addresses only.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -72,6 +76,17 @@ struct summary {
     double median = 0, min = 0, max = 0;
 };
 summary summarize(std::vector<double> values);
+
+/// "12.30 [11.90, 13.00]": a summary with `precision` decimals.
+std::string show(const summary& s, int precision = 2);
+
+/// Seconds of steady time since `t0`.
+double seconds_since(std::chrono::steady_clock::time_point t0);
+
+/// Runs `a` on the calling thread until it finishes; rethrows its
+/// exception. Stops on completion rather than when the io_context runs out
+/// of work, so idle I/O left behind (a DNS server's socket) cannot hold it up.
+void run(boost::asio::io_context& ioc, boost::asio::awaitable<void> a);
 
 /// The value of `--rounds=N` among the arguments (the last one given), or
 /// `fallback`: the one option of tls-bench and proxy-bench.
