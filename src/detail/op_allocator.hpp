@@ -32,14 +32,14 @@ public:
             c.size = size;
             return;
         }
-        ::operator delete(p, size);
+        ::operator delete(p);  // unsized: clang before 19 has no sized delete without -fsized-deallocation
     }
 
 private:
     struct slot {
         void* block = nullptr;
         std::size_t size = 0;
-        ~slot() { ::operator delete(block, size); }
+        ~slot() { ::operator delete(block); }
     };
     // initial-exec: the library is linked, not dlopen'ed, in every use we
     // know of, and the general-dynamic model costs a __tls_get_addr call
