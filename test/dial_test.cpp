@@ -159,8 +159,11 @@ BOOST_FIXTURE_TEST_CASE(black_holed_first_address_loses_to_the_next_after_the_at
     BOOST_TEST(r.socket->remote_endpoint().address() == v4);
     const auto starts = rec.of("connect_start");
     BOOST_REQUIRE(starts.size() == 2u);
+    // The recorder stamps a hook when it runs, after the racer armed the
+    // 250 ms timer; under a sanitizer that lag is milliseconds, so the gap
+    // between two stamps gets a generous bound, not the exact delay.
     const double gap = ms(starts[1].at - starts[0].at);
-    BOOST_TEST(gap >= 249.0, "second attempt after " << gap << " ms");
+    BOOST_TEST(gap >= 200.0, "second attempt after " << gap << " ms");
     BOOST_TEST(gap < 1500.0, "second attempt after " << gap << " ms");
     const auto dones = rec.of("connect_done");
     BOOST_TEST(dones.at(0).kind == "connect_done");
@@ -197,7 +200,8 @@ BOOST_FIXTURE_TEST_CASE(black_holed_ipv6_loses_to_live_ipv4_on_the_same_port, lo
     // IPv6 goes first although the table lists IPv4 first (prefer IPv6).
     BOOST_TEST(starts[0].endpoint.address() == v6);
     BOOST_TEST(starts[1].endpoint.address() == v4);
-    BOOST_TEST(ms(starts[1].at - starts[0].at) >= 249.0);
+    const double gap = ms(starts[1].at - starts[0].at);
+    BOOST_TEST(gap >= 200.0, "second attempt after " << gap << " ms");
     BOOST_TEST(r.socket->remote_endpoint().address() == v4);
     rec.check_contract();
 }
