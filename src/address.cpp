@@ -33,9 +33,10 @@ bool is_number(std::string_view s) noexcept { return !s.empty() && std::all_of(s
 // Accumulates digit by digit so that "99999999999999999999" fails instead of
 // wrapping around to a plausible value.
 bool parse_decimal(std::string_view s, std::uint32_t max, std::uint32_t& out) noexcept {
-    if (!is_number(s)) return false;
+    if (s.empty()) return false;
     std::uint64_t value = 0;
     for (char c : s) {
+        if (!is_digit(c)) return false;
         value = value * 10 + std::uint64_t(c - '0');
         if (value > max) return false;
     }
@@ -79,11 +80,9 @@ std::optional<std::uint16_t> lookup_service(std::string_view name) {
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
-    if (is_number(text)) {
-        std::uint32_t port = 0;
-        if (!parse_decimal(text, std::numeric_limits<std::uint16_t>::max(), port)) return std::nullopt;
-        return std::uint16_t(port);
-    }
+    std::uint32_t port = 0;
+    if (parse_decimal(text, std::numeric_limits<std::uint16_t>::max(), port)) return std::uint16_t(port);
+    if (is_number(text)) return std::nullopt;  // digits, but above 65535
     return lookup_service(text);
 }
 
@@ -117,25 +116,32 @@ std::string_view without_trailing_dot(std::string_view host) noexcept {
 
 // inet_pton's strict dotted quad, by hand (no copy to a C string, no libc
 // call on every dial): four decimal parts of 1 to 3 digits, each at most
-// 255 and without a leading zero; no "1.2.3", "0x7f.1" or "01.2.3.4".
-std::optional<boost::asio::ip::address_v4> parse_ipv4(std::string_view text) {
-    std::uint32_t value = 0, part = 0;
-    unsigned parts = 0, digits = 0;
-    for (char c : text) {
-        if (is_digit(c)) {
-            if (digits == 1 && part == 0) return std::nullopt;  // a leading zero
-            part = part * 10 + std::uint32_t(c - '0');
-            if (++digits > 3 || part > 255) return std::nullopt;
-        } else if (c == '.' && digits != 0 && parts < 3) {
-            value = value << 8 | part;
-            ++parts;
-            part = digits = 0;
-        } else {
-            return std::nullopt;
+// 255 and without a leading zero; no "1.2.3", "0x7f.1" or "01.2.3.4". Reads
+// the longest prefix of `text` that is one and says how long it was.
+std::optional<boost::asio::ip::address_v4> parse_ipv4_prefix(std::string_view text, std::size_t& length) {
+    const char *p = text.data(), *const end = p + text.size();
+    std::uint32_t value = 0;
+    for (int k = 0; k < 4; ++k) {
+        if (k != 0) {
+            if (p == end || *p != '.') return std::nullopt;
+            ++p;
         }
+        if (p == end || !is_digit(*p)) return std::nullopt;
+        std::uint32_t part = std::uint32_t(*p++ - '0');
+        // A leading zero ends its part: "01" leaves a digit where a dot must be.
+        for (int d = 1; part != 0 && d < 3 && p != end && is_digit(*p); ++d) part = part * 10 + std::uint32_t(*p++ - '0');
+        if (part > 255) return std::nullopt;
+        value = value << 8 | part;
     }
-    if (parts != 3 || digits == 0) return std::nullopt;
-    return boost::asio::ip::address_v4(value << 8 | part);
+    length = std::size_t(p - text.data());
+    return boost::asio::ip::address_v4(value);
+}
+
+std::optional<boost::asio::ip::address_v4> parse_ipv4(std::string_view text) {
+    std::size_t length = 0;
+    auto v4 = parse_ipv4_prefix(text, length);
+    if (!v4 || length != text.size()) return std::nullopt;
+    return v4;
 }
 
 // Only digits and dots: what an IPv4 literal is made of (and no name is,
@@ -152,11 +158,11 @@ std::nullopt_t fail(boost::system::error_code& ec, error e) {
 }  // namespace
 
 std::optional<network> parse_network(std::string_view text, boost::system::error_code& ec) noexcept {
-    for (network n : {network::tcp, network::tcp4, network::tcp6}) {
-        if (text == to_string(n)) {
-            ec.clear();
-            return n;
-        }
+    // Every dial asks: compared by hand, not through the names table.
+    if (text.size() >= 3 && text[0] == 't' && text[1] == 'c' && text[2] == 'p') {
+        if (text.size() == 3) return ec.clear(), network::tcp;
+        if (text.size() == 4 && text[3] == '4') return ec.clear(), network::tcp4;
+        if (text.size() == 4 && text[3] == '6') return ec.clear(), network::tcp6;
     }
     ec = error::unknown_network;
     return std::nullopt;
@@ -242,7 +248,29 @@ bool is_legacy_numeric_host(std::string_view host) noexcept {
 
 }  // namespace detail
 
-std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec) {
+namespace {
+
+struct ipv4_and_port {
+    boost::asio::ip::address_v4 ip;
+    std::size_t host_length;
+    std::uint16_t port;
+};
+
+// The form most dials take, "192.0.2.1:80", in one pass. Anything else (a
+// name, a bracket, a bad port) is for the general parser, which names what
+// is wrong.
+std::optional<ipv4_and_port> split_ipv4_literal(std::string_view address) {
+    if (address.empty() || !is_digit(address.front())) return std::nullopt;
+    std::size_t length = 0;
+    std::uint32_t port = 0;
+    const auto v4 = parse_ipv4_prefix(address, length);
+    if (!v4 || length == address.size() || address[length] != ':' ||
+        !parse_decimal(address.substr(length + 1), std::numeric_limits<std::uint16_t>::max(), port))
+        return std::nullopt;
+    return ipv4_and_port{*v4, length, std::uint16_t(port)};
+}
+
+std::optional<host_port> parse_any_host_port(std::string_view address, boost::system::error_code& ec) {
     constexpr auto npos = std::string_view::npos;
     std::string_view host, port;
 
@@ -282,11 +310,12 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
     host_port result;
     boost::system::error_code literal_ec;
     std::optional<boost::asio::ip::address> ip;
-    if (!bracketed && is_dotted(host)) {
+    // The common literal first: a dotted quad fails parse_ipv4 at its first
+    // letter, and a dotted string that is none is a name.
+    if (!bracketed && is_digit(host.front())) {
         if (auto v4 = parse_ipv4(host)) ip = boost::asio::ip::address(*v4);
-    } else {
-        ip = parse_ip_literal(host, literal_ec);
     }
+    if (!ip && (bracketed || !is_dotted(host))) ip = parse_ip_literal(host, literal_ec);
     if (literal_ec) {
         // parse_ip_literal reports only nettrace errors.
         const auto e = static_cast<error>(literal_ec.value());
@@ -319,6 +348,18 @@ std::optional<host_port> parse_host_port(std::string_view address, boost::system
 
     ec.clear();
     return result;
+}
+
+}  // namespace
+
+std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec) {
+    if (const auto literal = split_ipv4_literal(address)) {
+        ec.clear();
+        // Made in the return value, not moved into it.
+        return std::optional<host_port>(std::in_place, std::string(address.substr(0, literal->host_length)),
+                                        literal->port, boost::asio::ip::address(literal->ip));
+    }
+    return parse_any_host_port(address, ec);
 }
 
 std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint) {

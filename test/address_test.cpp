@@ -213,6 +213,30 @@ BOOST_AUTO_TEST_CASE(bad_ports_are_rejected) {
     check_all(table);
 }
 
+// An IPv4 literal and a numeric port are parsed in one pass; whatever that
+// pass does not take must fall to the general rules with the same answer.
+BOOST_AUTO_TEST_CASE(ipv4_literals_near_the_one_pass_form_get_the_general_answer) {
+    const good_case good[] = {
+        {"1.2.3.4:080", "1.2.3.4", 80, "1.2.3.4"},
+        {"1.2.3.4:http", "1.2.3.4", 80, "1.2.3.4"},
+        {"1.2.3.4.5:80", "1.2.3.4.5", 80},
+        {"1.2.3.400:80", "1.2.3.400", 80},
+        {"1.2.3.4567:80", "1.2.3.4567", 80},
+        {"1.2.3.04:80", "1.2.3.04", 80},
+    };
+    check_all(good);
+    const bad_case bad[] = {
+        {"1.2.3.4:", error::invalid_port},
+        {"1.2.3.4:65536", error::invalid_port},
+        {"1.2.3.4:8a", error::invalid_port},
+        {"1.2.3.4:80:90", error::too_many_colons},
+        {"1.2.3.4:[80]", error::unexpected_bracket},
+        {"1.2.3.4%lo:80", error::zone_on_ipv4},
+        {"1.2.3.4\0:80"sv, error::invalid_host},
+    };
+    check_all(bad);
+}
+
 BOOST_AUTO_TEST_CASE(ipv6_without_brackets_is_rejected) {
     const bad_case table[] = {
         {"::1:80", error::too_many_colons},          {"::1", error::too_many_colons},

@@ -86,7 +86,9 @@ protected:
                     });
             });
         }
-        boost::asio::dispatch(strand_, [self = self<Derived>(), step = std::move(step)]() mutable { step(*self); });
+        with_concrete(strand_, [&](const auto& strand) {
+            boost::asio::dispatch(strand, [self = self<Derived>(), step = std::move(step)]() mutable { step(*self); });
+        });
     }
 
     /// Calls f with `ex` as its concrete type when it is an io_context's
@@ -131,6 +133,18 @@ protected:
     /// executor, not on our strand).
     template <class... Args>
     void complete(Args&&... args) {
+        // What dispatch would do, without moving the handler and the
+        // results through two wrappers: a handler whose executor is the
+        // io_context this thread runs is invoked here and now.
+        if (waited_ && !handler_work_) {
+            if (const auto* io = ex_.target<boost::asio::io_context::executor_type>();
+                io && io->running_in_this_thread()) {
+                if (slot_.is_connected()) slot_.clear();
+                auto handler = std::move(handler_);
+                std::move(handler)(std::forward<Args>(args)...);
+                return;
+            }
+        }
         std::optional<boost::asio::any_completion_executor> handler_ex = handler_work_;
         auto invoke = [handler = std::move(handler_), slot = slot_, work = std::move(handler_work_),
                        ... args = std::forward<Args>(args)]() mutable {
