@@ -310,8 +310,8 @@ std::optional<host_port> parse_any_host_port(std::string_view address, boost::sy
     host_port result;
     boost::system::error_code literal_ec;
     std::optional<boost::asio::ip::address> ip;
-    // The common literal first: a dotted quad fails parse_ipv4 at its first
-    // letter, and a dotted string that is none is a name.
+    // The common literal first (a name fails parse_ipv4 at its first
+    // letter); digits and dots that make no dotted quad are a name.
     if (!bracketed && is_digit(host.front())) {
         if (auto v4 = parse_ipv4(host)) ip = boost::asio::ip::address(*v4);
     }
@@ -353,13 +353,19 @@ std::optional<host_port> parse_any_host_port(std::string_view address, boost::sy
 }  // namespace
 
 std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec) {
+    // One named result for every return, so the literal's is made in the
+    // return value, not moved into it (names pay a move, beside their DNS).
+    std::optional<host_port> result;
     if (const auto literal = split_ipv4_literal(address)) {
+        result.emplace();
+        result->host.assign(address.data(), literal->host_length);
+        result->port = literal->port;
+        result->ip.emplace(literal->ip);
         ec.clear();
-        // Made in the return value, not moved into it.
-        return std::optional<host_port>(std::in_place, std::string(address.substr(0, literal->host_length)),
-                                        literal->port, boost::asio::ip::address(literal->ip));
+        return result;
     }
-    return parse_any_host_port(address, ec);
+    result = parse_any_host_port(address, ec);
+    return result;
 }
 
 std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint) {
