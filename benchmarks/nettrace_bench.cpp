@@ -16,6 +16,7 @@
 #include "dns_server.hpp"
 #include "loopback.hpp"
 #include "support.hpp"
+#include "workers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -79,24 +80,6 @@ asio::awaitable<void> raw_loop(tcp::endpoint ep, long n) {
 asio::awaitable<void> dial_loop(const nettrace::dialer& d, nettrace::context ctx, std::string address, long n) {
     for (long i = 0; i < n; ++i) {
         tcp::socket s = co_await d.dial(ctx, "tcp", address);
-        bench::close_now(s);
-    }
-}
-
-// Workers that share a budget of dials: `concurrency` of them keep that many
-// dials in flight until the budget is spent.
-asio::awaitable<void> raw_worker(tcp::endpoint ep, std::atomic<long>& budget) {
-    auto ex = co_await asio::this_coro::executor;
-    while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
-        tcp::socket s(ex);
-        co_await s.async_connect(ep, asio::deferred);
-        bench::close_now(s);
-    }
-}
-
-asio::awaitable<void> dial_worker(const nettrace::dialer& d, const std::string& address, std::atomic<long>& budget) {
-    while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
-        tcp::socket s = co_await d.dial(nettrace::context{}, "tcp", address);
         bench::close_now(s);
     }
 }
@@ -270,9 +253,9 @@ double throughput(bool use_nettrace, const tcp::endpoint& ep, int concurrency, i
             if (e) ++failures;
         };
         if (use_nettrace)
-            asio::co_spawn(ioc, dial_worker(d, address, budget), done);
+            asio::co_spawn(ioc, bench::dial_worker(d, address, budget), done);
         else
-            asio::co_spawn(ioc, raw_worker(ep, budget), done);
+            asio::co_spawn(ioc, bench::raw_worker(ep, budget), done);
     }
     const auto t0 = steady::now();
     std::vector<std::thread> extra;

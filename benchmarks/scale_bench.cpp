@@ -23,6 +23,7 @@
 #include "loopback.hpp"
 #include "spread.hpp"
 #include "support.hpp"
+#include "workers.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -53,23 +54,6 @@ using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
 std::string text(const tcp::endpoint& e) { return e.address().to_string() + ":" + std::to_string(e.port()); }
-
-asio::awaitable<void> raw_worker(tcp::endpoint ep, std::atomic<long>& budget) {
-    auto ex = co_await asio::this_coro::executor;
-    while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
-        tcp::socket s(ex);
-        co_await s.async_connect(ep, asio::deferred);
-        bench::close_now(s);
-    }
-}
-
-asio::awaitable<void> dial_worker(const nettrace::dialer& d, const std::string& address, std::atomic<long>& budget) {
-    const nettrace::context none;
-    while (budget.fetch_sub(1, std::memory_order_relaxed) > 0) {
-        tcp::socket s = co_await d.dial(none, "tcp", address);
-        bench::close_now(s);
-    }
-}
 
 asio::awaitable<void> raw_once(tcp::endpoint ep) {
     tcp::socket s(co_await asio::this_coro::executor);
@@ -109,9 +93,9 @@ run_result throughput(bool use_nettrace, const bench::sink_set& sinks, const std
             if (e) ++failures;
         };
         if (use_nettrace)
-            asio::co_spawn(ioc, dial_worker(d, addresses[k], budget), done);
+            asio::co_spawn(ioc, bench::dial_worker(d, addresses[k], budget), done);
         else
-            asio::co_spawn(ioc, raw_worker(eps[k], budget), done);
+            asio::co_spawn(ioc, bench::raw_worker(eps[k], budget), done);
     }
     const auto t0 = steady::now();
     ioc.run();
