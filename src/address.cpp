@@ -6,6 +6,7 @@
 #include <nettrace/address.hpp>
 
 #include "detail/enum_names.hpp"
+#include "detail/host_port_view.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
@@ -270,7 +271,7 @@ std::optional<ipv4_and_port> split_ipv4_literal(std::string_view address) {
     return ipv4_and_port{*v4, length, std::uint16_t(port)};
 }
 
-std::optional<host_port> parse_any_host_port(std::string_view address, boost::system::error_code& ec) {
+std::optional<detail::host_port_view> parse_any_host_port(std::string_view address, boost::system::error_code& ec) {
     constexpr auto npos = std::string_view::npos;
     std::string_view host, port;
 
@@ -307,7 +308,7 @@ std::optional<host_port> parse_any_host_port(std::string_view address, boost::sy
 
     if (host.empty()) return fail(ec, error::missing_host);
 
-    host_port result;
+    detail::host_port_view result;
     boost::system::error_code literal_ec;
     std::optional<boost::asio::ip::address> ip;
     // The common literal first (a name fails parse_ipv4 at its first
@@ -352,20 +353,25 @@ std::optional<host_port> parse_any_host_port(std::string_view address, boost::sy
 
 }  // namespace
 
-std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec) {
-    // One named result for every return, so the literal's is made in the
-    // return value, not moved into it (names pay a move, beside their DNS).
-    std::optional<host_port> result;
+namespace detail {
+
+std::optional<host_port_view> split_host_port(std::string_view address, boost::system::error_code& ec) {
     if (const auto literal = split_ipv4_literal(address)) {
-        result.emplace();
-        result->host.assign(address.data(), literal->host_length);
-        result->port = literal->port;
-        result->ip.emplace(literal->ip);
         ec.clear();
-        return result;
+        return host_port_view{.host = address.substr(0, literal->host_length),
+                              .port = literal->port,
+                              .ip = boost::asio::ip::address(literal->ip),
+                              .zone = {}};
     }
-    result = parse_any_host_port(address, ec);
-    return result;
+    return parse_any_host_port(address, ec);
+}
+
+}  // namespace detail
+
+std::optional<host_port> parse_host_port(std::string_view address, boost::system::error_code& ec) {
+    const auto view = detail::split_host_port(address, ec);
+    if (!view) return std::nullopt;
+    return host_port{.host = std::string(view->host), .port = view->port, .ip = view->ip, .zone = std::string(view->zone)};
 }
 
 std::string join_host_port(const boost::asio::ip::tcp::endpoint& endpoint) {

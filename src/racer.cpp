@@ -46,7 +46,15 @@ void racer::on_answer(address_family f, std::span<const boost::asio::ip::address
         fam.error = ec;
         for (const auto& a : addrs) fam.answer.push_back({{a, port_}, next_seq_++});
         if (fam.answer.empty() && !fam.error) fam.error = make_error_code(nettrace::error::no_addresses);
-        rebuild(now);
+        if (groups_.empty()) {
+            // Without HTTPS groups a family's candidates are its answer, and
+            // this is its only one: listing it is what rebuild would do.
+            for (const auto& o : fam.answer) add_candidate(f, o.endpoint, 0, o.seq, no_service);
+            if (config_.history && !config_.keep_order) [[unlikely]]
+                apply_history(fam, now);
+        } else {
+            rebuild(now);
+        }
         note_addresses(now);
     }
     advance(now);
@@ -129,26 +137,24 @@ void racer::rebuild(clock::time_point now) {
     for (auto f : {address_family::ipv6, address_family::ipv4})
         for (const auto& o : family_[index(f)].answer) add_candidate(f, o.endpoint, rank, o.seq, no_service);
     if (config_.history && !config_.keep_order) [[unlikely]]
-        apply_history(now);
+        for (auto& fam : family_) apply_history(fam, now);
 }
 
 // Within each group, what won recently first (lower RTT first), what failed
 // recently last; the order is otherwise kept. Endpoints are never dropped.
-void racer::apply_history(clock::time_point now) {
-    for (auto& fam : family_) {
-        for (auto& c : fam.untried) {
-            const auto v = config_.history->lookup(c.endpoint, now);
-            c.learned = v.state == connection_history::verdict::kind::won      ? 0
-                        : v.state == connection_history::verdict::kind::failed ? 2
-                                                                               : 1;
-            c.rtt = c.learned == 0 ? v.rtt : std::chrono::nanoseconds(0);
-        }
-        std::stable_sort(fam.untried.begin(), fam.untried.end(), [](const candidate& a, const candidate& b) {
-            if (a.rank != b.rank) return a.rank < b.rank;
-            if (a.learned != b.learned) return a.learned < b.learned;
-            return a.rtt < b.rtt;
-        });
+void racer::apply_history(family_state& fam, clock::time_point now) {
+    for (auto& c : fam.untried) {
+        const auto v = config_.history->lookup(c.endpoint, now);
+        c.learned = v.state == connection_history::verdict::kind::won      ? 0
+                    : v.state == connection_history::verdict::kind::failed ? 2
+                                                                           : 1;
+        c.rtt = c.learned == 0 ? v.rtt : std::chrono::nanoseconds(0);
     }
+    std::stable_sort(fam.untried.begin(), fam.untried.end(), [](const candidate& a, const candidate& b) {
+        if (a.rank != b.rank) return a.rank < b.rank;
+        if (a.learned != b.learned) return a.learned < b.learned;
+        return a.rtt < b.rtt;
+    });
 }
 
 void racer::add_candidate(address_family f, boost::asio::ip::tcp::endpoint ep, std::uint32_t rank, std::uint32_t seq,
@@ -278,17 +284,14 @@ bool racer::may_start_another(clock::time_point now) const {
     return config_.race && now >= next_start_due();
 }
 
-bool racer::usable(address_family f, clock::time_point now) const {
-    return family_[index(f)].has_next() && ready(now);
-}
-
 // RFC 8305 section 4 within each priority group (HEv3): first_family_count
 // addresses of the preferred family, then alternate; a group of lower rank
 // goes first. Deciding from the last family started (not from a list fixed
 // up front) lets a late answer become the very next attempt.
 std::optional<address_family> racer::pick(clock::time_point now) const {
     const address_family other_family = other(preferred_);
-    const bool pref = usable(preferred_, now), oth = usable(other_family, now);
+    if (!ready(now)) return std::nullopt;
+    const bool pref = family_[index(preferred_)].has_next(), oth = family_[index(other_family)].has_next();
     if (pref && oth) {
         const candidate& p = family_[index(preferred_)].next();
         const candidate& o = family_[index(other_family)].next();
@@ -360,8 +363,8 @@ void racer::schedule(clock::time_point now) {
         if (dial_deadline_) want = std::min(want, *dial_deadline_);
         if (resolution_deadline_ && now < *resolution_deadline_ && attempts_.empty())
             want = std::min(want, *resolution_deadline_);
-        const bool has_next = usable(address_family::ipv6, clock::time_point::max()) ||
-                              usable(address_family::ipv4, clock::time_point::max());
+        const bool has_next =
+            (family_[0].has_next() || family_[1].has_next()) && ready(clock::time_point::max());
         const bool below_cap = config_.max_concurrent == 0 || in_flight_ < config_.max_concurrent;
         if (config_.race && in_flight_ > 0 && has_next && below_cap) want = std::min(want, next_start_due());
     }

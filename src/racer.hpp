@@ -227,14 +227,13 @@ private:
 
     void advance(clock::time_point now);
     void rebuild(clock::time_point now);
-    void apply_history(clock::time_point now);
+    void apply_history(family_state& fam, clock::time_point now);
     void add_candidate(address_family f, boost::asio::ip::tcp::endpoint ep, std::uint32_t rank, std::uint32_t seq,
                        std::int32_t service);
     bool ready(clock::time_point now) const;
     bool only_demoted_while_pending() const;
     void note_addresses(clock::time_point now);
     bool may_start_another(clock::time_point now) const;
-    bool usable(address_family f, clock::time_point now) const;
     std::optional<address_family> pick(clock::time_point now) const;
     void start_attempt(address_family f, clock::time_point now);
     void finish(const boost::system::error_code& ec);

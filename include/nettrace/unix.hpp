@@ -28,7 +28,7 @@ struct initiate_dial_unix {
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
                     std::string path) const {
         auto ex = io_executor(handler, given);
-        auto handler_ex = handler_executor(handler, ex);
+        auto handler_ex = handler_executor(handler, given, ex);
         start_dial_unix(std::move(state), std::move(ctx), std::move(path), std::move(ex), std::move(handler_ex),
                         unix_dial_handler(std::forward<Handler>(handler)));
     }

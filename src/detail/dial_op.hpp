@@ -21,6 +21,7 @@
 #include <nettrace/error.hpp>
 
 #include "dialer_state.hpp"
+#include "host_port_view.hpp"
 #include "nat64_probe.hpp"
 #include "lookup_operation.hpp"
 #include "proxy_route.hpp"
@@ -113,9 +114,9 @@ private:
         if (endpoints_) [[unlikely]]
             return start_endpoints(ipv6, ipv4);
 
-        auto hp = parse_host_port(address_, ec);
+        const auto hp = split_host_port(address_, ec);
         if (!hp) return complete(ec);
-        this->host_ = std::move(hp->host);
+        this->host_.assign(hp->host);
 
         if (const proxy* p = state_->options.proxy.select(Final::tls, this->host_, hp->port))
             return start_proxied(*p, this->host_, hp->port, hp->ip, ipv6, ipv4);
@@ -430,11 +431,11 @@ private:
             learn_from(*racer_, *state_->options.history, endpoints_ ? std::string_view() : this->host_, clock::now());
         const std::size_t result_index = racer_ && racer_->winner() && !ec ? *racer_->winner() : 0;
         if (ec && racer_ && racer_->winner()) close(*racer_->winner());
-        stream_type result = std::move(stream(result_index));
+        // Moved straight into the handler's call. The other streams (every
+        // attempt has ended: the racer completes only then) and the timer
+        // go with the operation.
+        stream_type& result = stream(result_index);
         if (this->trace_ && this->trace_->dial_done) report_done(ec, Final::lowest(result));
-        first_.reset();
-        more_.reset();
-        timer_.reset();
         base::complete(ec, std::move(result));
     }
 

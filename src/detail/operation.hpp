@@ -87,6 +87,12 @@ protected:
             });
         }
         with_concrete(strand_, [&](const auto& strand) {
+            // What dispatch does on the io_context this thread runs (a
+            // coroutine's), without wrapping the step in a handler: the
+            // caller holds the operation, so no reference is taken either.
+            if constexpr (std::is_same_v<std::decay_t<decltype(strand)>, boost::asio::io_context::executor_type>) {
+                if (strand.running_in_this_thread()) return step(static_cast<Derived&>(*this));
+            }
             boost::asio::dispatch(strand, [self = self<Derived>(), step = std::move(step)]() mutable { step(*self); });
         });
     }

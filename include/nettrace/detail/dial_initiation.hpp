@@ -97,17 +97,23 @@ boost::asio::any_io_executor io_executor(const Handler& handler, const Given& gi
 // coroutine: the coroutine's executor does the I/O and runs the handler).
 // Looked up here, on the handler's own type: through the type-erased
 // handler, each lookup and each work guard costs a heap allocation.
-template <class Handler>
-boost::asio::any_completion_executor handler_executor(const Handler& handler,
+template <class Handler, class Given>
+boost::asio::any_completion_executor handler_executor(const Handler& handler, const Given&,
                                                       const boost::asio::any_io_executor& io_ex) {
-    auto ex = boost::asio::get_associated_executor(handler, io_ex);
-    using executor_type = decltype(ex);
-    if constexpr (std::is_same_v<executor_type, boost::asio::any_io_executor>) {
-        if (ex == io_ex) return {};
-    } else if (const auto* target = io_ex.template target<executor_type>(); target && *target == ex) {
+    // No executor given: io_executor() took the handler's own, so there is
+    // nothing to look up or compare.
+    if constexpr (std::is_same_v<Given, boost::asio::system_executor>) {
         return {};
+    } else {
+        auto ex = boost::asio::get_associated_executor(handler, io_ex);
+        using executor_type = decltype(ex);
+        if constexpr (std::is_same_v<executor_type, boost::asio::any_io_executor>) {
+            if (ex == io_ex) return {};
+        } else if (const auto* target = io_ex.template target<executor_type>(); target && *target == ex) {
+            return {};
+        }
+        return boost::asio::any_completion_executor(std::move(ex));
     }
-    return boost::asio::any_completion_executor(std::move(ex));
 }
 
 struct initiate_dial {
@@ -115,7 +121,7 @@ struct initiate_dial {
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
                     std::string&& network, std::string&& address) const {
         auto ex = io_executor(handler, given);
-        auto handler_ex = handler_executor(handler, ex);
+        auto handler_ex = handler_executor(handler, given, ex);
         start_dial(std::move(state), std::move(ctx), std::move(network), std::move(address), std::move(ex),
                    std::move(handler_ex), dial_handler(std::forward<Handler>(handler)));
     }
@@ -126,7 +132,7 @@ struct initiate_dial_endpoints {
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
                     std::string network, std::vector<boost::asio::ip::tcp::endpoint> endpoints) const {
         auto ex = io_executor(handler, given);
-        auto handler_ex = handler_executor(handler, ex);
+        auto handler_ex = handler_executor(handler, given, ex);
         start_dial_endpoints(std::move(state), std::move(ctx), std::move(network), std::move(endpoints),
                              std::move(ex), std::move(handler_ex), dial_handler(std::forward<Handler>(handler)));
     }
@@ -137,7 +143,7 @@ struct initiate_resolve {
     void operator()(Handler&& handler, const Given& given, std::shared_ptr<const dialer_state> state, context ctx,
                     std::string host) const {
         auto ex = io_executor(handler, given);
-        auto handler_ex = handler_executor(handler, ex);
+        auto handler_ex = handler_executor(handler, given, ex);
         start_resolve(std::move(state), std::move(ctx), std::move(host), std::move(ex), std::move(handler_ex),
                       resolve_handler(std::forward<Handler>(handler)));
     }

@@ -45,7 +45,7 @@ struct initiate_dial_tls {
                     tls_options options,
                     std::optional<std::vector<boost::asio::ip::tcp::endpoint>> endpoints = std::nullopt) const {
         auto ex = io_executor(handler, given);
-        auto handler_ex = handler_executor(handler, ex);
+        auto handler_ex = handler_executor(handler, given, ex);
         start_dial_tls(std::move(state), std::move(ctx), std::move(network), std::move(address), *ssl_ctx,
                        std::move(options), std::move(ex), std::move(handler_ex),
                        tls_dial_handler(std::forward<Handler>(handler)), std::move(endpoints));
