@@ -12,7 +12,9 @@ bench=${2:-build-bench}/benchmarks/nettrace-bench
 out=$(mktemp -d)
 trap 'rm -rf "$out"; [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null || true' EXIT
 exec 3< <(sleep 900)  # the listener's stdin: it serves until this closes
-coproc SERVE { "$bench" --serve <&3; }
+# exec: SERVE_PID is then the listener itself, which the trap stops (killing
+# the subshell instead left the listener running until its stdin closed).
+coproc SERVE { exec "$bench" --serve <&3; }
 read -r port <&"${SERVE[0]}"
 counts=()
 for n in 1000 3000; do
